@@ -1,0 +1,139 @@
+package org.distill4j.model;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.distill4j.DistillException;
+
+/**
+ * The shape of a BERT encoder, with the keys and meaning of a HuggingFace {@code config.json}.
+ *
+ * @param vocabSize size of the word-piece vocabulary
+ * @param hiddenSize width of every hidden state
+ * @param numHiddenLayers number of transformer layers
+ * @param numAttentionHeads heads per layer; must divide {@code hiddenSize}
+ * @param intermediateSize width of the feed-forward layer
+ * @param hiddenAct activation of the feed-forward layer ({@code gelu} only, as in BERT)
+ * @param maxPositionEmbeddings longest sequence the position table covers
+ * @param typeVocabSize number of segment (token type) ids
+ * @param layerNormEps epsilon of every LayerNorm
+ * @param hiddenDropoutProb dropout on embeddings and sub-layer outputs in training
+ * @param attentionProbsDropoutProb dropout on attention probabilities in training
+ */
+public record BertConfig(
+        int vocabSize,
+        int hiddenSize,
+        int numHiddenLayers,
+        int numAttentionHeads,
+        int intermediateSize,
+        String hiddenAct,
+        int maxPositionEmbeddings,
+        int typeVocabSize,
+        float layerNormEps,
+        float hiddenDropoutProb,
+        float attentionProbsDropoutProb) {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    public BertConfig {
+        require(vocabSize > 0, "vocab_size must be positive, got " + vocabSize);
+        require(hiddenSize > 0, "hidden_size must be positive, got " + hiddenSize);
+        require(numHiddenLayers > 0, "num_hidden_layers must be positive, got " + numHiddenLayers);
+        require(numAttentionHeads > 0 && hiddenSize % numAttentionHeads == 0,
+                "num_attention_heads (" + numAttentionHeads + ") must divide hidden_size (" + hiddenSize + ")");
+        require(intermediateSize > 0, "intermediate_size must be positive, got " + intermediateSize);
+        require("gelu".equals(hiddenAct),
+                "hidden_act '" + hiddenAct + "' is not supported: BERT checkpoints use 'gelu'");
+        require(maxPositionEmbeddings > 0, "max_position_embeddings must be positive");
+        require(typeVocabSize > 0, "type_vocab_size must be positive");
+        require(layerNormEps > 0, "layer_norm_eps must be positive");
+        require(hiddenDropoutProb >= 0 && hiddenDropoutProb < 1, "hidden_dropout_prob must be in [0, 1)");
+        require(attentionProbsDropoutProb >= 0 && attentionProbsDropoutProb < 1,
+                "attention_probs_dropout_prob must be in [0, 1)");
+    }
+
+    /** BERT's defaults for everything but the size. */
+    public static BertConfig of(int vocabSize, int hiddenSize, int layers, int heads, int intermediateSize) {
+        return new BertConfig(vocabSize, hiddenSize, layers, heads, intermediateSize, "gelu", 512, 2,
+                1e-12f, 0.1f, 0.1f);
+    }
+
+    public int headSize() {
+        return hiddenSize / numAttentionHeads;
+    }
+
+    /** A copy with another depth, e.g. for a student taken from a teacher's layers. */
+    public BertConfig withLayers(int layers) {
+        return new BertConfig(vocabSize, hiddenSize, layers, numAttentionHeads, intermediateSize, hiddenAct,
+                maxPositionEmbeddings, typeVocabSize, layerNormEps, hiddenDropoutProb, attentionProbsDropoutProb);
+    }
+
+    /** Reads a HuggingFace {@code config.json}; missing optional keys take BERT's defaults. */
+    public static BertConfig read(Path file) {
+        JsonNode n;
+        try {
+            n = JSON.readTree(file.toFile());
+        } catch (IOException e) {
+            throw new DistillException("Cannot read model config " + file + ": " + e.getMessage(), e);
+        }
+        try {
+            return new BertConfig(
+                    requiredInt(n, "vocab_size", file),
+                    requiredInt(n, "hidden_size", file),
+                    requiredInt(n, "num_hidden_layers", file),
+                    requiredInt(n, "num_attention_heads", file),
+                    requiredInt(n, "intermediate_size", file),
+                    n.path("hidden_act").asText("gelu"),
+                    n.path("max_position_embeddings").asInt(512),
+                    n.path("type_vocab_size").asInt(2),
+                    (float) n.path("layer_norm_eps").asDouble(1e-12),
+                    (float) n.path("hidden_dropout_prob").asDouble(0.1),
+                    (float) n.path("attention_probs_dropout_prob").asDouble(0.1));
+        } catch (IllegalArgumentException e) {
+            throw new DistillException(file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Writes a HuggingFace-compatible {@code config.json}. */
+    public void write(Path file) {
+        ObjectNode n = JSON.createObjectNode();
+        n.putArray("architectures").add("BertModel");
+        n.put("model_type", "bert");
+        n.put("vocab_size", vocabSize);
+        n.put("hidden_size", hiddenSize);
+        n.put("num_hidden_layers", numHiddenLayers);
+        n.put("num_attention_heads", numAttentionHeads);
+        n.put("intermediate_size", intermediateSize);
+        n.put("hidden_act", hiddenAct);
+        n.put("max_position_embeddings", maxPositionEmbeddings);
+        n.put("type_vocab_size", typeVocabSize);
+        n.put("layer_norm_eps", (double) layerNormEps);
+        n.put("hidden_dropout_prob", (double) hiddenDropoutProb);
+        n.put("attention_probs_dropout_prob", (double) attentionProbsDropoutProb);
+        n.put("position_embedding_type", "absolute");
+        n.put("torch_dtype", "float32");
+        try {
+            Files.createDirectories(file.toAbsolutePath().getParent());
+            JSON.writerWithDefaultPrettyPrinter().writeValue(file.toFile(), n);
+        } catch (IOException e) {
+            throw new DistillException("Cannot write " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static int requiredInt(JsonNode n, String key, Path file) {
+        JsonNode v = n.get(key);
+        if (v == null || !v.canConvertToInt()) {
+            throw new DistillException(file + ": key '" + key + "' is missing or not an integer");
+        }
+        return v.asInt();
+    }
+
+    private static void require(boolean ok, String message) {
+        if (!ok) {
+            throw new IllegalArgumentException(message);
+        }
+    }
+}

@@ -1,0 +1,60 @@
+package org.distill4j.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.ndarray.types.SparseFormat;
+import ai.djl.nn.Parameter;
+import ai.djl.nn.core.Embedding;
+import ai.djl.nn.norm.Dropout;
+import ai.djl.training.ParameterStore;
+
+/** Word + position + token-type embeddings, then LayerNorm and dropout (BERT paper, section 3). */
+public final class BertEmbeddings extends BertModule {
+
+    private final BertConfig config;
+    private final Parameter word;
+    private final Parameter position;
+    private final Parameter tokenType;
+    private final BertLayerNorm layerNorm;
+
+    public BertEmbeddings(BertConfig config) {
+        this.config = config;
+        int h = config.hiddenSize();
+        word = param("word_embeddings.weight", new Shape(config.vocabSize(), h), BERT_INIT, Parameter.Type.WEIGHT);
+        position = param("position_embeddings.weight", new Shape(config.maxPositionEmbeddings(), h), BERT_INIT,
+                Parameter.Type.WEIGHT);
+        tokenType = param("token_type_embeddings.weight", new Shape(config.typeVocabSize(), h), BERT_INIT,
+                Parameter.Type.WEIGHT);
+        layerNorm = child("LayerNorm", new BertLayerNorm(h, config.layerNormEps()));
+    }
+
+    /**
+     * @param inputIds [batch, seq] int64 word-piece ids
+     * @param tokenTypeIds [batch, seq] int64 segment ids
+     * @return [batch, seq, hidden]
+     */
+    public NDArray forward(ParameterStore ps, NDArray inputIds, NDArray tokenTypeIds, boolean training) {
+        long seq = inputIds.getShape().get(1);
+        if (seq > config.maxPositionEmbeddings()) {
+            throw new IllegalArgumentException("sequence length " + seq + " exceeds max_position_embeddings "
+                    + config.maxPositionEmbeddings());
+        }
+        NDArray positions = inputIds.getManager().arange(0, seq, 1, DataType.INT64, inputIds.getDevice())
+                .expandDims(0);
+        NDArray x = lookup(ps, word, inputIds, training)
+                .add(lookup(ps, position, positions, training))
+                .add(lookup(ps, tokenType, tokenTypeIds, training));
+        x = layerNorm.forward(ps, x, training);
+        return Dropout.dropout(x, config.hiddenDropoutProb(), training).singletonOrThrow();
+    }
+
+    private NDArray lookup(ParameterStore ps, Parameter table, NDArray ids, boolean training) {
+        return Embedding.embedding(ids, value(ps, table, ids, training), SparseFormat.DENSE).singletonOrThrow();
+    }
+
+    /** The word-embedding table, shared with the masked-LM decoder. */
+    public Parameter wordEmbeddings() {
+        return word;
+    }
+}

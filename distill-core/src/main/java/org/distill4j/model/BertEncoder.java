@@ -1,0 +1,80 @@
+package org.distill4j.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.training.ParameterStore;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The BERT encoder: embeddings and a stack of {@link BertLayer}s, written from DJL primitives so
+ * that every layer's hidden state and attention is visible, heads and feed-forward neurons can be
+ * masked, and any subset of layers can be run.
+ */
+public final class BertEncoder extends BertModule {
+
+    private final BertConfig config;
+    private final BertEmbeddings embeddings;
+    private final List<BertLayer> layers = new ArrayList<>();
+
+    public BertEncoder(BertConfig config) {
+        this.config = config;
+        embeddings = child("embeddings", new BertEmbeddings(config));
+        for (int i = 0; i < config.numHiddenLayers(); i++) {
+            layers.add(child("encoder.layer." + i, new BertLayer(config)));
+        }
+    }
+
+    public EncoderOutput forward(ParameterStore ps, EncoderInput input, boolean training) {
+        return forward(ps, input, ForwardOptions.ALL, training);
+    }
+
+    public EncoderOutput forward(ParameterStore ps, EncoderInput input, ForwardOptions options, boolean training) {
+        int[] order = options.layers() != null ? options.layers() : allLayers();
+        for (int l : order) {
+            if (l < 0 || l >= layers.size()) {
+                throw new IllegalArgumentException("layer " + l + " does not exist: the encoder has " + layers.size()
+                        + " layers (0.." + (layers.size() - 1) + ")");
+            }
+        }
+        NDArray mask = input.attentionMask();
+        // [batch, 1, 1, seq]: 0 where a key is a real token, MASKED_SCORE where it is padding.
+        NDArray maskBias = mask.toType(DataType.FLOAT32, false).neg().add(1f).mul(BertSelfAttention.MASKED_SCORE)
+                .expandDims(1).expandDims(1);
+        NDArray h = embeddings.forward(ps, input.inputIds(), input.tokenTypeIds(), training);
+        List<NDArray> hidden = new ArrayList<>(order.length + 1);
+        List<NDArray> probs = new ArrayList<>(order.length);
+        List<NDArray> scores = new ArrayList<>(order.length);
+        hidden.add(h);
+        for (int l : order) {
+            NDArray headMask = options.headMask() == null ? null : options.headMask().get(l);
+            NDArray ffnMask = options.ffnMask() == null ? null : options.ffnMask().get(l);
+            BertLayer.Result r = layers.get(l).forward(ps, h, maskBias, headMask, ffnMask, training);
+            h = r.hidden();
+            hidden.add(h);
+            probs.add(r.probs());
+            scores.add(r.scores());
+        }
+        return new EncoderOutput(hidden, probs, scores, mask);
+    }
+
+    private int[] allLayers() {
+        int[] all = new int[layers.size()];
+        for (int i = 0; i < all.length; i++) {
+            all[i] = i;
+        }
+        return all;
+    }
+
+    public BertConfig config() {
+        return config;
+    }
+
+    public BertEmbeddings embeddings() {
+        return embeddings;
+    }
+
+    public List<BertLayer> layers() {
+        return List.copyOf(layers);
+    }
+}

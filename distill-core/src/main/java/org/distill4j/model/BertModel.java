@@ -1,0 +1,130 @@
+package org.distill4j.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.nn.Parameter;
+import ai.djl.training.ParameterStore;
+import java.util.Map;
+
+/**
+ * A BERT encoder with its optional heads: the pooler, the masked-LM head and a task head. It owns
+ * the NDManager that holds every parameter; close it to free them. Parameters are named as in a
+ * HuggingFace checkpoint: {@code embeddings.*}, {@code encoder.layer.N.*}, {@code pooler.*},
+ * {@code cls.predictions.*}, {@code classifier.*}.
+ */
+public final class BertModel extends BertModule implements AutoCloseable {
+
+    /**
+     * Which heads a model carries.
+     *
+     * @param pooler the tanh pooler over [CLS]
+     * @param maskedLm the masked-LM head (decoder tied to the word embeddings)
+     * @param taskOutputs outputs of the task head, 0 for none, 1 for regression
+     */
+    public record Heads(boolean pooler, boolean maskedLm, int taskOutputs) {
+        public static final Heads NONE = new Heads(false, false, 0);
+    }
+
+    private final BertConfig config;
+    private final Heads heads;
+    private final BertEncoder encoder;
+    private final Pooler pooler;
+    private final MaskedLmHead maskedLm;
+    private final ClassifierHead classifier;
+    private final NDManager manager;
+
+    private BertModel(BertConfig config, Heads heads, NDManager manager) {
+        this.config = config;
+        this.heads = heads;
+        this.manager = manager;
+        encoder = child("", new BertEncoder(config));
+        pooler = heads.pooler() ? child("pooler", new Pooler(config)) : null;
+        maskedLm = heads.maskedLm()
+                ? child("cls.predictions", new MaskedLmHead(config, encoder.embeddings().wordEmbeddings()))
+                : null;
+        classifier = heads.taskOutputs() > 0 ? child("classifier", new ClassifierHead(config, heads.taskOutputs()))
+                : null;
+    }
+
+    /**
+     * Creates a model with BERT's random initialisation (normal, σ = 0.02; LayerNorm 1 and 0).
+     * The engine's random seed decides the values.
+     *
+     * @param parent the manager under which this model's own manager is created
+     */
+    public static BertModel create(BertConfig config, Heads heads, NDManager parent) {
+        BertModel model = new BertModel(config, heads, parent.newSubManager());
+        for (Parameter p : model.getParameters().values()) {
+            p.initialize(model.manager, DataType.FLOAT32);
+        }
+        return model;
+    }
+
+    /** The encoder's hidden states and attentions for a batch. */
+    public EncoderOutput encode(ParameterStore ps, EncoderInput input, ForwardOptions options, boolean training) {
+        return encoder.forward(ps, input, options, training);
+    }
+
+    public EncoderOutput encode(ParameterStore ps, EncoderInput input, boolean training) {
+        return encoder.forward(ps, input, ForwardOptions.ALL, training);
+    }
+
+    /** The sentence vector the task head reads: pooled [CLS] if there is a pooler, else [CLS]. */
+    public NDArray sentence(ParameterStore ps, EncoderOutput out, boolean training) {
+        NDArray cls = out.cls(out.layers());
+        return pooler == null ? cls : pooler.forward(ps, cls, training);
+    }
+
+    /** Task-head outputs, [batch, outputs]. */
+    public NDArray classify(ParameterStore ps, EncoderOutput out, boolean training) {
+        if (classifier == null) {
+            throw new IllegalStateException("this model has no task head; create it with Heads.taskOutputs > 0");
+        }
+        return classifier.forward(ps, sentence(ps, out, training), training);
+    }
+
+    /** Masked-LM vocabulary logits for hidden states [..., hidden]. */
+    public NDArray maskedLmLogits(ParameterStore ps, NDArray hidden, boolean training) {
+        if (maskedLm == null) {
+            throw new IllegalStateException("this model has no masked-LM head (the checkpoint did not include one)");
+        }
+        return maskedLm.forward(ps, hidden, training);
+    }
+
+    public BertConfig config() {
+        return config;
+    }
+
+    public Heads heads() {
+        return heads;
+    }
+
+    public BertEncoder encoder() {
+        return encoder;
+    }
+
+    /** The manager that owns this model's parameters. */
+    public NDManager manager() {
+        return manager;
+    }
+
+    /** Total number of scalar parameters (the tied decoder counted once). */
+    public long parameterCount() {
+        long n = 0;
+        for (Parameter p : namedParameters().values()) {
+            n += p.getShape().size();
+        }
+        return n;
+    }
+
+    @Override
+    public Map<String, Parameter> namedParameters() {
+        return super.namedParameters();
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}

@@ -1,0 +1,66 @@
+package org.distill4j.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.nn.norm.Dropout;
+import ai.djl.training.ParameterStore;
+
+/**
+ * Multi-head scaled dot-product self-attention (Vaswani et al. 2017, eq. 1). Besides the
+ * context it returns what distillation needs: the pre-softmax scores and the probabilities.
+ */
+public final class BertSelfAttention extends BertModule {
+
+    /**
+     * Added to the scores of padding keys. Google's BERT uses -10000; it drives their
+     * probability to exactly 0 in fp32 and, unlike -inf or the float minimum, stays finite in fp16.
+     */
+    static final float MASKED_SCORE = -10000f;
+
+    private final int heads;
+    private final int headSize;
+    private final float dropout;
+    private final Dense query;
+    private final Dense key;
+    private final Dense value;
+
+    public BertSelfAttention(BertConfig config) {
+        this.heads = config.numAttentionHeads();
+        this.headSize = config.headSize();
+        this.dropout = config.attentionProbsDropoutProb();
+        int h = config.hiddenSize();
+        query = child("query", new Dense(h, h));
+        key = child("key", new Dense(h, h));
+        value = child("value", new Dense(h, h));
+    }
+
+    /** What one attention pass produced. */
+    public record Result(NDArray context, NDArray scores, NDArray probs) {}
+
+    /**
+     * @param x [batch, seq, hidden]
+     * @param maskBias [batch, 1, 1, seq]: 0 for real tokens, {@link #MASKED_SCORE} for padding
+     * @param headMask [heads] multiplier of each head's probabilities, or null
+     * @return context [batch, seq, hidden]; scores (scaled, before the padding bias) and
+     *     probabilities [batch, heads, seq, seq]
+     */
+    public Result forward(ParameterStore ps, NDArray x, NDArray maskBias, NDArray headMask, boolean training) {
+        NDArray q = splitHeads(query.forward(ps, x, training));
+        NDArray k = splitHeads(key.forward(ps, x, training));
+        NDArray v = splitHeads(value.forward(ps, x, training));
+        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).div((float) Math.sqrt(headSize));
+        NDArray probs = scores.add(maskBias).softmax(-1);
+        if (headMask != null) {
+            probs = probs.mul(headMask.reshape(1, heads, 1, 1));
+        }
+        NDArray attended = Dropout.dropout(probs, dropout, training).singletonOrThrow();
+        NDArray context = attended.matMul(v).transpose(0, 2, 1, 3);
+        long[] s = context.getShape().getShape();
+        return new Result(context.reshape(s[0], s[1], (long) heads * headSize), scores, probs);
+    }
+
+    /** [batch, seq, hidden] to [batch, heads, seq, headSize]. */
+    private NDArray splitHeads(NDArray t) {
+        long[] s = t.getShape().getShape();
+        return t.reshape(s[0], s[1], heads, headSize).transpose(0, 2, 1, 3);
+    }
+}

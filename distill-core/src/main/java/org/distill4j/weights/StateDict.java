@@ -1,0 +1,137 @@
+package org.distill4j.weights;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.nn.Parameter;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.distill4j.DistillException;
+import org.distill4j.model.BertConfig;
+import org.distill4j.model.BertModel;
+
+/**
+ * Named weights with HuggingFace BERT names ({@code embeddings.word_embeddings.weight},
+ * {@code encoder.layer.3.attention.self.query.weight}, ...). Every reader produces one and every
+ * writer consumes one, so formats never talk to each other directly.
+ */
+public final class StateDict {
+
+    private static final Pattern LAYER = Pattern.compile("^encoder\\.layer\\.(\\d+)\\.");
+
+    private final Map<String, Tensor> tensors = new LinkedHashMap<>();
+    private final String source;
+
+    /** @param source where the weights came from, used in error messages */
+    public StateDict(String source) {
+        this.source = source;
+    }
+
+    /** Adds a tensor, stripping the {@code bert.} prefix that task checkpoints put on encoder names. */
+    public void put(String name, Tensor t) {
+        tensors.put(name.startsWith("bert.") ? name.substring(5) : name, t);
+    }
+
+    public Tensor get(String name) {
+        return tensors.get(name);
+    }
+
+    public boolean contains(String name) {
+        return tensors.containsKey(name);
+    }
+
+    public Map<String, Tensor> tensors() {
+        return Collections.unmodifiableMap(tensors);
+    }
+
+    public String source() {
+        return source;
+    }
+
+    /** Which heads these weights carry. */
+    public BertModel.Heads heads() {
+        Tensor cls = tensors.get("classifier.weight");
+        return new BertModel.Heads(contains("pooler.dense.weight"), contains("cls.predictions.transform.dense.weight"),
+                cls == null ? 0 : (int) cls.shape()[0]);
+    }
+
+    /**
+     * Infers the encoder's shape from tensor shapes. The head count is not visible in any tensor,
+     * so the caller supplies it (from a config file or the ONNX graph).
+     */
+    public BertConfig inferConfig(int numAttentionHeads, float layerNormEps) {
+        Tensor word = require("embeddings.word_embeddings.weight");
+        Tensor pos = require("embeddings.position_embeddings.weight");
+        Tensor type = require("embeddings.token_type_embeddings.weight");
+        Tensor inter = require("encoder.layer.0.intermediate.dense.weight");
+        int layers = 0;
+        for (String name : tensors.keySet()) {
+            Matcher m = LAYER.matcher(name);
+            if (m.find()) {
+                layers = Math.max(layers, Integer.parseInt(m.group(1)) + 1);
+            }
+        }
+        try {
+            return new BertConfig((int) word.shape()[0], (int) word.shape()[1], layers, numAttentionHeads,
+                    (int) inter.shape()[0], "gelu", (int) pos.shape()[0], (int) type.shape()[0], layerNormEps, 0.1f,
+                    0.1f);
+        } catch (IllegalArgumentException e) {
+            throw new DistillException(source + ": the tensors describe an impossible model: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Copies these weights into a model's parameters. Every parameter must be present with the
+     * shape the model's config implies; the error lists every tensor that is missing or misshapen.
+     */
+    public void copyInto(BertModel model) {
+        List<String> problems = new ArrayList<>();
+        for (Map.Entry<String, Parameter> e : model.namedParameters().entrySet()) {
+            Tensor t = tensors.get(e.getKey());
+            long[] expected = e.getValue().getShape().getShape();
+            if (t == null) {
+                problems.add("missing tensor '" + e.getKey() + "' " + Arrays.toString(expected));
+            } else if (!Arrays.equals(t.shape(), expected)) {
+                problems.add("tensor '" + e.getKey() + "' has shape " + t.shapeString() + " but the config needs "
+                        + Arrays.toString(expected));
+            }
+        }
+        if (!problems.isEmpty()) {
+            throw new DistillException(source + ": weights do not fit the model:\n  " + String.join("\n  ", problems));
+        }
+        for (Map.Entry<String, Parameter> e : model.namedParameters().entrySet()) {
+            e.getValue().getArray().set(java.nio.FloatBuffer.wrap(tensors.get(e.getKey()).data()));
+        }
+    }
+
+    /** Names present here that the model has no parameter for (e.g. a head the model lacks). */
+    public Set<String> unusedBy(BertModel model) {
+        Set<String> unused = new TreeSet<>(tensors.keySet());
+        unused.removeAll(model.namedParameters().keySet());
+        return unused;
+    }
+
+    /** A copy of a model's current parameter values. */
+    public static StateDict of(BertModel model, String source) {
+        StateDict dict = new StateDict(source);
+        for (Map.Entry<String, Parameter> e : model.namedParameters().entrySet()) {
+            NDArray a = e.getValue().getArray();
+            dict.put(e.getKey(), new Tensor(a.getShape().getShape(), a.toFloatArray()));
+        }
+        return dict;
+    }
+
+    private Tensor require(String name) {
+        Tensor t = tensors.get(name);
+        if (t == null) {
+            throw new DistillException(source + ": missing tensor '" + name + "'; is this a BERT checkpoint?");
+        }
+        return t;
+    }
+}

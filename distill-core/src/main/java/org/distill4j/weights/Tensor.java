@@ -1,0 +1,47 @@
+package org.distill4j.weights;
+
+import java.util.Arrays;
+
+/**
+ * A float32 tensor held on the Java heap while weights move between file formats and the model.
+ *
+ * @param shape dimensions, outermost first
+ * @param data values in row-major order
+ */
+public record Tensor(long[] shape, float[] data) {
+
+    public Tensor {
+        long n = 1;
+        for (long d : shape) {
+            n *= d;
+        }
+        if (n != data.length) {
+            throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " holds " + n + " values, data has "
+                    + data.length);
+        }
+    }
+
+    /** The transpose of a matrix: TensorFlow and ONNX store dense kernels [in, out], PyTorch [out, in]. */
+    public Tensor transpose() {
+        if (shape.length != 2) {
+            throw new IllegalStateException("transpose needs a matrix, shape is " + Arrays.toString(shape));
+        }
+        int rows = (int) shape[0];
+        int cols = (int) shape[1];
+        float[] t = new float[data.length];
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                t[c * rows + r] = data[r * cols + c];
+            }
+        }
+        return new Tensor(new long[] {cols, rows}, t);
+    }
+
+    public long size() {
+        return data.length;
+    }
+
+    public String shapeString() {
+        return Arrays.toString(shape);
+    }
+}
