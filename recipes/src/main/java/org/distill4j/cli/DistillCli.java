@@ -1,0 +1,38 @@
+package org.distill4j.cli;
+
+import org.distill4j.DistillException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code distill} command line. */
+@Command(name = "distill", mixinStandardHelpOptions = true, versionProvider = VersionCommand.Provider.class,
+        description = "Distil BERT-family encoders with DJL: inspect, convert, embed, fill masks.",
+        subcommands = {VersionCommand.class, InspectCommand.class, ConvertCommand.class, EmbedCommand.class,
+                FillMaskCommand.class, CommandLine.HelpCommand.class})
+public final class DistillCli implements Runnable {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.out);
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs a command line and returns its exit code: 0 success, 1 a reported error, 2 a usage error. */
+    public static int run(String... args) {
+        CommandLine cli = new CommandLine(new DistillCli());
+        cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            if (e instanceof DistillException || e instanceof IllegalArgumentException) {
+                cmd.getErr().println("distill " + cmd.getCommandName() + ": " + e.getMessage());
+                return 1;
+            }
+            throw e;
+        });
+        return cli.execute(args);
+    }
+}
