@@ -1,0 +1,124 @@
+package org.distill4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The command line end to end, on the builtin models. */
+class DistillCliTest {
+
+    @TempDir
+    Path tmp;
+
+    private record Run(int code, String out, String err) {}
+
+    private static Run run(String... args) {
+        PrintStream oldOut = System.out;
+        PrintStream oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            int code = DistillCli.run(args);
+            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    @Test
+    void versionNamesDjlAndPytorch() {
+        Run r = run("version");
+        assertEquals(0, r.code());
+        assertTrue(r.out().contains("DJL 0.35.1") && r.out().contains("PyTorch 2.7.1"), r.out());
+    }
+
+    @Test
+    void inspectCountsParametersByPart() {
+        Run r = run("inspect", "builtin:all-minilm-l6-v2");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("6 layers, hidden 384, 12 heads"), r.out());
+        // 30522·384 + 512·384 + 2·384 + 2·384 (LayerNorm) = 11,918,592 for the embeddings.
+        assertTrue(r.out().matches("(?s).*embeddings\\s+11,918,592.*"), r.out());
+        assertTrue(r.out().matches("(?s).*total\\s+22,565,376.*"), r.out());
+    }
+
+    @Test
+    void embedWritesOneNormalisedVectorPerLineAndSimilarTextsAreCloser() throws Exception {
+        Path in = tmp.resolve("in.txt");
+        Files.write(in, List.of("The weather in Lisbon was warm and sunny all week.",
+                "It rained in Lisbon for most of the week.",
+                "Knowledge distillation trains a small student to imitate a large teacher.",
+                "How do I make a BERT model smaller?\tWhat is the best way to compress BERT?"));
+        Path out = tmp.resolve("out.jsonl");
+        Run r = run("embed", "--model", "builtin:all-minilm-l6-v2", "--input", in.toString(), "--output",
+                out.toString(), "--normalize");
+        assertEquals(0, r.code(), r.err());
+        List<String> lines = Files.readAllLines(out);
+        assertEquals(4, lines.size());
+        double[][] v = lines.stream().map(DistillCliTest::parse).toArray(double[][]::new);
+        for (double[] x : v) {
+            assertEquals(384, x.length);
+            assertEquals(1.0, dot(x, x), 1e-5);
+        }
+        assertTrue(dot(v[0], v[1]) > dot(v[0], v[2]) + 0.3, "weather sentences should be closest");
+    }
+
+    @Test
+    void embedRejectsAnUnknownPoolingAndNamesTheBadLine() throws Exception {
+        Path in = tmp.resolve("in.txt");
+        Files.write(in, List.of("fine", "a\tb\tc"));
+        Run bad = run("embed", "--model", "builtin:all-minilm-l6-v2", "--input", in.toString(), "--output",
+                tmp.resolve("o.jsonl").toString());
+        assertEquals(1, bad.code());
+        assertTrue(bad.err().contains(in + ":2: 3 tab-separated fields"), bad.err());
+        Run pooling = run("embed", "--model", "builtin:all-minilm-l6-v2", "--input", in.toString(), "--output",
+                tmp.resolve("o.jsonl").toString(), "--pooling", "max");
+        assertEquals(1, pooling.code());
+        assertTrue(pooling.err().contains("--pooling must be 'mean' or 'cls'"), pooling.err());
+    }
+
+    @Test
+    void convertWritesADirectoryThatInspectReads() {
+        Path dir = tmp.resolve("bge");
+        assertEquals(0, run("convert", "builtin:bge-small-en-v1.5", "--out", dir.toString()).code());
+        assertTrue(Files.isRegularFile(dir.resolve("model.safetensors")));
+        Run r = run("inspect", dir.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("12 layers, hidden 384, 12 heads"), r.out());
+    }
+
+    @Test
+    void unknownModelIsAnErrorNotACrash() {
+        Run r = run("inspect", "builtin:gpt-7");
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("Unknown builtin model 'builtin:gpt-7'"), r.err());
+    }
+
+    private static double[] parse(String line) {
+        String[] parts = line.substring(1, line.length() - 1).split(",");
+        double[] v = new double[parts.length];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = Double.parseDouble(parts[i]);
+        }
+        return v;
+    }
+
+    private static double dot(double[] a, double[] b) {
+        double s = 0;
+        for (int i = 0; i < a.length; i++) {
+            s += a[i] * b[i];
+        }
+        return s;
+    }
+}
