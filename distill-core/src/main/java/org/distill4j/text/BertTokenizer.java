@@ -96,14 +96,25 @@ public final class BertTokenizer implements AutoCloseable {
     }
 
     /**
-     * Tokenizes texts (and optional second texts, same length or null) and pads to the longest row.
+     * Tokenizes texts (and optional second texts, same length or null) and pads to the longest row
+     * (dynamic padding: the cheapest shape, what training and inference on CPU want).
      */
     public TokenBatch batch(List<String> first, List<String> second) {
+        return batch(first, second, false);
+    }
+
+    /**
+     * Tokenizes texts (and optional second texts, same length or null).
+     *
+     * @param padToMaxLength pad every row to {@link #maxLength()} instead of the longest row
+     *     (fixed shapes, e.g. for an exported graph or a benchmark)
+     */
+    public TokenBatch batch(List<String> first, List<String> second, boolean padToMaxLength) {
         if (second != null && second.size() != first.size()) {
             throw new IllegalArgumentException(first.size() + " first texts but " + second.size() + " second texts");
         }
         Encoding[] enc = new Encoding[first.size()];
-        int seq = 1;
+        int seq = padToMaxLength ? maxLength : 1;
         for (int i = 0; i < enc.length; i++) {
             enc[i] = encode(first.get(i), second == null ? null : second.get(i));
             seq = Math.max(seq, enc[i].getIds().length);
