@@ -56,6 +56,9 @@ public final class EncoderBenchmark {
         if (only.equals("all") || only.equals("mlm")) {
             maskedLm();
         }
+        if (only.equals("leak")) {
+            memory(args.length > 1 ? Integer.parseInt(args[1]) : 3000);
+        }
     }
 
     static void forward(String name, String resource) throws Exception {
@@ -227,5 +230,64 @@ public final class EncoderBenchmark {
         }
         java.util.Arrays.sort(v);
         return v[v.length / 2];
+    }
+
+    /**
+     * Resident memory over thousands of training steps (forward, backward, AdamW) on real SST-2
+     * batches with dynamic padding, so every step has a new shape. Flat RSS means every step's
+     * arrays are freed when its sub-manager closes.
+     */
+    static void memory(int steps) throws Exception {
+        Engine.getInstance().setRandomSeed(5);
+        List<String[]> rows = Files.readAllLines(GlueSample.glueDir().resolve("SST-2/train.tsv")).stream().skip(1)
+                .map(l -> l.split("\t")).toList();
+        Checkpoint ckpt = Checkpoint.load("builtin:all-minilm-l6-v2");
+        BertConfig cfg = BertConfig.of(30522, 128, 2, 4, 512);
+        System.out.printf("%n| step | RSS (MiB) | Java heap used (MiB) | loss (mean of last 500) |%n|---|---|---|---|%n");
+        try (NDManager m = NDManager.newBaseManager();
+                BertModel model = BertModel.create(cfg, new BertModel.Heads(false, false, 2), m);
+                BertTokenizer tok = ckpt.tokenizer(64)) {
+            Optimizer adam = Optimizer.adamW().optLearningRateTracker(Tracker.fixed(1e-3f)).build();
+            ParameterStore ps = new ParameterStore(m, false);
+            double lossSum = 0;
+            for (int s = 0; s <= steps; s++) {
+                if (s % 500 == 0) {
+                    Runtime rt = Runtime.getRuntime();
+                    System.out.printf("| %d | %d | %d | %s |%n", s, rssMiB(), (rt.totalMemory() - rt.freeMemory()) >> 20, s == 0 ? "-" : String.format("%.3f",
+                            lossSum / 500));
+                    lossSum = 0;
+                }
+                if (s == steps) {
+                    break;
+                }
+                int start = (s * 16) % (rows.size() - 16);
+                List<String[]> batch = rows.subList(start, start + 16);
+                try (NDManager step = m.newSubManager()) {
+                    TokenBatch b = tok.batch(batch.stream().map(r -> r[0]).toList(), null);
+                    NDArray y = step.create(batch.stream().mapToLong(r -> Long.parseLong(r[1])).toArray()).oneHot(2);
+                    try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                        NDArray logits = model.classify(ps, model.encode(ps, b.toInput(step), true), true);
+                        NDArray loss = logits.logSoftmax(-1).mul(y).sum(new int[] {1}).mean().neg();
+                        gc.backward(loss);
+                        lossSum += loss.getFloat();
+                        for (Parameter p : model.namedParameters().values()) {
+                            // getGradient() returns a new handle owned by the parameter's long-lived manager.
+                            try (NDArray g = p.getArray().getGradient()) {
+                                adam.update(p.getId(), p.getArray(), g);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static long rssMiB() throws Exception {
+        for (String line : Files.readAllLines(java.nio.file.Path.of("/proc/self/status"))) {
+            if (line.startsWith("VmRSS:")) {
+                return Long.parseLong(line.replaceAll("\\D", "")) / 1024;
+            }
+        }
+        return -1;
     }
 }

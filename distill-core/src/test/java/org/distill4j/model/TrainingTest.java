@@ -41,9 +41,10 @@ class TrainingTest {
                 gc.backward(loss);
                 List<String> dead = new ArrayList<>();
                 for (Map.Entry<String, Parameter> e : model.namedParameters().entrySet()) {
-                    NDArray g = e.getValue().getArray().getGradient();
-                    if (!(g.abs().sum().getFloat() > 0)) {
-                        dead.add(e.getKey());
+                    try (NDArray g = e.getValue().getArray().getGradient()) {
+                        if (!(g.abs().sum().getFloat() > 0)) {
+                            dead.add(e.getKey());
+                        }
                     }
                 }
                 assertTrue(dead.isEmpty(), "no gradient reached " + dead);
@@ -76,7 +77,11 @@ class TrainingTest {
                         gc.backward(loss);
                         losses[s] = loss.getFloat();
                         for (Parameter p : model.namedParameters().values()) {
-                            adam.update(p.getId(), p.getArray(), p.getArray().getGradient());
+                            // getGradient() returns a new handle in the parameters' manager: close it.
+                            // DJL's Adam zeroes the gradient after the update, so steps do not accumulate.
+                            try (NDArray g = p.getArray().getGradient()) {
+                                adam.update(p.getId(), p.getArray(), g);
+                            }
                         }
                     }
                 }
