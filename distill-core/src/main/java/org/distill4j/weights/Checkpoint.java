@@ -66,25 +66,23 @@ public record Checkpoint(String name, BertConfig config, StateDict weights, byte
         return toModel(manager, weights.heads());
     }
 
-    /** Creates a model with the given heads; heads the checkpoint lacks keep their random start. */
+    /**
+     * Creates a model with the given heads. Heads the checkpoint lacks keep their random start;
+     * encoder weights must all be present.
+     */
     public BertModel toModel(NDManager manager, BertModel.Heads heads) {
         BertModel model = BertModel.create(config, heads, manager);
-        StateDict available = weights;
-        if (!heads.equals(weights.heads())) {
-            available = StateDict.of(model, "initial " + name);
-            for (var e : weights.tensors().entrySet()) {
-                if (available.contains(e.getKey())) {
-                    available.put(e.getKey(), e.getValue());
-                }
-            }
-        }
         try {
-            available.copyInto(model);
+            weights.copyInto(model, Checkpoint::isHeadParameter);
         } catch (RuntimeException e) {
             model.close();
             throw e;
         }
         return model;
+    }
+
+    private static boolean isHeadParameter(String name) {
+        return name.startsWith("pooler.") || name.startsWith("cls.") || name.startsWith("classifier.");
     }
 
     public BertTokenizer tokenizer(int maxLength) {

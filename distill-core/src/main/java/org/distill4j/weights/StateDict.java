@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.distill4j.DistillException;
@@ -91,13 +92,22 @@ public final class StateDict {
      * shape the model's config implies; the error lists every tensor that is missing or misshapen.
      */
     public void copyInto(BertModel model) {
+        copyInto(model, name -> false);
+    }
+
+    /**
+     * Copies these weights into a model's parameters; a parameter whose name satisfies
+     * {@code mayBeMissing} and is absent here keeps its current (initial) value. Any other absent
+     * or misshapen tensor is an error naming every such tensor.
+     */
+    public void copyInto(BertModel model, Predicate<String> mayBeMissing) {
         List<String> problems = new ArrayList<>();
         for (Map.Entry<String, Parameter> e : model.namedParameters().entrySet()) {
             Tensor t = tensors.get(e.getKey());
             long[] expected = e.getValue().getShape().getShape();
-            if (t == null) {
+            if (t == null && !mayBeMissing.test(e.getKey())) {
                 problems.add("missing tensor '" + e.getKey() + "' " + Arrays.toString(expected));
-            } else if (!Arrays.equals(t.shape(), expected)) {
+            } else if (t != null && !Arrays.equals(t.shape(), expected)) {
                 problems.add("tensor '" + e.getKey() + "' has shape " + t.shapeString() + " but the config needs "
                         + Arrays.toString(expected));
             }
@@ -106,7 +116,10 @@ public final class StateDict {
             throw new DistillException(source + ": weights do not fit the model:\n  " + String.join("\n  ", problems));
         }
         for (Map.Entry<String, Parameter> e : model.namedParameters().entrySet()) {
-            e.getValue().getArray().set(java.nio.FloatBuffer.wrap(tensors.get(e.getKey()).data()));
+            Tensor t = tensors.get(e.getKey());
+            if (t != null) {
+                e.getValue().getArray().set(java.nio.FloatBuffer.wrap(t.data()));
+            }
         }
     }
 

@@ -104,4 +104,26 @@ class RoundTripTest {
         assertTrue(e.getMessage().contains(cfg.toString()) && e.getMessage().contains("must divide hidden_size"),
                 e.getMessage());
     }
+
+    @Test
+    void onnxFileOnDiskLoadsLikeTheBuiltinAndNeedsItsTokenizerBeside() throws Exception {
+        Path dir = tmp.resolve("onnx");
+        Files.createDirectories(dir);
+        Path onnx = dir.resolve("model.onnx");
+        try (var in = getClass().getClassLoader().getResourceAsStream("all-minilm-l6-v2.onnx")) {
+            Files.copy(in, onnx);
+        }
+        DistillException e = assertThrows(DistillException.class, () -> Checkpoint.load(onnx.toString()));
+        assertTrue(e.getMessage().contains("No tokenizer.json beside " + onnx), e.getMessage());
+        try (var in = getClass().getClassLoader().getResourceAsStream("all-minilm-l6-v2-tokenizer.json")) {
+            Files.copy(in, dir.resolve("tokenizer.json"));
+        }
+        Checkpoint fromFile = Checkpoint.load(onnx.toString());
+        Checkpoint builtin = Checkpoint.load("builtin:all-minilm-l6-v2");
+        assertEquals(builtin.config(), fromFile.config());
+        assertEquals(builtin.weights().tensors().keySet(), fromFile.weights().tensors().keySet());
+        for (String name : builtin.weights().tensors().keySet()) {
+            assertArrayEquals(builtin.weights().get(name).data(), fromFile.weights().get(name).data(), 0f, name);
+        }
+    }
 }
