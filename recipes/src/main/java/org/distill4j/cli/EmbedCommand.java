@@ -10,12 +10,11 @@ import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
-import me.tongfei.progressbar.ProgressBarStyle;
 import org.distill4j.DistillException;
 import org.distill4j.model.BertModel;
 import org.distill4j.model.SentenceEmbedder;
 import org.distill4j.text.BertTokenizer;
+import org.distill4j.train.ConsoleProgress;
 import org.distill4j.weights.Checkpoint;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -61,10 +60,7 @@ final class EmbedCommand implements Runnable {
         try (NDManager m = NDManager.newBaseManager();
                 BertModel bert = ckpt.toModel(m, BertModel.Heads.NONE);
                 BertTokenizer tok = ckpt.tokenizer(maxLength);
-                ProgressBar bar = new ProgressBarBuilder().setTaskName("embed").setInitialMax(first.size())
-                        .setStyle(ProgressBarStyle.ASCII).setUnit(" texts", 1).continuousUpdate()
-                        .setConsumer(new me.tongfei.progressbar.InteractiveConsoleProgressBarConsumer(System.err))
-                        .build()) {
+                ProgressBar bar = ConsoleProgress.start("embed", first.size(), 0, " texts")) {
             vectors = new SentenceEmbedder(bert, tok, pool, normalize).embed(first, second, batchSize, bar::stepBy);
         }
         write(vectors);

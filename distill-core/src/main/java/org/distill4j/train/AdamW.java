@@ -1,0 +1,150 @@
+package org.distill4j.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.nn.Parameter;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.distill4j.DistillException;
+import org.distill4j.weights.Safetensors;
+import org.distill4j.weights.StateDict;
+import org.distill4j.weights.Tensor;
+
+/**
+ * Adam with decoupled weight decay (Loshchilov and Hutter 2019), as BERT fine-tuning uses it: no
+ * decay on biases and LayerNorm weights, gradients clipped to a global L2 norm first. Written here
+ * rather than using DJL's {@code Adam} because its moments are private, and a resumed run must
+ * restore them exactly ({@link #save}, {@link #load}).
+ *
+ * <p>Call {@link #step} after the {@code GradientCollector} has closed: the in-place parameter
+ * updates must not be recorded by autograd. The step also zeroes every gradient, since PyTorch
+ * accumulates gradients across backward passes.
+ */
+public final class AdamW implements AutoCloseable {
+
+    private final Map<String, Parameter> params;
+    private final float beta1;
+    private final float beta2;
+    private final float eps;
+    private final float weightDecay;
+    private final NDManager state;
+    private final Map<String, NDArray> m = new LinkedHashMap<>();
+    private final Map<String, NDArray> v = new LinkedHashMap<>();
+    private int steps;
+
+    /**
+     * @param params trainable parameters by name (frozen ones left out)
+     * @param parent manager under which the optimizer state lives
+     */
+    public AdamW(Map<String, Parameter> params, float weightDecay, NDManager parent) {
+        this(params, 0.9f, 0.999f, 1e-6f, weightDecay, parent);
+    }
+
+    public AdamW(Map<String, Parameter> params, float beta1, float beta2, float eps, float weightDecay,
+            NDManager parent) {
+        this.params = new LinkedHashMap<>(params);
+        this.beta1 = beta1;
+        this.beta2 = beta2;
+        this.eps = eps;
+        this.weightDecay = weightDecay;
+        this.state = parent.newSubManager();
+        for (Map.Entry<String, Parameter> e : this.params.entrySet()) {
+            NDArray w = e.getValue().getArray();
+            m.put(e.getKey(), state.zeros(w.getShape(), w.getDataType(), w.getDevice()));
+            v.put(e.getKey(), state.zeros(w.getShape(), w.getDataType(), w.getDevice()));
+        }
+    }
+
+    /** BERT's convention: biases and LayerNorm weights are not decayed. */
+    static boolean decays(String name) {
+        return !name.endsWith(".bias") && !name.contains("LayerNorm");
+    }
+
+    /**
+     * One update with learning rate {@code lr}.
+     *
+     * @param maxGradNorm clip the global gradient norm to this (0 for no clipping)
+     * @return the global gradient norm before clipping
+     */
+    public float step(float lr, float maxGradNorm) {
+        steps++;
+        try (NDManager tmp = state.newSubManager()) {
+            Map<String, NDArray> grads = new LinkedHashMap<>();
+            double sumSq = 0;
+            for (Map.Entry<String, Parameter> e : params.entrySet()) {
+                NDArray g = e.getValue().getArray().getGradient();
+                g.attach(tmp); // the handle is new and owned by the parameter's manager: free it with tmp
+                grads.put(e.getKey(), g);
+                sumSq += g.square().sum().getFloat();
+            }
+            float norm = (float) Math.sqrt(sumSq);
+            if (!Float.isFinite(norm)) {
+                throw new DistillException("gradient norm is " + norm + " at step " + steps
+                        + "; lower the learning rate or check the inputs");
+            }
+            float scale = maxGradNorm > 0 && norm > maxGradNorm ? maxGradNorm / (norm + 1e-6f) : 1f;
+            float bc1 = 1 - (float) Math.pow(beta1, steps);
+            float bc2 = 1 - (float) Math.pow(beta2, steps);
+            for (Map.Entry<String, Parameter> e : params.entrySet()) {
+                String name = e.getKey();
+                NDArray w = e.getValue().getArray();
+                NDArray g = grads.get(name).mul(scale);
+                m.get(name).muli(beta1).addi(g.mul(1 - beta1));
+                v.get(name).muli(beta2).addi(g.square().muli(1 - beta2));
+                NDArray denom = v.get(name).sqrt();
+                denom.attach(tmp); // results take the manager of their first operand: keep them temporary
+                denom.divi((float) Math.sqrt(bc2)).addi(eps);
+                NDArray update = m.get(name).div(denom);
+                update.attach(tmp);
+                if (weightDecay > 0 && decays(name)) {
+                    w.muli(1 - lr * weightDecay);
+                }
+                w.subi(update.muli(lr / bc1));
+                JniUtils.zeroGrad((PtNDArray) w);
+            }
+            return norm;
+        }
+    }
+
+    /** Number of updates applied so far. */
+    public int steps() {
+        return steps;
+    }
+
+    /** Writes the moments and step count, so a resumed run continues exactly. */
+    public void save(Path file) {
+        StateDict dict = new StateDict("optimizer state");
+        for (String name : params.keySet()) {
+            dict.put("m." + name, tensor(m.get(name)));
+            dict.put("v." + name, tensor(v.get(name)));
+        }
+        Safetensors.write(dict, file, Map.of("steps", Integer.toString(steps)));
+    }
+
+    /** Restores what {@link #save} wrote. */
+    public void load(Path file, int stepsDone) {
+        StateDict dict = Safetensors.read(file);
+        for (String name : params.keySet()) {
+            Tensor tm = dict.get("m." + name);
+            Tensor tv = dict.get("v." + name);
+            if (tm == null || tv == null) {
+                throw new DistillException(file + ": no optimizer state for parameter '" + name + "'");
+            }
+            m.get(name).set(java.nio.FloatBuffer.wrap(tm.data()));
+            v.get(name).set(java.nio.FloatBuffer.wrap(tv.data()));
+        }
+        this.steps = stepsDone;
+    }
+
+    private static Tensor tensor(NDArray a) {
+        return new Tensor(a.getShape().getShape(), a.toFloatArray());
+    }
+
+    @Override
+    public void close() {
+        state.close();
+    }
+}

@@ -1,0 +1,44 @@
+package org.distill4j.glue;
+
+import java.nio.file.Path;
+
+/**
+ * Settings of a teacher fine-tuning run. Defaults follow BERT's fine-tuning recipe (Devlin et al.
+ * 2019, section 4): AdamW, 10% linear warm-up then linear decay, weight decay 0.01, gradient norm
+ * clipped to 1.
+ *
+ * @param model the model to start from (any name {@code Checkpoint.load} accepts)
+ * @param task the GLUE task
+ * @param epochs passes over the training set
+ * @param learningRate peak learning rate
+ * @param batchSize examples per step
+ * @param maxLength tokens per example, truncated longest-first
+ * @param seed drives data order, head initialisation and dropout
+ * @param out run directory: {@code best/}, {@code checkpoint/}, {@code metrics.jsonl}
+ * @param glueDir GLUE data directory
+ * @param skipBadRows skip malformed rows instead of stopping
+ * @param trainLimit use only the first this many training examples (0 = all)
+ * @param checkpointEvery steps between checkpoints within an epoch (0 = only at epoch ends)
+ */
+public record FineTuneConfig(String model, GlueTask task, int epochs, float learningRate, int batchSize,
+        int maxLength, long seed, Path out, Path glueDir, boolean skipBadRows, int trainLimit, int checkpointEvery) {
+
+    public static final float WARMUP_FRACTION = 0.1f;
+    public static final float WEIGHT_DECAY = 0.01f;
+    public static final float MAX_GRAD_NORM = 1.0f;
+
+    public FineTuneConfig {
+        if (epochs < 1) {
+            throw new IllegalArgumentException("--epochs must be at least 1, got " + epochs);
+        }
+        if (!(learningRate > 0 && learningRate < 1)) {
+            throw new IllegalArgumentException("--lr must be in (0, 1), got " + learningRate);
+        }
+        if (batchSize < 1) {
+            throw new IllegalArgumentException("--batch-size must be at least 1, got " + batchSize);
+        }
+        if (maxLength < 8 || maxLength > 512) {
+            throw new IllegalArgumentException("--max-length must be in [8, 512], got " + maxLength);
+        }
+    }
+}

@@ -1,0 +1,140 @@
+package org.distill4j.glue;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.training.ParameterStore;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import org.distill4j.DistillException;
+import org.distill4j.model.BertModel;
+import org.distill4j.text.BertTokenizer;
+import org.distill4j.text.TokenBatch;
+
+/** Runs a task model over a GLUE split: predictions, scores, and the files GLUE users expect. */
+public final class GlueEvaluator {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private GlueEvaluator() {}
+
+    /**
+     * Predictions in example order: class indices, or the regression output for STS-B. Examples
+     * are batched by length so padding stays small.
+     */
+    public static double[] predict(BertModel model, BertTokenizer tokenizer, Dataset data, int batchSize) {
+        GlueTask task = data.task();
+        if (model.heads().taskOutputs() != task.outputs()) {
+            throw new DistillException("the model's task head has " + model.heads().taskOutputs() + " outputs but "
+                    + task + " needs " + task.outputs());
+        }
+        List<Example> ex = data.examples();
+        List<Integer> order = new ArrayList<>();
+        for (int i = 0; i < ex.size(); i++) {
+            order.add(i);
+        }
+        order.sort(Comparator.comparingInt(i -> length(ex.get(i))));
+        double[] out = new double[ex.size()];
+        ParameterStore ps = new ParameterStore(model.manager(), false);
+        for (int start = 0; start < order.size(); start += batchSize) {
+            List<Integer> idx = order.subList(start, Math.min(order.size(), start + batchSize));
+            TokenBatch b = batch(tokenizer, ex, idx);
+            try (NDManager step = model.manager().newSubManager()) {
+                NDArray logits = model.classify(ps, model.encode(ps, b.toInput(step), false), false);
+                float[] values = task.isRegression() ? logits.reshape(-1).toFloatArray()
+                        : logits.argMax(1).toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray();
+                for (int j = 0; j < idx.size(); j++) {
+                    out[idx.get(j)] = values[j];
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Tokenizes the given examples of a dataset as one batch. */
+    static TokenBatch batch(BertTokenizer tokenizer, List<Example> ex, List<Integer> idx) {
+        List<String> a = idx.stream().map(i -> ex.get(i).textA()).toList();
+        List<String> b = ex.get(idx.get(0)).textB() == null ? null : idx.stream().map(i -> ex.get(i).textB()).toList();
+        return tokenizer.batch(a, b);
+    }
+
+    static int length(Example e) {
+        return e.textA().length() + (e.textB() == null ? 0 : e.textB().length());
+    }
+
+    public static TaskScore score(Dataset data, double[] predictions) {
+        if (!data.split().layout().labeled()) {
+            throw new DistillException(data.file() + " is unlabeled (a test split); use predict for submission files");
+        }
+        return data.task().metric().score(predictions, data.labels());
+    }
+
+    /** Writes {@code metrics.json} and {@code predictions.tsv} (index, prediction, gold) for a labeled split. */
+    public static void writeEvaluation(Path dir, Dataset data, double[] predictions, TaskScore score, String model) {
+        try {
+            Files.createDirectories(dir);
+            ObjectNode n = JSON.createObjectNode();
+            n.put("task", data.task().dirName());
+            n.put("split", data.split().name());
+            n.put("model", model);
+            n.put("examples", data.size());
+            n.put("skipped_rows", data.skippedRows());
+            ObjectNode metrics = n.putObject("metrics");
+            score.metrics().forEach(metrics::put);
+            n.put("score", score.score());
+            String suffix = data.task().select("dev").size() > 1 ? "_" + data.split().name() : "";
+            JSON.writerWithDefaultPrettyPrinter().writeValue(dir.resolve("metrics" + suffix + ".json").toFile(), n);
+            try (PrintWriter w = new PrintWriter(Files.newBufferedWriter(dir.resolve("predictions" + suffix + ".tsv"),
+                    StandardCharsets.UTF_8))) {
+                w.println("index\tprediction\tgold");
+                for (int i = 0; i < data.size(); i++) {
+                    Example e = data.examples().get(i);
+                    w.println(e.index() + "\t" + label(data.task(), predictions[i]) + "\t" + label(data.task(), e.label()));
+                }
+            }
+        } catch (IOException e) {
+            throw new DistillException("Cannot write evaluation to " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Writes the GLUE submission file for a test split ({@code MRPC.tsv}, {@code MNLI-m.tsv}, ...):
+     * {@code index<TAB>prediction}, with label names where GLUE expects names, STS-B clipped to [0, 5].
+     */
+    public static Path writeSubmission(Path dir, Dataset data, double[] predictions) {
+        Split split = data.split();
+        if (!split.isTest()) {
+            throw new DistillException("split '" + split.name() + "' is not a test split; submission files are for test");
+        }
+        Path file = dir.resolve(split.submissionFile());
+        try {
+            Files.createDirectories(dir);
+            try (PrintWriter w = new PrintWriter(Files.newBufferedWriter(file, StandardCharsets.UTF_8))) {
+                w.println("index\tprediction");
+                for (int i = 0; i < data.size(); i++) {
+                    double p = data.task().isRegression() ? Math.max(0, Math.min(5, predictions[i])) : predictions[i];
+                    w.println(data.examples().get(i).index() + "\t" + label(data.task(), p));
+                }
+            }
+        } catch (IOException e) {
+            throw new DistillException("Cannot write " + file + ": " + e.getMessage(), e);
+        }
+        return file;
+    }
+
+    /** A prediction as GLUE writes it: the label name, or the score with three decimals. */
+    static String label(GlueTask task, double value) {
+        if (task.isRegression()) {
+            return String.format(Locale.ROOT, "%.3f", value);
+        }
+        return task.labels().get((int) Math.round(value));
+    }
+}
