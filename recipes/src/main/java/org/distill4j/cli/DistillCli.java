@@ -6,9 +6,10 @@ import picocli.CommandLine.Command;
 
 /** The {@code distill} command line. */
 @Command(name = "distill", mixinStandardHelpOptions = true, versionProvider = VersionCommand.Provider.class,
-        description = "Distil BERT-family encoders with DJL: inspect, convert, embed, fill masks.",
+        description = "Distil BERT-family encoders with DJL: inspect, convert, embed, fill masks, fine-tune and evaluate on GLUE.",
         subcommands = {VersionCommand.class, InspectCommand.class, ConvertCommand.class, EmbedCommand.class,
-                FillMaskCommand.class, CommandLine.HelpCommand.class})
+                FillMaskCommand.class, FinetuneCommand.class,
+                EvalCommand.class, PredictCommand.class, GlueCommand.class, CommandLine.HelpCommand.class})
 public final class DistillCli implements Runnable {
 
     @CommandLine.Spec

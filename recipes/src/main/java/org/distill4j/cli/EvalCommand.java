@@ -1,0 +1,88 @@
+package org.distill4j.cli;
+
+import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.distill4j.DistillException;
+import org.distill4j.glue.Dataset;
+import org.distill4j.glue.GlueEvaluator;
+import org.distill4j.glue.GlueReader;
+import org.distill4j.glue.GlueTask;
+import org.distill4j.glue.Split;
+import org.distill4j.glue.TaskScore;
+import org.distill4j.model.BertModel;
+import org.distill4j.text.BertTokenizer;
+import org.distill4j.weights.Checkpoint;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** Scores a fine-tuned model on a labeled GLUE split, or writes submission files for a test split. */
+@Command(name = "eval", description = "Evaluate a fine-tuned model on a GLUE split: metrics.json, predictions.tsv.")
+class EvalCommand implements Runnable {
+
+    @Option(names = "--model", required = true, paramLabel = "DIR", description = "a fine-tuned model directory")
+    Path model;
+
+    @Option(names = "--task", paramLabel = "TASK", description = "the task (default: from DIR/distill.json)")
+    String task;
+
+    @Option(names = "--split", description = "split name (eval: default dev, both dev sets for MNLI; "
+            + "predict: default test, for MNLI matched, mismatched and AX)")
+    String split = "dev";
+
+    @Option(names = "--out", paramLabel = "DIR", description = "where files go (default DIR/eval-SPLIT)")
+    Path out;
+
+    @Option(names = "--glue-dir", paramLabel = "DIR", description = "GLUE data (default $GLUE_DIR, then "
+            + "../shared/data/glue)")
+    Path glueDir;
+
+    @Option(names = "--max-length", defaultValue = "128", description = "tokens per example (default 128)")
+    int maxLength;
+
+    @Option(names = "--batch-size", defaultValue = "64", description = "examples per forward pass (default 64)")
+    int batchSize;
+
+    @Option(names = "--skip-bad-rows", description = "skip malformed TSV rows and report how many")
+    boolean skipBadRows;
+
+    @Override
+    public void run() {
+        GlueTask t = task != null ? GlueTask.parse(task) : taskOf(model);
+        Path dir = out != null ? out : model.resolve((this instanceof PredictCommand ? "predict-" : "eval-") + split);
+        Checkpoint ckpt = Checkpoint.load(model.toString());
+        try (NDManager m = NDManager.newBaseManager(); BertModel bert = ckpt.toModel(m);
+                BertTokenizer tok = ckpt.tokenizer(maxLength)) {
+            for (Split s : t.select(split)) {
+                Dataset data = GlueReader.read(GlueReader.locate(glueDir), t, s, skipBadRows);
+                double[] pred = GlueEvaluator.predict(bert, tok, data, batchSize);
+                handle(dir, data, pred);
+            }
+        }
+    }
+
+    void handle(Path dir, Dataset data, double[] pred) {
+        if (!data.split().layout().labeled()) {
+            throw new DistillException(data.file() + " has no labels; use './distill predict' for test splits");
+        }
+        TaskScore s = GlueEvaluator.score(data, pred);
+        GlueEvaluator.writeEvaluation(dir, data, pred, s, model.toString());
+        System.out.printf("%s %s (%d examples): %s  -> %s%n", data.task(), data.split().name(), data.size(),
+                s.summary(), dir);
+    }
+
+    /** The task a fine-tuned directory was trained for, from its distill.json. */
+    static GlueTask taskOf(Path modelDir) {
+        Path info = modelDir.resolve("distill.json");
+        if (!Files.isRegularFile(info)) {
+            throw new DistillException(modelDir + " has no distill.json naming its task; pass --task");
+        }
+        try {
+            return GlueTask.parse(new ObjectMapper().readTree(info.toFile()).path("task").asText());
+        } catch (IOException e) {
+            throw new DistillException("Cannot read " + info + ": " + e.getMessage(), e);
+        }
+    }
+}

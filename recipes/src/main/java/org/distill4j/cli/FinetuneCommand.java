@@ -1,0 +1,66 @@
+package org.distill4j.cli;
+
+import java.nio.file.Path;
+import org.distill4j.glue.FineTuneConfig;
+import org.distill4j.glue.FineTuner;
+import org.distill4j.glue.GlueReader;
+import org.distill4j.glue.GlueTask;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** Fine-tunes a teacher on a GLUE task. */
+@Command(name = "finetune", description = "Fine-tune a model and a task head on a GLUE task; keeps the best epoch.")
+final class FinetuneCommand implements Runnable {
+
+    @Option(names = "--model", required = true, paramLabel = "MODEL", description = "builtin:NAME, .onnx or directory")
+    String model;
+
+    @Option(names = "--task", required = true, paramLabel = "TASK", description = "CoLA, SST-2, MRPC, STS-B, QQP, MNLI, "
+            + "QNLI, RTE or WNLI")
+    String task;
+
+    @Option(names = "--epochs", defaultValue = "3", description = "passes over the training set (default 3)")
+    int epochs;
+
+    @Option(names = "--lr", defaultValue = "2e-5", description = "peak learning rate (default 2e-5)")
+    float lr;
+
+    @Option(names = "--batch-size", defaultValue = "32", description = "examples per step (default 32)")
+    int batchSize;
+
+    @Option(names = "--max-length", defaultValue = "128", description = "tokens per example (default 128)")
+    int maxLength;
+
+    @Option(names = "--seed", defaultValue = "42", description = "data order, head init and dropout (default 42)")
+    long seed;
+
+    @Option(names = "--out", paramLabel = "DIR", description = "run directory (default runs/finetune-TASK)")
+    Path out;
+
+    @Option(names = "--glue-dir", paramLabel = "DIR", description = "GLUE data (default $GLUE_DIR, then "
+            + "../shared/data/glue)")
+    Path glueDir;
+
+    @Option(names = "--skip-bad-rows", description = "skip malformed TSV rows and report how many")
+    boolean skipBadRows;
+
+    @Option(names = "--train-limit", defaultValue = "0", description = "use only the first N training examples")
+    int trainLimit;
+
+    @Option(names = "--checkpoint-every", defaultValue = "200", description = "steps between checkpoints (default 200)")
+    int checkpointEvery;
+
+    @Option(names = "--resume", description = "continue from DIR/checkpoint")
+    boolean resume;
+
+    @Override
+    public void run() {
+        GlueTask t = GlueTask.parse(task);
+        Path dir = out != null ? out : Path.of("runs", "finetune-" + t.dirName());
+        FineTuneConfig cfg = new FineTuneConfig(model, t, epochs, lr, batchSize, maxLength, seed, dir,
+                GlueReader.locate(glueDir), skipBadRows, trainLimit, checkpointEvery);
+        FineTuner.Result r = new FineTuner(cfg).run(resume);
+        System.out.printf("%s %s: best epoch %d of %d, dev %s, %.0f s; model in %s%n", model, t, r.bestEpoch(),
+                epochs, r.bestScore().summary(), r.seconds(), r.bestModel());
+    }
+}

@@ -1,0 +1,58 @@
+package org.distill4j.cli;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.distill4j.glue.GlueDownloader;
+import org.distill4j.glue.GlueTask;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** GLUE data management. */
+@Command(name = "glue", description = "GLUE data: download.", subcommands = GlueCommand.Download.class)
+final class GlueCommand implements Runnable {
+
+    @Override
+    public void run() {
+        new picocli.CommandLine(this).usage(System.out);
+    }
+
+    @Command(name = "download", description = "Download GLUE tasks into the standard layout and check them.")
+    static final class Download implements Runnable {
+
+        @Option(names = "--tasks", required = true, split = ",", paramLabel = "TASK[,TASK...]",
+                description = "tasks to fetch, or 'all'")
+        List<String> tasks;
+
+        @Option(names = "--dir", required = true, paramLabel = "DIR", description = "GLUE directory to fill")
+        Path dir;
+
+        @Option(names = "--mirror", paramLabel = "URL", description = "replaces " + GlueDownloader.OFFICIAL
+                + " in every default URL")
+        String mirror;
+
+        @Option(names = "--url", paramLabel = "KEY=URL", description = "full URL for one file; KEY is a task name, AX, "
+                + "MRPC_TRAIN, MRPC_TEST or MRPC_DEV_IDS")
+        Map<String, String> urls = new LinkedHashMap<>();
+
+        @Override
+        public void run() {
+            List<GlueTask> selected = new ArrayList<>();
+            for (String t : tasks) {
+                if (t.equalsIgnoreCase("all")) {
+                    selected = List.of(GlueTask.values());
+                    break;
+                }
+                selected.add(GlueTask.parse(t));
+            }
+            Map<String, String> overrides = new LinkedHashMap<>();
+            urls.forEach((k, v) -> overrides.put(k.equals("AX") || k.startsWith("MRPC_") ? k
+                    : GlueTask.parse(k).dirName(), v));
+            for (GlueDownloader.Report r : new GlueDownloader(mirror, overrides).download(selected, dir)) {
+                System.out.println(r.task() + ": " + r.rows());
+            }
+        }
+    }
+}
