@@ -101,7 +101,8 @@ public final class GlueDownloader {
             }
             return tmp;
         } catch (IOException e) {
-            throw new DistillException("Cannot download " + url + ": " + e.getMessage()
+            String why = e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+            throw new DistillException("Cannot download " + url + ": " + why
                     + " (no network? copy the files into the GLUE layout by hand, or use --mirror)", e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
         description = "Distil BERT-family encoders with DJL: inspect, convert, embed, fill masks, fine-tune and evaluate on GLUE.",
         subcommands = {VersionCommand.class, InspectCommand.class, ConvertCommand.class, EmbedCommand.class,
                 FillMaskCommand.class, FinetuneCommand.class,
-                EvalCommand.class, PredictCommand.class, GlueCommand.class, CommandLine.HelpCommand.class})
+                EvalCommand.class, PredictCommand.class, GlueCommand.class, ReportCommand.class, CommandLine.HelpCommand.class})
 public final class DistillCli implements Runnable {
 
     @CommandLine.Spec
@@ -29,7 +29,7 @@ public final class DistillCli implements Runnable {
         CommandLine cli = new CommandLine(new DistillCli());
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
             if (e instanceof DistillException || e instanceof IllegalArgumentException) {
-                cmd.getErr().println("distill " + cmd.getCommandName() + ": " + e.getMessage());
+                cmd.getErr().println(cmd.getCommandSpec().qualifiedName() + ": " + e.getMessage());
                 return 1;
             }
             throw e;

@@ -1,0 +1,202 @@
+package org.distill4j.glue;
+
+import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import org.distill4j.DistillException;
+import org.distill4j.model.BertModel;
+import org.distill4j.text.BertTokenizer;
+import org.distill4j.weights.Checkpoint;
+import org.distill4j.weights.Tensor;
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.CategoryChart;
+import org.knowm.xchart.CategoryChartBuilder;
+
+/**
+ * Gathers fine-tuned or distilled models' dev scores into a comparison: a markdown table (models
+ * by tasks, with the GLUE average, parameters and measured inference speed), the same as JSON,
+ * and a PNG bar chart. Scores are re-measured on the dev set, not copied from training logs.
+ */
+public final class GlueReport {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /**
+     * One model on one task.
+     *
+     * @param model the name a row is grouped by (the base model of a fine-tuning run)
+     * @param dir the model directory
+     * @param task the task
+     * @param scores dev scores (two for MNLI)
+     * @param parameters scalar parameters, heads included
+     * @param examplesPerSecond dev examples per second, batch 32, dynamic padding, this machine
+     */
+    public record Entry(String model, Path dir, GlueTask task, List<TaskScore> scores, long parameters,
+            double examplesPerSecond) {}
+
+    private GlueReport() {}
+
+    /**
+     * Evaluates each run: {@code RUN/best} if present, else {@code RUN} itself as a model directory
+     * whose {@code distill.json} names the task.
+     *
+     * @param speedExamples dev examples timed for speed (0 to skip timing)
+     */
+    public static List<Entry> collect(List<Path> runs, Path glueDir, int speedExamples) {
+        List<Entry> out = new ArrayList<>();
+        for (Path run : runs) {
+            Path dir = Files.isDirectory(run.resolve("best")) ? run.resolve("best") : run;
+            JsonNode info = readInfo(dir);
+            GlueTask task = GlueTask.parse(info.path("task").asText());
+            String name = info.path("base_model").asText(dir.toString());
+            Checkpoint ckpt = Checkpoint.load(dir.toString());
+            long params = ckpt.weights().tensors().values().stream().mapToLong(Tensor::size).sum();
+            try (NDManager m = NDManager.newBaseManager(); BertModel model = ckpt.toModel(m);
+                    BertTokenizer tok = ckpt.tokenizer(128)) {
+                List<TaskScore> scores = new ArrayList<>();
+                Dataset first = null;
+                for (Split s : task.select("dev")) {
+                    Dataset dev = GlueReader.read(glueDir, task, s, false);
+                    first = first == null ? dev : first;
+                    scores.add(GlueEvaluator.score(dev, GlueEvaluator.predict(model, tok, dev, 64)));
+                }
+                double speed = speedExamples > 0 ? speed(model, tok, first, speedExamples) : 0;
+                out.add(new Entry(name, dir, task, scores, params, speed));
+                System.err.printf("%s %s: %s%n", name, task, scores.get(0).summary());
+            }
+        }
+        return out;
+    }
+
+    private static double speed(BertModel model, BertTokenizer tok, Dataset dev, int n) {
+        List<Example> ex = dev.examples().subList(0, Math.min(n, dev.size()));
+        Dataset slice = new Dataset(dev.task(), dev.split(), dev.file(), ex, 0);
+        GlueEvaluator.predict(model, tok, slice, 32); // warm-up
+        long t0 = System.nanoTime();
+        GlueEvaluator.predict(model, tok, slice, 32);
+        return ex.size() / ((System.nanoTime() - t0) / 1e9);
+    }
+
+    private static JsonNode readInfo(Path dir) {
+        Path f = dir.resolve("distill.json");
+        try {
+            return JSON.readTree(f.toFile());
+        } catch (IOException e) {
+            throw new DistillException(dir + " is not a fine-tuned model directory (no readable distill.json): "
+                    + e.getMessage(), e);
+        }
+    }
+
+    /** Writes {@code report.md}, {@code report.json} and {@code report.png} into {@code out}. */
+    public static void write(List<Entry> entries, Path out) {
+        Set<String> models = new LinkedHashSet<>();
+        Set<GlueTask> tasks = new java.util.TreeSet<>();
+        Map<String, Map<GlueTask, Entry>> grid = new LinkedHashMap<>();
+        for (Entry e : entries) {
+            models.add(e.model());
+            tasks.add(e.task());
+            grid.computeIfAbsent(e.model(), k -> new LinkedHashMap<>()).put(e.task(), e);
+        }
+        try {
+            Files.createDirectories(out);
+            Files.writeString(out.resolve("report.md"), markdown(models, tasks, grid));
+            JSON.writerWithDefaultPrettyPrinter().writeValue(out.resolve("report.json").toFile(), json(entries));
+            chart(models, tasks, grid, out.resolve("report.png"));
+        } catch (IOException e) {
+            throw new DistillException("Cannot write report to " + out + ": " + e.getMessage(), e);
+        }
+    }
+
+    static String markdown(Set<String> models, Set<GlueTask> tasks, Map<String, Map<GlueTask, Entry>> grid) {
+        StringBuilder sb = new StringBuilder("| model |");
+        for (GlueTask t : tasks) {
+            sb.append(' ').append(t).append(" (").append(metricName(t)).append(") |");
+        }
+        sb.append(" average | parameters | dev examples/s |\n|---|");
+        sb.append("---|".repeat(tasks.size())).append("---|---|---|\n");
+        for (String m : models) {
+            Map<GlueTask, Entry> row = grid.get(m);
+            sb.append("| ").append(m).append(" |");
+            Map<GlueTask, List<TaskScore>> byTask = new LinkedHashMap<>();
+            for (GlueTask t : tasks) {
+                Entry e = row.get(t);
+                if (e == null) {
+                    sb.append(" – |");
+                    continue;
+                }
+                byTask.put(t, e.scores());
+                sb.append(' ').append(e.scores().stream().map(s -> pct(s.score())).reduce((a, b) -> a + "/" + b)
+                        .orElse("")).append(" |");
+            }
+            Entry any = row.values().iterator().next();
+            sb.append(' ').append(byTask.size() == tasks.size() ? pct(TaskScore.glueAverage(byTask)) : "–");
+            sb.append(" | ").append(String.format(Locale.ROOT, "%.1f M", any.parameters() / 1e6));
+            double speed = row.values().stream().mapToDouble(Entry::examplesPerSecond).average().orElse(0);
+            sb.append(" | ").append(speed > 0 ? String.format(Locale.ROOT, "%.0f", speed) : "–").append(" |\n");
+        }
+        return sb.toString();
+    }
+
+    private static String metricName(GlueTask t) {
+        return switch (t.metric()) {
+            case ACCURACY -> "acc";
+            case F1_ACCURACY -> "F1/acc";
+            case MATTHEWS -> "MCC";
+            case PEARSON_SPEARMAN -> "Pearson/Spearman";
+        };
+    }
+
+    private static String pct(double v) {
+        return String.format(Locale.ROOT, "%.1f", 100 * v);
+    }
+
+    private static ArrayNode json(List<Entry> entries) {
+        ArrayNode a = JSON.createArrayNode();
+        for (Entry e : entries) {
+            ObjectNode n = a.addObject();
+            n.put("model", e.model());
+            n.put("dir", e.dir().toString());
+            n.put("task", e.task().dirName());
+            ArrayNode scores = n.putArray("dev");
+            for (TaskScore s : e.scores()) {
+                ObjectNode sn = scores.addObject();
+                s.metrics().forEach(sn::put);
+                sn.put("score", s.score());
+            }
+            n.put("parameters", e.parameters());
+            n.put("dev_examples_per_second", e.examplesPerSecond());
+        }
+        return a;
+    }
+
+    private static void chart(Set<String> models, Set<GlueTask> tasks, Map<String, Map<GlueTask, Entry>> grid, Path png)
+            throws IOException {
+        System.setProperty("java.awt.headless", "true");
+        CategoryChart chart = new CategoryChartBuilder().width(900).height(500).title("GLUE dev scores")
+                .xAxisTitle("task").yAxisTitle("score (x100)").build();
+        chart.getStyler().setYAxisMin(0.0).setYAxisMax(100.0);
+        List<String> names = tasks.stream().map(GlueTask::dirName).toList();
+        for (String m : models) {
+            List<Double> ys = new ArrayList<>();
+            for (GlueTask t : tasks) {
+                Entry e = grid.get(m).get(t);
+                ys.add(e == null ? 0.0 : 100 * e.scores().get(0).score());
+            }
+            chart.addSeries(m, names, ys);
+        }
+        String file = png.toString();
+        BitmapEncoder.saveBitmap(chart, file.substring(0, file.length() - 4), BitmapEncoder.BitmapFormat.PNG);
+    }
+}

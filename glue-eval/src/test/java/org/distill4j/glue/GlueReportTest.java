@@ -1,0 +1,47 @@
+package org.distill4j.glue;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class GlueReportTest {
+
+    static final Path GLUE = Path.of(System.getProperty("glue.dir", "../../shared/data/glue"));
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void reportTabulatesRescoredRunsWithParametersSpeedAndAChart() throws Exception {
+        for (GlueTask t : List.of(GlueTask.RTE, GlueTask.WNLI)) {
+            new FineTuner(new FineTuneConfig("builtin:all-minilm-l6-v2", t, 1, 1e-4f, 16, 64, 3,
+                    tmp.resolve(t.dirName()), GLUE, false, 32, 0)).run(false);
+        }
+        List<GlueReport.Entry> entries = GlueReport.collect(List.of(tmp.resolve("RTE"), tmp.resolve("WNLI")), GLUE, 64);
+        assertEquals(2, entries.size());
+        for (GlueReport.Entry e : entries) {
+            assertEquals("builtin:all-minilm-l6-v2", e.model());
+            assertEquals(22_565_376L + 384 * 2 + 2, e.parameters()); // encoder + 2-way head
+            assertTrue(e.examplesPerSecond() > 0);
+            // The report re-scores on dev: it must equal what training recorded for the best epoch.
+            String info = Files.readString(e.dir().resolve("distill.json"));
+            assertTrue(info.contains(String.valueOf(e.scores().get(0).score())), info + " vs " + e.scores());
+        }
+        Path out = tmp.resolve("report");
+        GlueReport.write(entries, out);
+        String md = Files.readString(out.resolve("report.md"));
+        assertTrue(md.startsWith("| model | RTE (acc) | WNLI (acc) | average | parameters | dev examples/s |"), md);
+        assertTrue(md.contains("| builtin:all-minilm-l6-v2 |") && md.contains("22.6 M"), md);
+        byte[] png = Files.readAllBytes(out.resolve("report.png"));
+        assertArrayEquals(new byte[] {(byte) 0x89, 'P', 'N', 'G'}, Arrays.copyOf(png, 4));
+        assertTrue(png.length > 5_000);
+        assertTrue(Files.readString(out.resolve("report.json")).contains("\"dev_examples_per_second\""));
+    }
+}
