@@ -15,6 +15,9 @@ import org.junit.jupiter.api.io.TempDir;
 /** The command line end to end, on the builtin models. */
 class DistillCliTest {
 
+    /** Surefire runs in the module directory, so the GLUE default must be passed explicitly. */
+    static final String GLUE = System.getProperty("glue.dir", "../../shared/data/glue");
+
     @TempDir
     Path tmp;
 
@@ -120,5 +123,39 @@ class DistillCliTest {
             s += a[i] * b[i];
         }
         return s;
+    }
+
+    @Test
+    void finetuneEvalPredictAndReportChainOnWnli() throws Exception {
+        Path run = tmp.resolve("wnli");
+        Run ft = run("finetune", "--model", "builtin:all-minilm-l6-v2", "--task", "WNLI", "--epochs", "1",
+                "--train-limit", "32", "--batch-size", "16", "--max-length", "64", "--out", run.toString(),
+                "--glue-dir", GLUE);
+        assertEquals(0, ft.code(), ft.err());
+        assertTrue(ft.out().contains("best epoch 1 of 1"), ft.out());
+        Run ev = run("eval", "--model", run.resolve("best").toString(), "--max-length", "64", "--glue-dir", GLUE);
+        assertEquals(0, ev.code(), ev.err());
+        assertTrue(ev.out().startsWith("WNLI dev (71 examples): accuracy="), ev.out());
+        assertTrue(Files.isRegularFile(run.resolve("best/eval-dev/metrics.json")));
+        Run pr = run("predict", "--model", run.resolve("best").toString(), "--max-length", "64", "--glue-dir", GLUE);
+        assertEquals(0, pr.code(), pr.err());
+        List<String> sub = Files.readAllLines(run.resolve("best/predict-test/WNLI.tsv"));
+        assertEquals(147, sub.size()); // header + 146 test examples
+        Run bad = run("predict", "--model", run.resolve("best").toString(), "--split", "dev", "--glue-dir", GLUE);
+        assertEquals(1, bad.code());
+        assertTrue(bad.err().contains("not a test split"), bad.err());
+        Run rep = run("report", run.toString(), "--out", tmp.resolve("report").toString(), "--speed-examples", "0",
+                "--glue-dir", GLUE);
+        assertEquals(0, rep.code(), rep.err());
+        assertTrue(Files.readString(tmp.resolve("report/report.md")).contains("| builtin:all-minilm-l6-v2 |"));
+    }
+
+    @Test
+    void glueDownloadReportsAnUnreachableServerClearly() {
+        Run r = run("glue", "download", "--tasks", "RTE", "--dir", tmp.resolve("g").toString(), "--mirror",
+                "http://127.0.0.1:1");
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("distill glue download: Cannot download http://127.0.0.1:1/glue/data/RTE.zip"),
+                r.err());
     }
 }
