@@ -25,43 +25,41 @@ public final class Metrics {
 
     /** F1 of the positive class (label 1): 2·TP / (2·TP + FP + FN). */
     public static double f1(int[] predicted, int[] gold) {
-        check(predicted.length, gold.length);
-        long tp = 0;
-        long fp = 0;
-        long fn = 0;
-        for (int i = 0; i < gold.length; i++) {
-            boolean p = predicted[i] == 1;
-            boolean g = gold[i] == 1;
-            tp += p && g ? 1 : 0;
-            fp += p && !g ? 1 : 0;
-            fn += !p && g ? 1 : 0;
-        }
-        long denom = 2 * tp + fp + fn;
-        return denom == 0 ? 0 : 2.0 * tp / denom;
+        Confusion c = Confusion.of(predicted, gold);
+        double denom = 2 * c.tp + c.fp + c.fn;
+        return denom == 0 ? 0 : 2 * c.tp / denom;
     }
 
     /** Matthews correlation coefficient of binary predictions (the CoLA metric). */
     public static double matthewsCorrelation(int[] predicted, int[] gold) {
-        check(predicted.length, gold.length);
-        double tp = 0;
-        double tn = 0;
-        double fp = 0;
-        double fn = 0;
-        for (int i = 0; i < gold.length; i++) {
-            boolean p = predicted[i] == 1;
-            boolean g = gold[i] == 1;
-            if (p && g) {
-                tp++;
-            } else if (!p && !g) {
-                tn++;
-            } else if (p) {
-                fp++;
-            } else {
-                fn++;
+        Confusion c = Confusion.of(predicted, gold);
+        double denom = Math.sqrt((c.tp + c.fp) * (c.tp + c.fn) * (c.tn + c.fp) * (c.tn + c.fn));
+        return denom == 0 ? 0 : (c.tp * c.tn - c.fp * c.fn) / denom;
+    }
+
+    /** Counts of a binary confusion matrix, positive class 1. */
+    private record Confusion(double tp, double tn, double fp, double fn) {
+        static Confusion of(int[] predicted, int[] gold) {
+            check(predicted.length, gold.length);
+            double tp = 0;
+            double tn = 0;
+            double fp = 0;
+            double fn = 0;
+            for (int i = 0; i < gold.length; i++) {
+                boolean p = predicted[i] == 1;
+                boolean g = gold[i] == 1;
+                if (p && g) {
+                    tp++;
+                } else if (!p && !g) {
+                    tn++;
+                } else if (p) {
+                    fp++;
+                } else {
+                    fn++;
+                }
             }
+            return new Confusion(tp, tn, fp, fn);
         }
-        double denom = Math.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn));
-        return denom == 0 ? 0 : (tp * tn - fp * fn) / denom;
     }
 
     public static double pearson(double[] x, double[] y) {

@@ -16,6 +16,7 @@ import org.distill4j.model.BertModel;
 import org.distill4j.text.BertTokenizer;
 import org.distill4j.weights.Checkpoint;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** Scores a fine-tuned model on a labeled GLUE split, or writes submission files for a test split. */
@@ -35,9 +36,8 @@ class EvalCommand implements Runnable {
     @Option(names = "--out", paramLabel = "DIR", description = "where files go (default DIR/eval-SPLIT)")
     Path out;
 
-    @Option(names = "--glue-dir", paramLabel = "DIR", description = "GLUE data (default $GLUE_DIR, then "
-            + "../shared/data/glue)")
-    Path glueDir;
+    @Mixin
+    GlueDataOptions glue;
 
     @Option(names = "--max-length", defaultValue = "128", description = "tokens per example (default 128)")
     int maxLength;
@@ -45,8 +45,6 @@ class EvalCommand implements Runnable {
     @Option(names = "--batch-size", defaultValue = "64", description = "examples per forward pass (default 64)")
     int batchSize;
 
-    @Option(names = "--skip-bad-rows", description = "skip malformed TSV rows and report how many")
-    boolean skipBadRows;
 
     @Override
     public void run() {
@@ -56,7 +54,7 @@ class EvalCommand implements Runnable {
         try (NDManager m = NDManager.newBaseManager(); BertModel bert = ckpt.toModel(m);
                 BertTokenizer tok = ckpt.tokenizer(maxLength)) {
             for (Split s : t.select(split)) {
-                Dataset data = GlueReader.read(GlueReader.locate(glueDir), t, s, skipBadRows);
+                Dataset data = GlueReader.read(glue.dir(), t, s, glue.skipBadRows);
                 double[] pred = GlueEvaluator.predict(bert, tok, data, batchSize);
                 handle(dir, data, pred);
             }

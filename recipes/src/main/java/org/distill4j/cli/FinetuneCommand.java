@@ -3,9 +3,9 @@ package org.distill4j.cli;
 import java.nio.file.Path;
 import org.distill4j.glue.FineTuneConfig;
 import org.distill4j.glue.FineTuner;
-import org.distill4j.glue.GlueReader;
 import org.distill4j.glue.GlueTask;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** Fine-tunes a teacher on a GLUE task. */
@@ -37,12 +37,8 @@ final class FinetuneCommand implements Runnable {
     @Option(names = "--out", paramLabel = "DIR", description = "run directory (default runs/finetune-TASK)")
     Path out;
 
-    @Option(names = "--glue-dir", paramLabel = "DIR", description = "GLUE data (default $GLUE_DIR, then "
-            + "../shared/data/glue)")
-    Path glueDir;
-
-    @Option(names = "--skip-bad-rows", description = "skip malformed TSV rows and report how many")
-    boolean skipBadRows;
+    @Mixin
+    GlueDataOptions glue;
 
     @Option(names = "--train-limit", defaultValue = "0", description = "use only the first N training examples")
     int trainLimit;
@@ -58,7 +54,7 @@ final class FinetuneCommand implements Runnable {
         GlueTask t = GlueTask.parse(task);
         Path dir = out != null ? out : Path.of("runs", "finetune-" + t.dirName());
         FineTuneConfig cfg = new FineTuneConfig(model, t, epochs, lr, batchSize, maxLength, seed, dir,
-                GlueReader.locate(glueDir), skipBadRows, trainLimit, checkpointEvery);
+                glue.dir(), glue.skipBadRows, trainLimit, checkpointEvery);
         FineTuner.Result r = new FineTuner(cfg).run(resume);
         System.out.printf("%s %s: best epoch %d of %d, dev %s, %.0f s; model in %s%n", model, t, r.bestEpoch(),
                 epochs, r.bestScore().summary(), r.seconds(), r.bestModel());

@@ -2,9 +2,9 @@ package org.distill4j.cli;
 
 import java.nio.file.Path;
 import java.util.List;
-import org.distill4j.glue.GlueReader;
 import org.distill4j.glue.GlueReport;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -18,9 +18,8 @@ final class ReportCommand implements Runnable {
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "where the report goes")
     Path out;
 
-    @Option(names = "--glue-dir", paramLabel = "DIR", description = "GLUE data (default $GLUE_DIR, then "
-            + "../shared/data/glue)")
-    Path glueDir;
+    @Mixin
+    GlueDataOptions glue;
 
     @Option(names = "--speed-examples", defaultValue = "256",
             description = "dev examples timed for inference speed (default 256; 0 skips timing)")
@@ -28,7 +27,7 @@ final class ReportCommand implements Runnable {
 
     @Override
     public void run() {
-        var entries = GlueReport.collect(runs, GlueReader.locate(glueDir), speedExamples);
+        var entries = GlueReport.collect(runs, glue.dir(), speedExamples);
         GlueReport.write(entries, out);
         System.out.println("wrote " + out.resolve("report.md") + ", report.json, report.png");
     }
