@@ -126,9 +126,7 @@ public final class FineTuner {
                         }
                         if (cfg.checkpointEvery() > 0 && p.step % cfg.checkpointEvery() == 0
                                 && p.batch + 1 < batches.size()) {
-                            p.batch++;
-                            save(ckptDir, model, adam, p);
-                            p.batch--;
+                            save(ckptDir, model, adam, p, p.epoch, p.batch + 1);
                         }
                     }
                 }
@@ -139,10 +137,7 @@ public final class FineTuner {
                     p.bestEpoch = p.epoch + 1;
                     writeBest(source, model, score, p.bestEpoch);
                 }
-                p.epoch++;
-                p.batch = 0;
-                save(ckptDir, model, adam, p);
-                p.epoch--;
+                save(ckptDir, model, adam, p, p.epoch + 1, 0);
             }
             double seconds = (System.nanoTime() - started) / 1e9;
             return new Result(cfg.out().resolve("best"), p.bestEpoch, p.best, p.scores, seconds);
@@ -223,8 +218,11 @@ public final class FineTuner {
         replace(tmp, best);
     }
 
-    /** Model weights, optimizer moments and progress, written beside the old checkpoint and swapped in. */
-    private void save(Path dir, BertModel model, AdamW adam, Progress p) {
+    /**
+     * Model weights, optimizer moments and progress, written beside the old checkpoint and swapped
+     * in. {@code epoch} and {@code batch} are where a resumed run starts.
+     */
+    private void save(Path dir, BertModel model, AdamW adam, Progress p, int epoch, int batch) {
         Path tmp = dir.resolveSibling("checkpoint.tmp");
         deleteTree(tmp);
         try {
@@ -232,8 +230,8 @@ public final class FineTuner {
             Safetensors.write(StateDict.of(model, "checkpoint"), tmp.resolve("model.safetensors"), Map.of());
             adam.save(tmp.resolve("optimizer.safetensors"));
             ObjectNode n = JSON.createObjectNode();
-            n.put("epoch", p.epoch);
-            n.put("batch", p.batch);
+            n.put("epoch", epoch);
+            n.put("batch", batch);
             n.put("step", p.step);
             n.put("best_epoch", p.bestEpoch);
             n.putPOJO("scores", p.scores);
