@@ -2,11 +2,14 @@ package org.distill4j.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Parameter;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.distill4j.DistillException;
 import org.distill4j.weights.Safetensors;
@@ -74,16 +77,22 @@ public final class AdamW implements AutoCloseable {
         try (NDManager tmp = state.newSubManager()) {
             Map<String, NDArray> grads = new LinkedHashMap<>();
             double sumSq = 0;
+            List<String> nonFinite = new ArrayList<>();
             for (Map.Entry<String, Parameter> e : params.entrySet()) {
                 NDArray g = e.getValue().getArray().getGradient();
                 g.attach(tmp); // the handle is new and owned by the parameter's manager: free it with tmp
                 grads.put(e.getKey(), g);
-                sumSq += g.square().sum().getFloat();
+                // Squares summed in double: a float sum overflows long before the norm itself would.
+                double sq = g.toType(DataType.FLOAT64, false).square().sum().getDouble();
+                if (!Double.isFinite(sq)) {
+                    nonFinite.add(e.getKey() + " (max |g| " + g.abs().max().getFloat() + ")");
+                }
+                sumSq += sq;
             }
             float norm = (float) Math.sqrt(sumSq);
-            if (!Float.isFinite(norm)) {
+            if (!nonFinite.isEmpty() || !Float.isFinite(norm)) {
                 throw new DistillException("gradient norm is " + norm + " at step " + steps
-                        + "; lower the learning rate or check the inputs");
+                        + "; non-finite gradients in " + nonFinite + "; lower the learning rate or check the inputs");
             }
             float scale = maxGradNorm > 0 && norm > maxGradNorm ? maxGradNorm / (norm + 1e-6f) : 1f;
             float bc1 = 1 - (float) Math.pow(beta1, steps);

@@ -163,14 +163,15 @@ public final class FineTuner {
                         ? out.reshape(-1).sub(y).square().mean()
                         : out.logSoftmax(-1).mul(y.toType(ai.djl.ndarray.types.DataType.INT64, false)
                                 .oneHot(cfg.task().outputs())).sum(new int[] {1}).mean().neg();
-                gc.backward(loss);
                 value = loss.getFloat();
+                if (!Float.isFinite(value)) {
+                    throw new DistillException("training loss became " + value + " at step " + step
+                            + " (examples " + java.util.Arrays.toString(idx) + "); lower --lr (now "
+                            + cfg.learningRate() + ")");
+                }
+                gc.backward(loss);
             }
             adam.step(lr, FineTuneConfig.MAX_GRAD_NORM);
-        }
-        if (!Float.isFinite(value)) {
-            throw new DistillException("training loss became " + value + " at step " + step
-                    + "; lower --lr (now " + cfg.learningRate() + ")");
         }
         return value;
     }
