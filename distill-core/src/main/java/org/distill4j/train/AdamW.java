@@ -37,6 +37,7 @@ public final class AdamW implements AutoCloseable {
     private final Map<String, NDArray> m = new LinkedHashMap<>();
     private final Map<String, NDArray> v = new LinkedHashMap<>();
     private int steps;
+    private List<String> skipped = List.of();
 
     /**
      * @param params trainable parameters by name (frozen ones left out)
@@ -67,7 +68,9 @@ public final class AdamW implements AutoCloseable {
     }
 
     /**
-     * One update with learning rate {@code lr}.
+     * One update with learning rate {@code lr}. If any gradient is not finite, nothing is updated,
+     * the gradients are cleared, the step is not counted, and the returned norm is not finite;
+     * {@link #nonFiniteParameters} then names the parameters at fault.
      *
      * @param maxGradNorm clip the global gradient norm to this (0 for no clipping)
      * @return the global gradient norm before clipping
@@ -90,9 +93,15 @@ public final class AdamW implements AutoCloseable {
                 sumSq += sq;
             }
             float norm = (float) Math.sqrt(sumSq);
-            if (!nonFinite.isEmpty() || !Float.isFinite(norm)) {
-                throw new DistillException("gradient norm is " + norm + " at step " + steps
-                        + "; non-finite gradients in " + nonFinite + "; lower the learning rate or check the inputs");
+            skipped = nonFinite.isEmpty() && Float.isFinite(norm) ? List.of() : List.copyOf(nonFinite);
+            if (!Float.isFinite(norm)) {
+                // Skip the update, as mixed-precision loss scaling does: one bad batch must not
+                // poison the weights. The caller decides how many skips in a row are too many.
+                steps--;
+                for (Parameter p : params.values()) {
+                    JniUtils.zeroGrad((PtNDArray) p.getArray());
+                }
+                return norm;
             }
             float scale = maxGradNorm > 0 && norm > maxGradNorm ? maxGradNorm / (norm + 1e-6f) : 1f;
             float bc1 = 1 - (float) Math.pow(beta1, steps);
@@ -116,6 +125,11 @@ public final class AdamW implements AutoCloseable {
             }
             return norm;
         }
+    }
+
+    /** After a skipped step: the parameters whose gradients were not finite, with their largest magnitude. */
+    public List<String> nonFiniteParameters() {
+        return skipped;
     }
 
     /** Number of updates applied so far. */

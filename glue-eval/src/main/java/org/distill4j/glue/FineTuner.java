@@ -50,6 +50,10 @@ public final class FineTuner {
 
     private final FineTuneConfig cfg;
     private int abortAfterStep;
+    private int skippedInARow;
+
+    /** Consecutive skipped updates that end a run: one bad batch is noise, five is divergence. */
+    static final int MAX_SKIPPED_IN_A_ROW = 5;
 
     public FineTuner(FineTuneConfig cfg) {
         this.cfg = cfg;
@@ -115,7 +119,7 @@ public final class FineTuner {
                             throw new Aborted(p.step);
                         }
                         seen += idx.length;
-                        lossSum += loss;
+                        lossSum += Float.isNaN(loss) ? 0 : loss;
                         double rate = seen / ((System.nanoTime() - epochStart) / 1e9);
                         bar.step();
                         bar.setExtraMessage(String.format(" loss %.4f  %.1f ex/s", loss, rate));
@@ -165,15 +169,29 @@ public final class FineTuner {
                                 .oneHot(cfg.task().outputs())).sum(new int[] {1}).mean().neg();
                 value = loss.getFloat();
                 if (!Float.isFinite(value)) {
-                    throw new DistillException("training loss became " + value + " at step " + step
-                            + " (examples " + java.util.Arrays.toString(idx) + "); lower --lr (now "
-                            + cfg.learningRate() + ")");
+                    return skip(step, "loss " + value + " on examples " + java.util.Arrays.toString(idx));
                 }
                 gc.backward(loss);
             }
-            adam.step(lr, FineTuneConfig.MAX_GRAD_NORM);
+            float norm = adam.step(lr, FineTuneConfig.MAX_GRAD_NORM);
+            if (!Float.isFinite(norm)) {
+                return skip(step, "gradient norm " + norm + ", non-finite in " + adam.nonFiniteParameters());
+            }
         }
+        skippedInARow = 0;
         return value;
+    }
+
+    /** A step whose update was skipped; the run goes on unless it keeps happening. */
+    private float skip(int step, String why) {
+        skippedInARow++;
+        System.err.printf("%nwarning: step %d skipped: %s%n", step, why);
+        appendMetrics(Map.of("step", step, "skipped", why));
+        if (skippedInARow >= MAX_SKIPPED_IN_A_ROW) {
+            throw new DistillException(skippedInARow + " steps in a row had non-finite values (last: step " + step
+                    + ": " + why + "); the run diverged: lower --lr (now " + cfg.learningRate() + ")");
+        }
+        return Float.NaN;
     }
 
     private TaskScore evaluate(BertModel model, BertTokenizer tok, List<Dataset> devs, Progress p) {
