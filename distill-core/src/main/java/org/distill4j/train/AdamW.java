@@ -98,9 +98,7 @@ public final class AdamW implements AutoCloseable {
                 // Skip the update, as mixed-precision loss scaling does: one bad batch must not
                 // poison the weights. The caller decides how many skips in a row are too many.
                 steps--;
-                for (Parameter p : params.values()) {
-                    JniUtils.zeroGrad((PtNDArray) p.getArray());
-                }
+                zeroGradients();
                 return norm;
             }
             float scale = maxGradNorm > 0 && norm > maxGradNorm ? maxGradNorm / (norm + 1e-6f) : 1f;
@@ -124,6 +122,13 @@ public final class AdamW implements AutoCloseable {
                 JniUtils.zeroGrad((PtNDArray) w);
             }
             return norm;
+        }
+    }
+
+    /** Clears every gradient without updating anything (a skipped update). */
+    public void zeroGradients() {
+        for (Parameter p : params.values()) {
+            JniUtils.zeroGrad((PtNDArray) p.getArray());
         }
     }
 
@@ -156,8 +161,8 @@ public final class AdamW implements AutoCloseable {
             if (tm == null || tv == null) {
                 throw new DistillException(file + ": no optimizer state for parameter '" + name + "'");
             }
-            m.get(name).set(java.nio.FloatBuffer.wrap(tm.data()));
-            v.get(name).set(java.nio.FloatBuffer.wrap(tv.data()));
+            StateDict.assign(m.get(name), tm);
+            StateDict.assign(v.get(name), tv);
         }
         this.steps = stepsDone;
     }

@@ -1,6 +1,8 @@
 package org.distill4j.weights;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.nn.Parameter;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -118,8 +120,25 @@ public final class StateDict {
         for (Map.Entry<String, Parameter> e : model.namedParameters().entrySet()) {
             Tensor t = tensors.get(e.getKey());
             if (t != null) {
-                e.getValue().getArray().set(java.nio.FloatBuffer.wrap(t.data()));
+                assign(e.getValue().getArray(), t);
             }
+        }
+    }
+
+    /**
+     * Copies a tensor's values into an existing array, in place. Not {@code NDArray.set(Buffer)}:
+     * DJL's PyTorch engine would make the array's storage a Java direct buffer, whose alignment
+     * varies from run to run; MKL then rounds differently, and a resumed run would drift from an
+     * uninterrupted one in the last bit. Writing into PyTorch's own (64-byte aligned) storage keeps
+     * runs bit-for-bit reproducible.
+     */
+    public static void assign(NDArray target, Tensor t) {
+        if (!java.util.Arrays.equals(target.getShape().getShape(), t.shape())) {
+            throw new IllegalArgumentException("cannot assign a tensor of shape " + t.shapeString() + " to an array of "
+                    + target.getShape());
+        }
+        try (NDManager tmp = target.getManager().newSubManager()) {
+            target.set(new NDIndex("..."), tmp.create(t.data(), target.getShape()));
         }
     }
 

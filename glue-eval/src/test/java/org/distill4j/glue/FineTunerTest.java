@@ -35,7 +35,7 @@ class FineTunerTest {
         assertTrue(Files.isRegularFile(out.resolve("best/model.safetensors")));
         assertTrue(Files.readString(out.resolve("best/distill.json")).contains("\"task\" : \"SST-2\""));
         List<String> metrics = Files.readAllLines(out.resolve("metrics.jsonl"));
-        assertTrue(metrics.stream().anyMatch(l -> l.contains("\"eval_split\":\"dev\"")), metrics.toString());
+        assertTrue(metrics.stream().anyMatch(l -> l.contains("\"eval\":true")), metrics.toString());
     }
 
     @Test

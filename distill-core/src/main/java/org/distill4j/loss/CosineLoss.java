@@ -1,0 +1,61 @@
+package org.distill4j.loss;
+
+import ai.djl.ndarray.NDArray;
+import org.distill4j.mapping.LayerMapping;
+
+/**
+ * Cosine embedding loss between hidden states, 1 − cos(h^S, h^T) per token averaged over real
+ * tokens and summed over layer pairs. DistilBERT (Sanh et al. 2019, section 3) adds it to align
+ * the direction of the student's last hidden states with the teacher's. Needs equal widths.
+ */
+public final class CosineLoss implements LossTerm {
+
+    private final float weight;
+    private final LayerMapping mapping;
+
+    public CosineLoss(float weight, LayerMapping mapping) {
+        this.weight = weight;
+        this.mapping = mapping;
+    }
+
+    /** @param student [batch, seq, width]; @param teacher the same shape; @param mask [batch, seq] */
+    public static NDArray of(NDArray student, NDArray teacher, NDArray mask) {
+        if (!student.getShape().equals(teacher.getShape())) {
+            throw new IllegalArgumentException("the cosine loss needs hidden states of one shape, got student "
+                    + student.getShape() + " and teacher " + teacher.getShape()
+                    + "; use hidden_mse with a projection when widths differ");
+        }
+        NDArray dot = student.mul(teacher).sum(new int[] {2});
+        NDArray norms = student.norm(new int[] {2}).mul(teacher.norm(new int[] {2})).maximum(1e-8f);
+        NDArray loss = dot.div(norms).neg().add(1f);
+        NDArray m = TokenMask.perToken(mask).squeeze(2);
+        return TokenMask.maskedMean(loss, m, 1);
+    }
+
+    @Override
+    public NDArray compute(StepContext s) {
+        var t = s.requireTeacherOut(name());
+        NDArray total = null;
+        for (LayerMapping.Pair p : mapping.pairs()) {
+            NDArray l = of(s.studentOut().hiddenStates().get(p.student()), t.hiddenStates().get(p.teacher()),
+                    s.input().attentionMask());
+            total = total == null ? l : total.add(l);
+        }
+        return total;
+    }
+
+    @Override
+    public String name() {
+        return "cosine";
+    }
+
+    @Override
+    public float weight() {
+        return weight;
+    }
+
+    @Override
+    public TeacherNeed teacherNeed() {
+        return TeacherNeed.STATES;
+    }
+}

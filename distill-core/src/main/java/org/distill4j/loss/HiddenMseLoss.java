@@ -1,0 +1,89 @@
+package org.distill4j.loss;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.nn.Parameter;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.distill4j.mapping.LayerMapping;
+import org.distill4j.model.Dense;
+
+/**
+ * Mean squared error between student and teacher hidden states of mapped layers, summed over the
+ * layer pairs (TinyBERT, Jiao et al. 2020, eq. 8: MSE(H^S W_h, H^T)). When the widths differ a
+ * learned linear projection W_h, shared by all pairs, lifts the student's states to the
+ * teacher's width; it is trained with the student and dropped afterwards. Padding positions are
+ * left out of the mean: with dynamic padding they hold nothing the student should imitate.
+ */
+public final class HiddenMseLoss implements LossTerm {
+
+    private final float weight;
+    private final LayerMapping mapping;
+    private final Dense projection;
+    private final String name;
+
+    /**
+     * @param owner manager for the projection's parameters (when the widths differ)
+     */
+    public HiddenMseLoss(String name, float weight, LayerMapping mapping, int studentWidth, int teacherWidth,
+            NDManager owner) {
+        this.name = name;
+        this.weight = weight;
+        this.mapping = mapping;
+        if (studentWidth != teacherWidth) {
+            projection = new Dense(studentWidth, teacherWidth);
+            projection.weight().initialize(owner, DataType.FLOAT32);
+            projection.bias().initialize(owner, DataType.FLOAT32);
+        } else {
+            projection = null;
+        }
+    }
+
+    /** @param student [batch, seq, width]; @param teacher [batch, seq, width]; @param mask [batch, seq] */
+    public static NDArray of(NDArray student, NDArray teacher, NDArray mask) {
+        NDArray m = TokenMask.perToken(mask);
+        return TokenMask.maskedMean(student.sub(teacher).square(), m, teacher.getShape().get(2));
+    }
+
+    @Override
+    public NDArray compute(StepContext s) {
+        var teacherOut = s.requireTeacherOut(name);
+        NDArray total = null;
+        for (LayerMapping.Pair p : mapping.pairs()) {
+            NDArray hs = s.studentOut().hiddenStates().get(p.student());
+            if (projection != null) {
+                hs = projection.forward(s.ps(), hs, true);
+            }
+            NDArray l = of(hs, teacherOut.hiddenStates().get(p.teacher()), s.input().attentionMask());
+            total = total == null ? l : total.add(l);
+        }
+        return total;
+    }
+
+    @Override
+    public Map<String, Parameter> parameters() {
+        if (projection == null) {
+            return Map.of();
+        }
+        Map<String, Parameter> p = new LinkedHashMap<>();
+        p.put("projection." + name + ".weight", projection.weight());
+        p.put("projection." + name + ".bias", projection.bias());
+        return p;
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public float weight() {
+        return weight;
+    }
+
+    @Override
+    public TeacherNeed teacherNeed() {
+        return TeacherNeed.STATES;
+    }
+}

@@ -1,0 +1,47 @@
+package org.distill4j.loss;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.training.ParameterStore;
+import java.util.Random;
+import org.distill4j.model.BertModel;
+import org.distill4j.model.EncoderInput;
+import org.distill4j.model.EncoderOutput;
+
+/**
+ * What one training step offers its loss terms. Student outputs carry gradients; teacher outputs
+ * were computed without them (or came from a cache).
+ *
+ * @param manager the step's manager: every array made for this step belongs to it
+ * @param student the student, for terms that run an extra forward (the masked-LM term)
+ * @param teacher the frozen teacher, or null when no term needs it
+ * @param input the batch as the encoders see it
+ * @param studentOut the student's forward in training mode
+ * @param studentLogits task-head outputs, [batch, outputs]
+ * @param teacherOut the teacher's forward in inference mode, or null if no term needs its states
+ * @param teacherLogits the teacher's task-head outputs, or null
+ * @param labels gold labels, [batch] (class index as float, or the regression target)
+ * @param regression whether the task is a regression (one output)
+ * @param random this step's random source, seeded from (seed, step) for exact resume
+ */
+public record StepContext(
+        ParameterStore ps, NDManager manager, BertModel student, BertModel teacher, EncoderInput input,
+        EncoderOutput studentOut, NDArray studentLogits, EncoderOutput teacherOut, NDArray teacherLogits,
+        NDArray labels, boolean regression, Random random) {
+
+    /** The teacher's states, or an error naming the term that needed them. */
+    public EncoderOutput requireTeacherOut(String term) {
+        if (teacherOut == null) {
+            throw new IllegalStateException(term + " needs the teacher's hidden states but the step has none");
+        }
+        return teacherOut;
+    }
+
+    /** The teacher's logits, or an error naming the term that needed them. */
+    public NDArray requireTeacherLogits(String term) {
+        if (teacherLogits == null) {
+            throw new IllegalStateException(term + " needs the teacher's logits but the step has none");
+        }
+        return teacherLogits;
+    }
+}

@@ -1,0 +1,558 @@
+package org.distill4j.train;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Parameter;
+import ai.djl.training.GradientCollector;
+import ai.djl.training.ParameterStore;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import me.tongfei.progressbar.ProgressBar;
+import org.distill4j.DistillException;
+import org.distill4j.loss.LossTerm;
+import org.distill4j.loss.StepContext;
+import org.distill4j.model.BertModel;
+import org.distill4j.model.EncoderInput;
+import org.distill4j.model.EncoderOutput;
+import org.distill4j.text.BertTokenizer;
+import org.distill4j.text.TokenBatch;
+import org.distill4j.weights.Safetensors;
+import org.distill4j.weights.StateDict;
+import org.distill4j.weights.Tensor;
+
+/**
+ * The one training loop every recipe runs: a student, an optional frozen teacher, and a list of
+ * weighted {@link LossTerm}s. AdamW with linear warm-up and decay, global-norm clipping, gradient
+ * accumulation, length-bucketed batches with dynamic padding, evaluation every N updates (or per
+ * epoch) and at the end, best-model selection, a progress bar with each loss term, a
+ * {@code metrics.jsonl} line per logging interval and per evaluation, and atomic checkpoints.
+ *
+ * <p>Exact resume: the batch order depends only on (seed, epoch), and every micro-batch reseeds
+ * dropout and the step's random source from (seed, micro-batch index). A checkpoint holds the
+ * student, learned loss parameters, optimizer moments and the position, so a resumed run makes
+ * the same updates as one that never stopped.
+ *
+ * <p>Memory: each micro-batch opens its own NDManager; everything but parameters and optimizer
+ * state is freed when it closes.
+ */
+public final class Trainer {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** Logging interval of {@code metrics.jsonl}, in updates. */
+    static final int LOG_EVERY = 50;
+
+    /** Consecutive skipped updates that end a run: one bad batch is noise, five is divergence. */
+    static final int MAX_SKIPPED_IN_A_ROW = 5;
+
+    /**
+     * How to train.
+     *
+     * @param warmupFraction share of the updates spent warming up the learning rate
+     * @param accumulation micro-batches per update (the effective batch is batchSize × accumulation)
+     * @param evalEvery evaluate every this many updates; 0 evaluates at the end of every epoch
+     * @param checkpointEvery also checkpoint every this many updates (0: only at evaluations)
+     * @param cacheTeacherLogits compute the teacher's logits once per example when no term needs more
+     * @param out the run directory (checkpoint/, metrics.jsonl)
+     * @param identity what a checkpoint must have been written by to be resumed (a config hash)
+     */
+    public record Options(int epochs, int batchSize, float learningRate, float weightDecay, double warmupFraction,
+            float maxGradNorm, int accumulation, int evalEvery, int checkpointEvery, long seed,
+            boolean cacheTeacherLogits, Path out, String identity) {
+
+        public Options {
+            if (epochs < 1 || batchSize < 1 || accumulation < 1 || evalEvery < 0 || checkpointEvery < 0) {
+                throw new IllegalArgumentException("need epochs, batch size, accumulation >= 1 and evaluation and "
+                        + "checkpoint intervals >= 0");
+            }
+        }
+    }
+
+    /** Training examples: first texts, second texts (null for single-sentence tasks) and labels. */
+    public record Examples(List<String> first, List<String> second, float[] labels) {
+
+        public Examples {
+            if (first.size() != labels.length || (second != null && second.size() != labels.length)) {
+                throw new IllegalArgumentException("examples and labels differ in number");
+            }
+        }
+
+        public int size() {
+            return labels.length;
+        }
+
+        /** Characters, a proxy of token count good enough to bucket batches by length. */
+        int length(int i) {
+            return first.get(i).length() + (second == null ? 0 : second.get(i).length());
+        }
+
+        TokenBatch batch(BertTokenizer tok, int[] idx) {
+            List<String> a = new ArrayList<>(idx.length);
+            List<String> b = second == null ? null : new ArrayList<>(idx.length);
+            for (int i : idx) {
+                a.add(first.get(i));
+                if (b != null) {
+                    b.add(second.get(i));
+                }
+            }
+            return tok.batch(a, b);
+        }
+    }
+
+    /**
+     * An evaluation of the student.
+     *
+     * @param value the number that picks the best model (higher is better)
+     * @param metrics every metric, by name
+     * @param summary one line for logs
+     */
+    public record Score(double value, Map<String, Double> metrics, String summary) {}
+
+    /** Scores the student on held-out data. */
+    @FunctionalInterface
+    public interface Evaluator {
+        Score evaluate(BertModel student);
+    }
+
+    /** Receives the student whenever it scores best so far (to write the model directory). */
+    @FunctionalInterface
+    public interface BestModelSink {
+        void save(BertModel student, Evaluation evaluation);
+    }
+
+    /** One evaluation during the run; {@code epoch} counts completed epochs, fractional between them. */
+    public record Evaluation(int step, double epoch, Score score) {}
+
+    /** The outcome of a run. */
+    public record Result(Evaluation best, List<Evaluation> evaluations, int steps, int skippedSteps, double seconds,
+            double examplesPerSecond) {}
+
+    private final Options opt;
+    private final BertModel student;
+    private final BertModel teacher;
+    private final BertTokenizer tokenizer;
+    private final List<LossTerm> terms;
+    private final boolean regression;
+    private final Examples data;
+    private final Evaluator evaluator;
+    private final BestModelSink bestSink;
+    private final boolean teacherStates;
+    private final boolean teacherLogits;
+    private final Map<String, Parameter> trainable = new LinkedHashMap<>();
+    private float[][] logitCache;
+    private int abortAfterStep;
+
+    /**
+     * @param teacher the frozen teacher, or null when no term needs one
+     * @param regression whether the task head is a regression (one output)
+     */
+    public Trainer(Options options, BertModel student, BertModel teacher, BertTokenizer tokenizer,
+            List<LossTerm> terms, boolean regression, Examples data, Evaluator evaluator, BestModelSink bestSink) {
+        if (terms.isEmpty()) {
+            throw new DistillException("a training plan needs at least one loss term");
+        }
+        this.opt = options;
+        this.student = student;
+        this.teacher = teacher;
+        this.tokenizer = tokenizer;
+        this.terms = List.copyOf(terms);
+        this.regression = regression;
+        this.data = data;
+        this.evaluator = evaluator;
+        this.bestSink = bestSink;
+        teacherStates = this.terms.stream().anyMatch(t -> t.teacherNeed() == LossTerm.TeacherNeed.STATES);
+        teacherLogits = this.terms.stream().anyMatch(t -> t.teacherNeed() == LossTerm.TeacherNeed.LOGITS);
+        if ((teacherStates || teacherLogits) && teacher == null) {
+            throw new DistillException("loss terms " + names() + " need a teacher, but none was given");
+        }
+        if (teacherLogits && teacher.heads().taskOutputs() != student.heads().taskOutputs()) {
+            throw new DistillException("the soft-target term needs a teacher fine-tuned for this task: the teacher has "
+                    + teacher.heads().taskOutputs() + " task outputs, the student " + student.heads().taskOutputs());
+        }
+        if (teacher != null) {
+            freeze(teacher);
+        }
+        trainable.putAll(student.namedParameters());
+        for (LossTerm t : this.terms) {
+            t.parameters().forEach((name, p) -> {
+                if (trainable.putIfAbsent(name, p) != null) {
+                    throw new DistillException("two loss terms define parameter " + name + "; give them distinct names");
+                }
+            });
+        }
+    }
+
+    /** The teacher takes no gradient: autograd records nothing of its forward passes. */
+    private static void freeze(BertModel model) {
+        for (Parameter p : model.namedParameters().values()) {
+            p.getArray().setRequiresGradient(false);
+        }
+    }
+
+    /** Makes the run stop abruptly after this many updates, without saving (tests of resume). */
+    public Trainer abortAfterStep(int step) {
+        this.abortAfterStep = step;
+        return this;
+    }
+
+    /** Thrown by a run stopped with {@link #abortAfterStep}, as a crash would stop it. */
+    public static final class Aborted extends RuntimeException {
+        Aborted(int step) {
+            super("run aborted after step " + step);
+        }
+    }
+
+    /** Everything trained: the student's parameters and those the loss terms learn. */
+    public Map<String, Parameter> trainableParameters() {
+        return java.util.Collections.unmodifiableMap(trainable);
+    }
+
+    /** Trains; with {@code resume}, continues from {@code out/checkpoint} if there is one. */
+    public Result run(boolean resume) {
+        int[] lengths = new int[data.size()];
+        for (int i = 0; i < lengths.length; i++) {
+            lengths[i] = data.length(i);
+        }
+        LengthBucketSampler sampler = new LengthBucketSampler(lengths, opt.batchSize(), opt.seed());
+        int perEpoch = sampler.batchesPerEpoch();
+        int totalMicro = perEpoch * opt.epochs();
+        int totalSteps = (totalMicro + opt.accumulation() - 1) / opt.accumulation();
+        LinearSchedule schedule = LinearSchedule.withWarmupFraction(opt.learningRate(), opt.warmupFraction(),
+                totalSteps);
+        Path ckpt = opt.out().resolve("checkpoint");
+        logitCache = teacherLogits && !teacherStates && opt.cacheTeacherLogits() ? new float[data.size()][] : null;
+        long started = System.nanoTime();
+        try (NDManager root = student.manager().newSubManager();
+                AdamW adam = new AdamW(trainable, opt.weightDecay(), root)) {
+            State st = new State();
+            if (resume && Files.isDirectory(ckpt)) {
+                st = restore(ckpt, adam);
+                System.err.printf("resumed from %s at step %d of %d%n", ckpt, st.step, totalSteps);
+            } else {
+                startFresh();
+            }
+            ParameterStore ps = new ParameterStore(root, false);
+            List<int[]> batches = null;
+            int batchesEpoch = -1;
+            int skippedInARow = 0;
+            Window window = new Window();
+            try (ProgressBar bar = ConsoleProgress.start("train", totalSteps, st.step, " steps")) {
+                while (st.micro < totalMicro) {
+                    int epoch = st.micro / perEpoch;
+                    if (epoch != batchesEpoch) {
+                        batches = sampler.epoch(epoch);
+                        batchesEpoch = epoch;
+                    }
+                    int first = st.micro;
+                    int end = Math.min(totalMicro, (first / opt.accumulation() + 1) * opt.accumulation());
+                    float lr = schedule.at(st.step);
+                    Map<String, Float> values = new LinkedHashMap<>();
+                    int examples = 0;
+                    boolean finite = true;
+                    long t0 = System.nanoTime();
+                    for (; st.micro < end; st.micro++) {
+                        int[] idx = batches.get(st.micro % perEpoch);
+                        finite &= microStep(ps, idx, end - first, st.micro, values);
+                        examples += idx.length;
+                    }
+                    float norm = finite ? adam.step(lr, opt.maxGradNorm()) : Float.NaN;
+                    st.trainSeconds += (System.nanoTime() - t0) / 1e9;
+                    st.trainedExamples += examples;
+                    if (!finite || !Float.isFinite(norm)) {
+                        String why;
+                        if (finite) {
+                            why = "non-finite gradients in " + adam.nonFiniteParameters();
+                        } else {
+                            adam.zeroGradients(); // earlier micro-batches of this update may have left some
+                            why = "non-finite loss " + values;
+                        }
+                        st.skipped++;
+                        skippedInARow++;
+                        System.err.printf("%nwarning: step %d skipped: %s%n", st.step + 1, why);
+                        appendMetrics(Map.of("step", st.step + 1, "skipped", why));
+                        if (skippedInARow >= MAX_SKIPPED_IN_A_ROW) {
+                            throw new DistillException(skippedInARow + " updates in a row had non-finite values (last: "
+                                    + why + "); the run diverged: lower the learning rate (now "
+                                    + opt.learningRate() + ")");
+                        }
+                    } else {
+                        skippedInARow = 0;
+                        window.add(values, examples, norm);
+                    }
+                    st.step++;
+                    bar.step();
+                    bar.setExtraMessage(window.message());
+                    if (st.step % LOG_EVERY == 0 || st.micro == totalMicro) {
+                        appendMetrics(window.line(st.step, (double) st.micro / perEpoch, schedule.at(st.step - 1)));
+                        window = new Window();
+                    }
+                    if (st.step == abortAfterStep) {
+                        throw new Aborted(st.step);
+                    }
+                    boolean epochEnd = st.micro % perEpoch == 0;
+                    boolean evaluate = st.micro == totalMicro
+                            || (opt.evalEvery() > 0 ? st.step % opt.evalEvery() == 0 : epochEnd);
+                    if (evaluate) {
+                        evaluate(st, (double) st.micro / perEpoch);
+                    }
+                    if (st.micro < totalMicro && (evaluate
+                            || (opt.checkpointEvery() > 0 && st.step % opt.checkpointEvery() == 0))) {
+                        save(ckpt, adam, st);
+                    }
+                }
+            }
+            save(ckpt, adam, st);
+            double seconds = (System.nanoTime() - started) / 1e9;
+            return new Result(st.best, List.copyOf(st.evaluations), st.step, st.skipped, seconds,
+                    st.trainedExamples / Math.max(1e-9, st.trainSeconds));
+        }
+    }
+
+    /**
+     * Forward and backward of one micro-batch, gradients accumulating into the parameters.
+     *
+     * @param share micro-batches in this update: each backward is scaled by 1/share
+     * @return whether the loss was finite (if not, nothing was back-propagated)
+     */
+    private boolean microStep(ParameterStore ps, int[] idx, int share, int micro, Map<String, Float> values) {
+        TokenBatch batch = data.batch(tokenizer, idx);
+        try (NDManager s = student.manager().newSubManager()) {
+            // Dropout and masking depend only on (seed, micro-batch): a resumed run draws the same.
+            Engine.getInstance().setRandomSeed((int) (opt.seed() * 1_000_003L + micro));
+            Random random = new Random(opt.seed() * 7_919L + micro);
+            EncoderInput in = batch.toInput(s);
+            float[] gold = new float[idx.length];
+            for (int i = 0; i < idx.length; i++) {
+                gold[i] = data.labels()[idx[i]];
+            }
+            NDArray labels = s.create(gold);
+            EncoderOutput tOut = null;
+            NDArray tLogits = null;
+            if (teacherStates) {
+                tOut = teacher.encode(ps, in, false);
+                tLogits = teacherLogits ? teacher.classify(ps, tOut, false) : null;
+            } else if (teacherLogits) {
+                tLogits = teacherLogits(ps, s, in, idx);
+            }
+            boolean finite;
+            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                EncoderOutput sOut = student.encode(ps, in, true);
+                NDArray sLogits = student.heads().taskOutputs() > 0 ? student.classify(ps, sOut, true) : null;
+                StepContext ctx = new StepContext(ps, s, student, teacher, in, sOut, sLogits, tOut, tLogits, labels,
+                        regression, random);
+                NDArray total = null;
+                for (LossTerm term : terms) {
+                    NDArray v = term.compute(ctx);
+                    values.merge(term.name(), v.getFloat() / share, Float::sum);
+                    NDArray weighted = v.mul(term.weight());
+                    total = total == null ? weighted : total.add(weighted);
+                }
+                float loss = total.getFloat();
+                values.merge("loss", loss / share, Float::sum);
+                finite = Float.isFinite(loss);
+                if (finite) {
+                    gc.backward(share == 1 ? total : total.div(share));
+                }
+            }
+            return finite;
+        }
+    }
+
+    /** The teacher's logits for a batch, from the cache where every example has them. */
+    private NDArray teacherLogits(ParameterStore ps, NDManager s, EncoderInput in, int[] idx) {
+        int outputs = teacher.heads().taskOutputs();
+        if (logitCache != null) {
+            boolean all = true;
+            for (int i : idx) {
+                all &= logitCache[i] != null;
+            }
+            if (all) {
+                float[] flat = new float[idx.length * outputs];
+                for (int j = 0; j < idx.length; j++) {
+                    System.arraycopy(logitCache[idx[j]], 0, flat, j * outputs, outputs);
+                }
+                return s.create(flat, new Shape(idx.length, outputs));
+            }
+        }
+        NDArray logits = teacher.classify(ps, teacher.encode(ps, in, false), false);
+        if (logitCache != null) {
+            float[] flat = logits.toFloatArray();
+            for (int j = 0; j < idx.length; j++) {
+                logitCache[idx[j]] = java.util.Arrays.copyOfRange(flat, j * outputs, (j + 1) * outputs);
+            }
+        }
+        return logits;
+    }
+
+    private void evaluate(State st, double epoch) {
+        long t0 = System.nanoTime();
+        Score score = evaluator.evaluate(student);
+        Evaluation e = new Evaluation(st.step, epoch, score);
+        st.evaluations.add(e);
+        System.err.printf("%nstep %d (epoch %.2f): %s  [%.0f s]%n", st.step, epoch, score.summary(),
+                (System.nanoTime() - t0) / 1e9);
+        Map<String, Object> line = new LinkedHashMap<>();
+        line.put("step", st.step);
+        line.put("epoch", epoch);
+        line.put("eval", true);
+        line.putAll(score.metrics());
+        line.put("score", score.value());
+        appendMetrics(line);
+        if (st.best == null || score.value() > st.best.score().value()) {
+            st.best = e;
+            bestSink.save(student, e);
+        }
+    }
+
+    /** Where a run stands; saved in checkpoints. */
+    private final class State {
+        int micro;
+        int step;
+        int skipped;
+        Evaluation best;
+        final List<Evaluation> evaluations = new ArrayList<>();
+        double trainedExamples;
+        double trainSeconds;
+    }
+
+    /** Loss values and throughput over the updates since the last log line. */
+    private final class Window {
+        final Map<String, Double> sums = new LinkedHashMap<>();
+        int updates;
+        long examples;
+        final long start = System.nanoTime();
+        double normSum;
+
+        void add(Map<String, Float> values, int n, float norm) {
+            values.forEach((k, v) -> sums.merge(k, (double) v, Double::sum));
+            updates++;
+            examples += n;
+            normSum += norm;
+        }
+
+        double rate() {
+            return examples / Math.max(1e-9, (System.nanoTime() - start) / 1e9);
+        }
+
+        String message() {
+            if (updates == 0) {
+                return "";
+            }
+            StringBuilder b = new StringBuilder();
+            sums.forEach((k, v) -> b.append(String.format(" %s %.4f", k, v / updates)));
+            return b.append(String.format("  %.1f ex/s", rate())).toString();
+        }
+
+        Map<String, Object> line(int step, double epoch, float lr) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("step", step);
+            m.put("epoch", epoch);
+            m.put("lr", lr);
+            sums.forEach((k, v) -> m.put(k, v / Math.max(1, updates)));
+            m.put("grad_norm", normSum / Math.max(1, updates));
+            m.put("examples_per_second", rate());
+            return m;
+        }
+    }
+
+    private void startFresh() {
+        try {
+            Files.createDirectories(opt.out());
+            Files.deleteIfExists(opt.out().resolve("metrics.jsonl"));
+            Files.deleteIfExists(opt.out().resolve("checkpoint").resolve("state.json"));
+        } catch (IOException e) {
+            throw new DistillException("Cannot write to " + opt.out() + ": " + e.getMessage(), e);
+        }
+    }
+
+    private String names() {
+        return terms.stream().map(LossTerm::name).toList().toString();
+    }
+
+    /** Writes the checkpoint beside the old one and swaps it in. */
+    private void save(Path dir, AdamW adam, State st) {
+        Path tmp = dir.resolveSibling(dir.getFileName() + ".tmp");
+        AtomicDirectory.delete(tmp);
+        try {
+            Files.createDirectories(tmp);
+            StateDict weights = new StateDict("checkpoint");
+            trainable.forEach((name, p) -> weights.put(name, tensor(p.getArray())));
+            Safetensors.write(weights, tmp.resolve("model.safetensors"), Map.of());
+            adam.save(tmp.resolve("optimizer.safetensors"));
+            ObjectNode n = JSON.createObjectNode();
+            n.put("identity", opt.identity());
+            n.put("micro", st.micro);
+            n.put("step", st.step);
+            n.put("skipped", st.skipped);
+            n.putPOJO("best", st.best);
+            n.putPOJO("evaluations", st.evaluations);
+            n.put("trained_examples", st.trainedExamples);
+            n.put("train_seconds", st.trainSeconds);
+            JSON.writerWithDefaultPrettyPrinter().writeValue(tmp.resolve("state.json").toFile(), n);
+        } catch (IOException e) {
+            throw new DistillException("Cannot write checkpoint " + tmp + ": " + e.getMessage(), e);
+        }
+        AtomicDirectory.replace(tmp, dir);
+    }
+
+    private State restore(Path dir, AdamW adam) {
+        try {
+            JsonNode n = JSON.readTree(dir.resolve("state.json").toFile());
+            if (!n.path("identity").asText().equals(opt.identity())) {
+                throw new DistillException("checkpoint " + dir + " was written by a different configuration ("
+                        + n.path("identity").asText() + ", not " + opt.identity()
+                        + "); use another output directory or start without --resume");
+            }
+            StateDict w = Safetensors.read(dir.resolve("model.safetensors"));
+            for (Map.Entry<String, Parameter> e : trainable.entrySet()) {
+                Tensor t = w.get(e.getKey());
+                if (t == null) {
+                    throw new DistillException(dir + "/model.safetensors has no tensor '" + e.getKey() + "'");
+                }
+                StateDict.assign(e.getValue().getArray(), t);
+            }
+            State st = new State();
+            st.micro = n.path("micro").asInt();
+            st.step = n.path("step").asInt();
+            st.skipped = n.path("skipped").asInt();
+            for (JsonNode e : n.path("evaluations")) {
+                st.evaluations.add(JSON.treeToValue(e, Evaluation.class));
+            }
+            JsonNode best = n.path("best");
+            st.best = best.isMissingNode() || best.isNull() ? null : JSON.treeToValue(best, Evaluation.class);
+            st.trainedExamples = n.path("trained_examples").asDouble();
+            st.trainSeconds = n.path("train_seconds").asDouble();
+            adam.load(dir.resolve("optimizer.safetensors"), st.step - st.skipped);
+            return st;
+        } catch (IOException e) {
+            throw new DistillException("Cannot read checkpoint " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static Tensor tensor(NDArray a) {
+        return new Tensor(a.getShape().getShape(), a.toFloatArray());
+    }
+
+    private void appendMetrics(Map<String, ?> line) {
+        Path f = opt.out().resolve("metrics.jsonl");
+        try {
+            Files.writeString(f, JSON.writeValueAsString(line) + "\n", StandardCharsets.UTF_8,
+                    StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        } catch (IOException e) {
+            throw new DistillException("Cannot append to " + f + ": " + e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,110 @@
+package org.distill4j.glue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.distill4j.DistillException;
+import org.distill4j.model.BertModel;
+import org.distill4j.text.BertTokenizer;
+import org.distill4j.train.AtomicDirectory;
+import org.distill4j.train.Trainer;
+import org.distill4j.weights.Checkpoint;
+import org.distill4j.weights.HfModelDirectory;
+import org.distill4j.weights.StateDict;
+
+/** What the generic {@link Trainer} needs from GLUE: training examples, dev scoring, model directories. */
+public final class GlueTraining {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private GlueTraining() {}
+
+    /** A task's training examples, the first {@code limit} of them (0 = all). */
+    public static Trainer.Examples examples(Dataset train, int limit) {
+        List<Example> ex = limit > 0 && limit < train.size() ? train.examples().subList(0, limit) : train.examples();
+        float[] labels = new float[ex.size()];
+        for (int i = 0; i < labels.length; i++) {
+            labels[i] = (float) ex.get(i).label();
+        }
+        boolean pairs = ex.get(0).textB() != null;
+        return new Trainer.Examples(ex.stream().map(Example::textA).toList(),
+                pairs ? ex.stream().map(Example::textB).toList() : null, labels);
+    }
+
+    /**
+     * Scores a model on the task's dev splits. The first split (MNLI: matched) decides the best
+     * model; the others are reported with their split name in front of each metric.
+     */
+    public static Trainer.Evaluator evaluator(List<Dataset> devs, BertTokenizer tokenizer) {
+        return model -> {
+            Map<String, Double> metrics = new LinkedHashMap<>();
+            TaskScore first = null;
+            StringBuilder summary = new StringBuilder();
+            for (Dataset dev : devs) {
+                TaskScore s = GlueEvaluator.score(dev, GlueEvaluator.predict(model, tokenizer, dev, 64));
+                String prefix = first == null ? "" : dev.split().name() + "_";
+                s.metrics().forEach((k, v) -> metrics.put(prefix + k, v));
+                if (first != null) {
+                    metrics.put(prefix + "score", s.score());
+                }
+                summary.append(summary.length() == 0 ? "" : " | ").append(dev.split().name()).append(' ')
+                        .append(s.summary());
+                first = first == null ? s : first;
+            }
+            return new Trainer.Score(first.score(), metrics, summary.toString());
+        };
+    }
+
+    /** The task score of an evaluation (the first dev split's metrics). */
+    public static TaskScore taskScore(Trainer.Score s) {
+        Map<String, Double> m = new LinkedHashMap<>();
+        s.metrics().forEach((k, v) -> {
+            if (!k.contains("_")) {
+                m.put(k, v);
+            }
+        });
+        return new TaskScore(m, s.value());
+    }
+
+    /**
+     * Writes a trained model as a HuggingFace directory plus {@code distill.json}, atomically. Head
+     * tensors of {@code source} that the model does not carry (BERT-base's masked-LM head) are
+     * kept, unchanged, so that later recipes can still use them.
+     */
+    public static void writeModel(Path dir, String name, BertModel model, Checkpoint source, ObjectNode info) {
+        Path tmp = dir.resolveSibling(dir.getFileName() + ".tmp");
+        AtomicDirectory.delete(tmp);
+        StateDict weights = StateDict.of(model, name);
+        source.weights().tensors().forEach((k, v) -> {
+            if (k.startsWith("cls.") && !weights.contains(k)) {
+                weights.put(k, v);
+            }
+        });
+        HfModelDirectory.write(new Checkpoint(name, model.config(), weights, source.tokenizerJson()), tmp);
+        try {
+            JSON.writerWithDefaultPrettyPrinter().writeValue(tmp.resolve("distill.json").toFile(), info);
+        } catch (IOException e) {
+            throw new DistillException("Cannot write " + tmp.resolve("distill.json") + ": " + e.getMessage(), e);
+        }
+        AtomicDirectory.replace(tmp, dir);
+    }
+
+    /** The task part of {@code distill.json}: task, labels, and the dev metrics of an evaluation. */
+    public static ObjectNode info(GlueTask task, Trainer.Evaluation e) {
+        ObjectNode d = JSON.createObjectNode();
+        d.put("task", task.dirName());
+        if (!task.isRegression()) {
+            d.putPOJO("labels", task.labels());
+        }
+        d.put("step", e.step());
+        d.put("epoch", e.epoch());
+        d.put("dev_score", e.score().value());
+        ObjectNode m = d.putObject("dev_metrics");
+        e.score().metrics().forEach(m::put);
+        return d;
+    }
+}
