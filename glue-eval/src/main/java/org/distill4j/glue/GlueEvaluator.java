@@ -59,6 +59,19 @@ public final class GlueEvaluator {
         return out;
     }
 
+    /**
+     * Inference speed: examples per second predicting the first {@code n} examples of a split in
+     * batches of 32 with dynamic padding, after one warm-up pass over the same examples.
+     */
+    public static double examplesPerSecond(BertModel model, BertTokenizer tok, Dataset data, int n) {
+        List<Example> ex = data.examples().subList(0, Math.min(n, data.size()));
+        Dataset slice = new Dataset(data.task(), data.split(), data.file(), ex, 0);
+        predict(model, tok, slice, 32);
+        long t0 = System.nanoTime();
+        predict(model, tok, slice, 32);
+        return ex.size() / ((System.nanoTime() - t0) / 1e9);
+    }
+
     /** Tokenizes the given examples of a dataset as one batch. */
     static TokenBatch batch(BertTokenizer tokenizer, List<Example> ex, List<Integer> idx) {
         List<String> a = idx.stream().map(i -> ex.get(i).textA()).toList();

@@ -72,21 +72,12 @@ public final class GlueReport {
                     first = first == null ? dev : first;
                     scores.add(GlueEvaluator.score(dev, GlueEvaluator.predict(model, tok, dev, 64)));
                 }
-                double speed = speedExamples > 0 ? speed(model, tok, first, speedExamples) : 0;
+                double speed = speedExamples > 0 ? GlueEvaluator.examplesPerSecond(model, tok, first, speedExamples) : 0;
                 out.add(new Entry(name, dir, task, scores, params, speed));
                 System.err.printf("%s %s: %s%n", name, task, scores.get(0).summary());
             }
         }
         return out;
-    }
-
-    private static double speed(BertModel model, BertTokenizer tok, Dataset dev, int n) {
-        List<Example> ex = dev.examples().subList(0, Math.min(n, dev.size()));
-        Dataset slice = new Dataset(dev.task(), dev.split(), dev.file(), ex, 0);
-        GlueEvaluator.predict(model, tok, slice, 32); // warm-up
-        long t0 = System.nanoTime();
-        GlueEvaluator.predict(model, tok, slice, 32);
-        return ex.size() / ((System.nanoTime() - t0) / 1e9);
     }
 
     private static JsonNode readInfo(Path dir) {

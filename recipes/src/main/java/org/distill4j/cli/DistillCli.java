@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
 @Command(name = "distill", mixinStandardHelpOptions = true, versionProvider = VersionCommand.Provider.class,
         description = "Distil BERT-family encoders with DJL: inspect, convert, embed, fill masks, fine-tune and evaluate on GLUE.",
         subcommands = {VersionCommand.class, InspectCommand.class, ConvertCommand.class, EmbedCommand.class,
-                FillMaskCommand.class, FinetuneCommand.class,
+                FillMaskCommand.class, FinetuneCommand.class, RunCommand.class, ValidateCommand.class,
                 EvalCommand.class, PredictCommand.class, GlueCommand.class, ReportCommand.class, CommandLine.HelpCommand.class})
 public final class DistillCli implements Runnable {
 

@@ -1,0 +1,126 @@
+package org.distill4j.train;
+
+import ai.djl.engine.Engine;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import org.distill4j.DistillException;
+import org.distill4j.weights.StateDict;
+import org.distill4j.weights.Tensor;
+
+/**
+ * How a model was made, written as {@code provenance.json} with every run and copied into the
+ * model's {@code distill.json}: enough to tell two runs apart and to redo one.
+ *
+ * @param gitCommit the source commit, with {@code -dirty} if the tree had changes ("unknown" outside git)
+ * @param configHash SHA-256 of the resolved recipe
+ * @param dataFiles SHA-256 of each data file read, by path
+ * @param teacher the teacher's name, or null
+ * @param teacherHash SHA-256 over the teacher's tensors (names and float values), or null
+ * @param seed the run's seed
+ * @param versions distill4j, DJL, PyTorch, Java and OS versions
+ * @param created when the run started (UTC)
+ */
+public record Provenance(String gitCommit, String configHash, Map<String, String> dataFiles, String teacher,
+        String teacherHash, long seed, Map<String, String> versions, String created) {
+
+    /** Provenance of a run starting now. */
+    public static Provenance of(String configHash, Iterable<Path> dataFiles, String teacher, StateDict teacherWeights,
+            long seed) {
+        Map<String, String> data = new LinkedHashMap<>();
+        for (Path f : dataFiles) {
+            data.put(f.toString(), sha256(f));
+        }
+        return new Provenance(currentCommit(), configHash, data, teacher,
+                teacherWeights == null ? null : sha256(teacherWeights), seed, currentVersions(), Instant.now().toString());
+    }
+
+    /** The versions of everything that decides the numbers. */
+    public static Map<String, String> currentVersions() {
+        Map<String, String> v = new LinkedHashMap<>();
+        String own = Provenance.class.getPackage().getImplementationVersion();
+        v.put("distill4j", own == null ? "development build" : own);
+        v.put("djl", Engine.getDjlVersion());
+        v.put("pytorch", Engine.getEngine("PyTorch").getVersion());
+        v.put("java", System.getProperty("java.version"));
+        v.put("os", System.getProperty("os.name") + " " + System.getProperty("os.arch"));
+        v.put("cpus", Integer.toString(Runtime.getRuntime().availableProcessors()));
+        return v;
+    }
+
+    /** SHA-256 of a file, hex. */
+    public static String sha256(Path file) {
+        try (InputStream in = Files.newInputStream(file)) {
+            MessageDigest d = digest();
+            byte[] buf = new byte[1 << 16];
+            for (int n = in.read(buf); n > 0; n = in.read(buf)) {
+                d.update(buf, 0, n);
+            }
+            return HexFormat.of().formatHex(d.digest());
+        } catch (IOException e) {
+            throw new DistillException("Cannot hash " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** SHA-256 over tensor names and values, in name order: the same weights give the same hash. */
+    public static String sha256(StateDict weights) {
+        MessageDigest d = digest();
+        for (Map.Entry<String, Tensor> e : new TreeMap<>(weights.tensors()).entrySet()) {
+            d.update(e.getKey().getBytes(StandardCharsets.UTF_8));
+            float[] data = e.getValue().data();
+            ByteBuffer b = ByteBuffer.allocate(data.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+            b.asFloatBuffer().put(data);
+            d.update(b);
+        }
+        return HexFormat.of().formatHex(d.digest());
+    }
+
+    /** The current git commit, "-dirty" when there are uncommitted changes; "unknown" without git. */
+    public static String currentCommit() {
+        String head = git("rev-parse", "HEAD");
+        if (head == null) {
+            return "unknown";
+        }
+        String status = git("status", "--porcelain", "--untracked-files=no");
+        return status == null || status.isEmpty() ? head : head + "-dirty";
+    }
+
+    private static String git(String... args) {
+        try {
+            String[] cmd = new String[args.length + 1];
+            cmd[0] = "git";
+            System.arraycopy(args, 0, cmd, 1, args.length);
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+            if (!p.waitFor(10, TimeUnit.SECONDS) || p.exitValue() != 0) {
+                return null;
+            }
+            return out;
+        } catch (IOException e) {
+            return null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        }
+    }
+
+    private static MessageDigest digest() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,38 @@
+package org.distill4j.cli;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.distill4j.recipe.Recipe;
+import org.distill4j.recipe.RecipeFile;
+import org.distill4j.recipe.RecipeRunner;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** Runs a YAML recipe. */
+@Command(name = "run", description = "Run a YAML recipe (configs/*.yaml): train a student, report it beside its "
+        + "teacher.")
+final class RunCommand implements Runnable {
+
+    @Parameters(index = "0", paramLabel = "FILE", description = "the recipe")
+    Path file;
+
+    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "override a recipe value, e.g. train.epochs=1 "
+            + "(repeatable)")
+    List<String> overrides = new ArrayList<>();
+
+    @Option(names = "--resume", description = "continue from the run's checkpoint")
+    boolean resume;
+
+    @Option(names = "--glue-dir", paramLabel = "DIR", description = "GLUE data (default data.glue_dir, $GLUE_DIR, then "
+            + "../shared/data/glue)")
+    Path glueDir;
+
+    @Override
+    public void run() {
+        Recipe.Resolved r = RecipeFile.read(file, overrides);
+        RecipeRunner.Outcome o = RecipeRunner.run(r, glueDir, resume);
+        System.out.printf("run directory: %s%n", o.dir());
+    }
+}

@@ -1,0 +1,79 @@
+package org.distill4j.recipe;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.distill4j.loss.HardLabelLoss;
+import org.distill4j.loss.PatienceLoss;
+import org.distill4j.loss.SoftTargetLoss;
+import org.distill4j.mapping.LayerMapping;
+
+/**
+ * Patient knowledge distillation (Sun et al. 2019): L = (1−α)·CE(hard) + α·T²·KL(soft) + β·L_PT,
+ * where L_PT compares the normalised [CLS] states of the student's layers with teacher layers
+ * chosen by the strategy: {@code skip} (every N/M-th layer) or {@code last} (the top M). The
+ * student's last layer is left out of L_PT, as in the paper: its output is already taught by the
+ * soft-target term. {@code teacher_layers} gives the teacher layers explicitly instead.
+ */
+public final class PkdRecipe implements Recipe {
+
+    @Override
+    public String method() {
+        return "pkd";
+    }
+
+    @Override
+    public Map<String, Object> defaults() {
+        Map<String, Object> d = new LinkedHashMap<>();
+        d.put("strategy", "skip");
+        d.put("alpha", 0.5); // the paper searched {0.2, 0.5, 0.7}
+        d.put("temperature", 10.0); // {5, 10, 20}
+        d.put("beta", 100.0); // {10, 100, 500, 1000}
+        d.put("teacher_layers", List.of()); // explicit teacher layers for student layers 1..M−1
+        return d;
+    }
+
+    @Override
+    public void check(Map<String, Object> s, RecipeFile.Problems p) {
+        if (!List.of("skip", "last").contains(s.get("strategy"))) {
+            p.add("distill.strategy", "skip or last, got '" + s.get("strategy") + "'");
+        }
+        Recipe.checkRange(s, "alpha", 0, 1, false, p);
+        Recipe.checkRange(s, "temperature", 0, 100, true, p);
+        Recipe.checkRange(s, "beta", 0, 100_000, false, p);
+        if (s.get("teacher_layers") instanceof List<?> l) {
+            for (int i = 0; i < l.size(); i++) {
+                if (!(l.get(i) instanceof Integer n) || n < 1) {
+                    p.add("distill.teacher_layers[" + i + "]", "a teacher layer number from 1, got " + l.get(i));
+                }
+            }
+        }
+    }
+
+    @Override
+    public Plan plan(Context c) {
+        int m = c.student().config().numHiddenLayers();
+        int n = c.teacher().config().numHiddenLayers();
+        LayerMapping mapping;
+        List<?> explicit = (List<?>) c.settings().get("teacher_layers");
+        if (!explicit.isEmpty()) {
+            int[] s = new int[explicit.size()];
+            int[] t = new int[explicit.size()];
+            for (int i = 0; i < s.length; i++) {
+                s[i] = i + 1;
+                t[i] = (Integer) explicit.get(i);
+            }
+            mapping = LayerMapping.explicit(s, t);
+        } else {
+            mapping = (c.word("strategy").equals("skip") ? LayerMapping.uniform(m, n) : LayerMapping.last(m, n))
+                    .withoutStudentLayer(m);
+        }
+        mapping.validate(m, n);
+        double alpha = c.number("alpha");
+        return new Plan(List.of(
+                new HardLabelLoss((float) (1 - alpha)),
+                new SoftTargetLoss((float) alpha, (float) c.number("temperature")),
+                new PatienceLoss((float) c.number("beta"), mapping)),
+                List.of("patience mapping (student->teacher): " + mapping));
+    }
+}

@@ -1,0 +1,239 @@
+package org.distill4j.recipe;
+
+import ai.djl.ndarray.NDManager;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.distill4j.glue.GlueTask;
+import org.distill4j.loss.LossTerm;
+import org.distill4j.model.BertModel;
+import org.distill4j.text.BertTokenizer;
+
+/**
+ * A distillation method, as configuration: its settings (the {@code distill:} section of a
+ * recipe, with defaults) and the loss terms it builds for a student and teacher. The
+ * {@link org.distill4j.train.Trainer} runs every method alike, so a recipe class is short enough
+ * to read beside its paper.
+ */
+public interface Recipe {
+
+    /** The name a recipe file gives in {@code method:}. */
+    String method();
+
+    /** Its settings with their defaults; a key not listed here is refused. */
+    Map<String, Object> defaults();
+
+    /** Whether the method distils from a teacher (plain fine-tuning does not). */
+    default boolean needsTeacher() {
+        return true;
+    }
+
+    /** Checks of the settings beyond their types (ranges, allowed words). */
+    void check(Map<String, Object> settings, RecipeFile.Problems problems);
+
+    /** The loss terms, and notes for the log (e.g. a term left out and why). */
+    Plan plan(Context context);
+
+    /** What a recipe builds its terms from. */
+    record Context(BertModel student, BertModel teacher, BertTokenizer tokenizer, GlueTask task,
+            Map<String, Object> settings, NDManager owner) {
+
+        double number(String key) {
+            return ((Number) settings.get(key)).doubleValue();
+        }
+
+        String word(String key) {
+            return String.valueOf(settings.get(key));
+        }
+    }
+
+    /** The objective of a run. */
+    record Plan(List<LossTerm> terms, List<String> notes) {}
+
+    /** A recipe file with every default filled in, its method and its task. */
+    record Resolved(RecipeConfig config, Recipe recipe, GlueTask task) {}
+
+    /** The methods, by name. */
+    static Map<String, Recipe> all() {
+        Map<String, Recipe> m = new LinkedHashMap<>();
+        for (Recipe r : List.of(new DistilBertRecipe(), new PkdRecipe(), new FineTuneRecipe())) {
+            m.put(r.method(), r);
+        }
+        return m;
+    }
+
+    /** Fills defaults and checks every value; problems go to {@code p}. */
+    static Resolved resolve(RecipeConfig c, RecipeFile.Problems p) {
+        if (c.name() == null || !c.name().matches("[A-Za-z0-9._-]+")) {
+            p.add("name", c.name() == null ? "required: the run's name (letters, digits, . _ -)"
+                    : "use letters, digits, '.', '_' and '-' only, got '" + c.name() + "'");
+        }
+        Recipe recipe = null;
+        if (c.method() == null) {
+            p.add("method", "required: one of " + all().keySet());
+        } else {
+            recipe = all().get(c.method());
+            if (recipe == null) {
+                p.add("method", "unknown method '" + c.method() + "'; one of " + all().keySet());
+            }
+        }
+        GlueTask task = null;
+        if (c.task() == null) {
+            p.add("task", "required: a GLUE task such as SST-2, MRPC, CoLA, STS-B, RTE");
+        } else {
+            task = RecipeFile.task(c.task(), p);
+        }
+        String device = c.device() == null ? "cpu" : c.device();
+        if (!device.equals("cpu")) {
+            p.add("device", device.equals("gpu") || device.equals("auto")
+                    ? "'" + device + "' is not supported yet: this build trains on the CPU; use cpu"
+                    : "one of cpu, gpu, auto; got '" + device + "'");
+        }
+
+        RecipeConfig.Data d = c.data() == null ? new RecipeConfig.Data(null, null, null, null) : c.data();
+        d = new RecipeConfig.Data(or(d.maxLength(), 128), or(d.trainLimit(), 0), d.glueDir(),
+                or(d.skipBadRows(), false));
+        range(p, "data.max_length", d.maxLength(), 8, 512);
+        range(p, "data.train_limit", d.trainLimit(), 0, Integer.MAX_VALUE);
+
+        RecipeConfig.Teacher t = c.teacher();
+        if (t != null && t.finetune() != null) {
+            RecipeConfig.Finetune f = t.finetune();
+            f = new RecipeConfig.Finetune(f.base(), or(f.epochs(), 3), or(f.lr(), 1e-4), or(f.batchSize(), 32),
+                    or(f.trainLimit(), 0));
+            if (f.base() == null) {
+                p.add("teacher.finetune.base", "required: the model to fine-tune into the teacher");
+            }
+            range(p, "teacher.finetune.epochs", f.epochs(), 1, 1000);
+            positive(p, "teacher.finetune.lr", f.lr(), 1);
+            range(p, "teacher.finetune.batch_size", f.batchSize(), 1, 4096);
+            range(p, "teacher.finetune.train_limit", f.trainLimit(), 0, Integer.MAX_VALUE);
+            if (t.model() != null && !java.nio.file.Path.of(t.model()).getFileName().toString().equals("best")) {
+                p.add("teacher.model", "with teacher.finetune, the model is the fine-tuning run's best/ directory "
+                        + "(e.g. runs/teachers/minilm/SST-2/best), got '" + t.model() + "'");
+            }
+            t = new RecipeConfig.Teacher(t.model(), f);
+        }
+        if (recipe != null && recipe.needsTeacher() && (t == null || t.model() == null)) {
+            p.add("teacher.model", "required by method " + recipe.method()
+                    + ": a fine-tuned teacher directory, optionally with teacher.finetune to make it");
+        }
+
+        RecipeConfig.Student s = c.student();
+        if (s == null || (s.layers() == null) == (s.shape() == null)) {
+            p.add("student", "give either student.layers (teacher layers to keep, e.g. [2, 4, 6]) or student.shape");
+        } else if (s.layers() != null) {
+            if (s.layers().isEmpty()) {
+                p.add("student.layers", "needs at least one layer");
+            }
+            for (int i = 0; i < s.layers().size(); i++) {
+                if (s.layers().get(i) == null || s.layers().get(i) < 1) {
+                    p.add("student.layers[" + i + "]", "layers are numbered from 1, got " + s.layers().get(i));
+                }
+            }
+        } else {
+            RecipeConfig.Shape sh = s.shape();
+            range(p, "student.shape.layers", sh.layers(), 1, 48);
+            range(p, "student.shape.hidden", sh.hidden(), 8, 8192);
+            range(p, "student.shape.heads", sh.heads(), 1, 128);
+            range(p, "student.shape.intermediate", sh.intermediate(), 1, 65536);
+            if (sh.hidden() != null && sh.heads() != null && sh.heads() > 0 && sh.hidden() % sh.heads() != 0) {
+                p.add("student.shape.heads", sh.heads() + " heads do not divide hidden size " + sh.hidden());
+            }
+        }
+        if (s != null && s.init() == null && (t == null || t.model() == null) && s.shape() == null) {
+            p.add("student.init", "required when there is no teacher: the model whose layers start the student");
+        }
+
+        Map<String, Object> settings = new LinkedHashMap<>();
+        if (recipe != null) {
+            Map<String, Object> given = c.distill() == null ? Map.of() : c.distill();
+            settings.putAll(recipe.defaults());
+            for (Map.Entry<String, Object> e : given.entrySet()) {
+                Object def = recipe.defaults().get(e.getKey());
+                String key = "distill." + e.getKey();
+                if (!recipe.defaults().containsKey(e.getKey())) {
+                    p.add(key, "not a setting of method " + recipe.method() + "; its settings are "
+                            + recipe.defaults().keySet());
+                } else if (def instanceof Number && !(e.getValue() instanceof Number)) {
+                    p.add(key, "expected a number, got '" + e.getValue() + "'");
+                } else if (def instanceof List && !(e.getValue() instanceof List)) {
+                    p.add(key, "expected a list, got '" + e.getValue() + "'");
+                } else {
+                    settings.put(e.getKey(), e.getValue());
+                }
+            }
+            recipe.check(settings, p);
+        }
+
+        RecipeConfig.Train tr = c.train() == null
+                ? new RecipeConfig.Train(null, null, null, null, null, null, null, null, null, null) : c.train();
+        tr = new RecipeConfig.Train(or(tr.epochs(), 3), or(tr.batchSize(), 32), or(tr.lr(), 5e-5),
+                or(tr.weightDecay(), 0.01), or(tr.warmup(), 0.1), or(tr.maxGradNorm(), 1.0), or(tr.accumulation(), 1),
+                or(tr.evalEvery(), 0), or(tr.checkpointEvery(), 200), or(tr.cacheTeacherLogits(), true));
+        range(p, "train.epochs", tr.epochs(), 1, 1000);
+        range(p, "train.batch_size", tr.batchSize(), 1, 4096);
+        positive(p, "train.lr", tr.lr(), 1);
+        if (tr.weightDecay() < 0 || tr.weightDecay() >= 1) {
+            p.add("train.weight_decay", "must be in [0, 1), got " + tr.weightDecay());
+        }
+        if (tr.warmup() < 0 || tr.warmup() > 1) {
+            p.add("train.warmup", "a share of the updates, in [0, 1], got " + tr.warmup());
+        }
+        if (tr.maxGradNorm() < 0) {
+            p.add("train.max_grad_norm", "must be >= 0 (0 turns clipping off), got " + tr.maxGradNorm());
+        }
+        range(p, "train.accumulation", tr.accumulation(), 1, 1024);
+        range(p, "train.eval_every", tr.evalEvery(), 0, Integer.MAX_VALUE);
+        range(p, "train.checkpoint_every", tr.checkpointEvery(), 0, Integer.MAX_VALUE);
+
+        RecipeConfig.Output o = c.output() == null ? new RecipeConfig.Output(null, null) : c.output();
+        o = new RecipeConfig.Output(o.dir() != null ? o.dir() : "runs/" + c.name(), or(o.speedExamples(), 256));
+        range(p, "output.speed_examples", o.speedExamples(), 0, 1_000_000);
+
+        RecipeConfig resolved = new RecipeConfig(c.name(), c.method(), task == null ? c.task() : task.dirName(),
+                c.seed() == null ? 42L : c.seed(), device, d, t, s, settings, tr, o);
+        return new Resolved(resolved, recipe, task);
+    }
+
+    private static <T> T or(T value, T fallback) {
+        return value != null ? value : fallback;
+    }
+
+    private static void range(RecipeFile.Problems p, String key, Integer v, int lo, int hi) {
+        if (v == null) {
+            p.add(key, "required");
+        } else if (v < lo || v > hi) {
+            p.add(key, hi == Integer.MAX_VALUE ? "must be at least " + lo + ", got " + v
+                    : "must be in [" + lo + ", " + hi + "], got " + v);
+        }
+    }
+
+    private static void positive(RecipeFile.Problems p, String key, Double v, double below) {
+        if (v == null || !(v > 0) || v >= below) {
+            p.add(key, "must be in (0, " + below + "), got " + v);
+        }
+    }
+
+    /** Shared checks of distill settings. */
+    static void checkRange(Map<String, Object> s, String key, double lo, double hi, boolean openLow,
+            RecipeFile.Problems p) {
+        Object v = s.get(key);
+        if (v instanceof Number n) {
+            double x = n.doubleValue();
+            if ((openLow ? x <= lo : x < lo) || x > hi) {
+                p.add("distill." + key, "must be in " + (openLow ? "(" : "[") + lo + ", " + hi + "], got " + x);
+            }
+        }
+    }
+
+    /** A list of the term names and weights, for logs. */
+    static List<String> describe(List<LossTerm> terms) {
+        List<String> out = new ArrayList<>();
+        for (LossTerm t : terms) {
+            out.add(String.format("%s × %.3g", t.name(), t.weight()));
+        }
+        return out;
+    }
+}

@@ -1,0 +1,66 @@
+package org.distill4j.recipe;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One YAML recipe: everything a run needs, written back out beside its results. Keys are
+ * snake_case in the file; {@code configs/README.md} documents each. Absent optional values get
+ * their defaults in {@link RecipeFile}, so a resolved config has no nulls except where "none" is
+ * meant.
+ *
+ * @param name the run's name; its directory is {@code runs/<name>} unless {@code output.dir} says
+ * @param method distilbert | pkd | finetune
+ * @param task a GLUE task (SST-2, MRPC, CoLA, STS-B, RTE, ...)
+ * @param seed drives weight initialisation, data order, dropout and masking
+ * @param device cpu (gpu and auto arrive with GPU support)
+ */
+public record RecipeConfig(String name, String method, String task, Long seed, String device, Data data,
+        Teacher teacher, Student student, Map<String, Object> distill, Train train, Output output) {
+
+    /**
+     * @param maxLength tokens per example, truncated longest-first
+     * @param trainLimit use the first this many training examples (0 = all)
+     * @param glueDir GLUE directory (else --glue-dir, $GLUE_DIR, ../shared/data/glue)
+     */
+    public record Data(Integer maxLength, Integer trainLimit, String glueDir, Boolean skipBadRows) {}
+
+    /**
+     * @param model a fine-tuned teacher directory (or any model name, for plain fine-tuning)
+     * @param finetune when {@code model} does not exist yet: fine-tune it first
+     */
+    public record Teacher(String model, Finetune finetune) {}
+
+    /**
+     * How to make a missing teacher: fine-tune {@code base} into {@code model}'s parent directory.
+     */
+    public record Finetune(String base, Integer epochs, Double lr, Integer batchSize, Integer trainLimit) {}
+
+    /**
+     * The student: teacher layers to keep (1-based, taken from {@code init}), or a new shape.
+     *
+     * @param init the model whose weights start the student (default: the teacher)
+     * @param layers which of its layers the student keeps, in order (1 = the first layer)
+     * @param shape a new, randomly initialised shape instead
+     */
+    public record Student(String init, List<Integer> layers, Shape shape) {}
+
+    /** A new encoder shape (vocabulary and embeddings sizes follow the teacher). */
+    public record Shape(Integer layers, Integer hidden, Integer heads, Integer intermediate) {}
+
+    /**
+     * @param warmup share of updates spent warming up
+     * @param evalEvery evaluate every this many updates (0: at each epoch end)
+     * @param checkpointEvery checkpoint every this many updates (besides evaluations)
+     * @param cacheTeacherLogits compute the teacher's logits once per example when nothing else is needed
+     */
+    public record Train(Integer epochs, Integer batchSize, Double lr, Double weightDecay, Double warmup,
+            Double maxGradNorm, Integer accumulation, Integer evalEvery, Integer checkpointEvery,
+            Boolean cacheTeacherLogits) {}
+
+    /**
+     * @param dir the run directory
+     * @param speedExamples dev examples timed to measure the speed-up (0 to skip)
+     */
+    public record Output(String dir, Integer speedExamples) {}
+}

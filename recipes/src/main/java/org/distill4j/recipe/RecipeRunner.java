@@ -1,0 +1,228 @@
+package org.distill4j.recipe;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.distill4j.DistillException;
+import org.distill4j.glue.Dataset;
+import org.distill4j.glue.FineTuneConfig;
+import org.distill4j.glue.FineTuner;
+import org.distill4j.glue.GlueEvaluator;
+import org.distill4j.glue.GlueReader;
+import org.distill4j.glue.GlueTask;
+import org.distill4j.glue.GlueTraining;
+import org.distill4j.glue.TaskScore;
+import org.distill4j.model.BertModel;
+import org.distill4j.text.BertTokenizer;
+import org.distill4j.train.Provenance;
+import org.distill4j.train.Trainer;
+import org.distill4j.weights.Checkpoint;
+
+/**
+ * Runs a resolved recipe end to end: makes the teacher if asked, builds the student, trains it
+ * with the recipe's loss terms, keeps the best student as a model directory, and ends with a
+ * table of teacher against student (dev score, parameters, inference speed measured in this run).
+ * Everything lands in the run directory: {@code recipe.yaml}, {@code provenance.json},
+ * {@code metrics.jsonl}, {@code checkpoint/}, {@code best/}, {@code report.md} and {@code report.json}.
+ */
+public final class RecipeRunner {
+
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    /** One model's line of the report. */
+    public record Row(String role, String model, TaskScore dev, long parameters, double examplesPerSecond) {}
+
+    /** What a run produced. */
+    public record Outcome(Path dir, Trainer.Result training, List<Row> rows) {
+
+        /** The student's inference speed over the teacher's (0 when there is no teacher or no timing). */
+        public double speedUp() {
+            return rows.size() < 2 || rows.get(0).examplesPerSecond() == 0 ? 0
+                    : rows.get(1).examplesPerSecond() / rows.get(0).examplesPerSecond();
+        }
+    }
+
+    private RecipeRunner() {}
+
+    /**
+     * @param glueDirOption --glue-dir from the command line (null: $GLUE_DIR, then ../shared/data/glue)
+     */
+    public static Outcome run(Recipe.Resolved r, Path glueDirOption, boolean resume) {
+        RecipeConfig cfg = r.config();
+        GlueTask task = r.task();
+        Path out = Path.of(cfg.output().dir());
+        Path glueDir = cfg.data().glueDir() != null ? Path.of(cfg.data().glueDir()) : GlueReader.locate(glueDirOption);
+        writeText(out.resolve("recipe.yaml"), RecipeFile.write(cfg));
+        Dataset train = GlueReader.read(glueDir, task, task.train(), cfg.data().skipBadRows());
+        List<Dataset> devs = task.select("dev").stream()
+                .map(s -> GlueReader.read(glueDir, task, s, cfg.data().skipBadRows())).toList();
+
+        Checkpoint teacherCkpt = null;
+        if (r.recipe().needsTeacher()) {
+            teacherCkpt = Checkpoint.load(ensureTeacher(cfg, task, glueDir));
+            int outputs = teacherCkpt.weights().heads().taskOutputs();
+            if (outputs != task.outputs()) {
+                throw new DistillException("teacher " + cfg.teacher().model() + " has " + (outputs == 0 ? "no task head"
+                        : outputs + " task outputs") + " but " + task + " needs " + task.outputs()
+                        + ": give a teacher fine-tuned on " + task + " (./distill finetune --task " + task + ")");
+            }
+        }
+        Checkpoint init = cfg.student().init() != null ? Checkpoint.load(cfg.student().init()) : teacherCkpt;
+        Checkpoint studentCkpt = cfg.student().layers() != null ? StudentInit.fromLayers(init, cfg.student().layers())
+                : null;
+        Checkpoint vocabSource = init != null ? init : teacherCkpt;
+
+        Engine.getInstance().setRandomSeed((int) (long) cfg.seed()); // student heads and projections
+        String hash = RecipeFile.hash(cfg);
+        List<Path> dataFiles = new ArrayList<>(List.of(train.file()));
+        devs.forEach(d -> dataFiles.add(d.file()));
+        Provenance provenance = Provenance.of(hash, dataFiles, teacherCkpt == null ? null : cfg.teacher().model(),
+                teacherCkpt == null ? null : teacherCkpt.weights(), cfg.seed());
+        writeJson(out.resolve("provenance.json"), provenance);
+
+        try (NDManager root = NDManager.newBaseManager();
+                BertModel teacher = teacherCkpt == null ? null : teacherCkpt.toModel(root);
+                BertModel student = studentCkpt != null
+                        ? studentCkpt.toModel(root, new BertModel.Heads(false,
+                                studentCkpt.weights().heads().maskedLm(), task.outputs()))
+                        : BertModel.create(StudentInit.shape(vocabSource.config(), cfg.student().shape()),
+                                new BertModel.Heads(false, false, task.outputs()), root);
+                BertTokenizer tok = vocabSource.tokenizer(cfg.data().maxLength())) {
+            Recipe.Plan plan = r.recipe().plan(new Recipe.Context(student, teacher, tok, task, cfg.distill(), root));
+            System.err.printf("%s: %s on %s, student %d layers × %d (%,d parameters)%s; loss %s%n", cfg.name(),
+                    r.recipe().method(), task, student.config().numHiddenLayers(), student.config().hiddenSize(),
+                    student.parameterCount(), teacher == null ? ""
+                            : ", teacher " + teacher.config().numHiddenLayers() + " layers",
+                    String.join(" + ", Recipe.describe(plan.terms())));
+            plan.notes().forEach(n -> System.err.println("  " + n));
+            RecipeConfig.Train t = cfg.train();
+            Trainer.Options options = new Trainer.Options(t.epochs(), t.batchSize(), t.lr().floatValue(),
+                    t.weightDecay().floatValue(), t.warmup(), t.maxGradNorm().floatValue(), t.accumulation(),
+                    t.evalEvery(), t.checkpointEvery(), cfg.seed(), t.cacheTeacherLogits(), out, hash);
+            Path best = out.resolve("best");
+            Checkpoint source = studentCkpt != null ? studentCkpt : teacherCkpt != null ? teacherCkpt : init;
+            Trainer trainer = new Trainer(options, student, teacher, tok, plan.terms(), task.isRegression(),
+                    GlueTraining.examples(train, cfg.data().trainLimit()), GlueTraining.evaluator(devs, tok),
+                    (m, e) -> {
+                        ObjectNode info = GlueTraining.info(task, e);
+                        info.put("recipe", cfg.name());
+                        info.put("method", cfg.method());
+                        info.put("base_model", cfg.name() + " (" + cfg.method() + ")");
+                        info.putPOJO("provenance", provenance);
+                        GlueTraining.writeModel(best, cfg.name(), m, source, info);
+                    });
+            Trainer.Result result = trainer.run(resume);
+            System.err.printf("%s: best %s at step %d (epoch %.2f), %d steps%s, %.0f s%n", cfg.name(),
+                    result.best().score().summary(), result.best().step(), result.best().epoch(), result.steps(),
+                    result.skippedSteps() > 0 ? " (" + result.skippedSteps() + " skipped)" : "", result.seconds());
+
+            List<Row> rows = new ArrayList<>();
+            int timed = cfg.output().speedExamples();
+            if (teacher != null) {
+                rows.add(measure("teacher", cfg.teacher().model(), teacher, tok, devs, timed));
+            }
+            Checkpoint bestCkpt = Checkpoint.load(best.toString());
+            try (BertModel bestModel = bestCkpt.toModel(root, new BertModel.Heads(false, false, task.outputs()))) {
+                rows.add(measure("student", best.toString(), bestModel, tok, devs, timed));
+            }
+            Outcome outcome = new Outcome(out, result, rows);
+            writeReport(out, cfg, task, outcome);
+            return outcome;
+        }
+    }
+
+    /** The teacher's directory, fine-tuned first if the recipe says how and it is missing. */
+    private static String ensureTeacher(RecipeConfig cfg, GlueTask task, Path glueDir) {
+        String model = cfg.teacher().model();
+        boolean exists = model.startsWith("builtin:") || Files.exists(Path.of(model));
+        if (exists) {
+            return model;
+        }
+        RecipeConfig.Finetune f = cfg.teacher().finetune();
+        if (f == null) {
+            throw new DistillException("teacher.model " + model + " does not exist: fine-tune it first (./distill "
+                    + "finetune --task " + task + " --out " + Path.of(model).getParent() + ") or add teacher.finetune "
+                    + "to the recipe");
+        }
+        Path runDir = Path.of(model).getParent();
+        System.err.printf("teacher %s is missing: fine-tuning %s on %s into %s%n", model, f.base(), task, runDir);
+        FineTuneConfig ft = new FineTuneConfig(f.base(), task, f.epochs(), f.lr().floatValue(), f.batchSize(),
+                cfg.data().maxLength(), cfg.seed(), runDir, glueDir, cfg.data().skipBadRows(), f.trainLimit(), 200);
+        FineTuner.Result res = new FineTuner(ft).run(Files.isDirectory(runDir.resolve("checkpoint")));
+        System.err.printf("teacher ready: dev %s (epoch %d), %.0f s%n", res.bestScore().summary(), res.bestEpoch(),
+                res.seconds());
+        return model;
+    }
+
+    private static Row measure(String role, String name, BertModel model, BertTokenizer tok, List<Dataset> devs,
+            int timed) {
+        TaskScore dev = GlueEvaluator.score(devs.get(0), GlueEvaluator.predict(model, tok, devs.get(0), 64));
+        double speed = timed > 0 ? GlueEvaluator.examplesPerSecond(model, tok, devs.get(0), timed) : 0;
+        long params = model.parameterCount();
+        return new Row(role, name, dev, params, speed);
+    }
+
+    /** The teacher-vs-student table as markdown. */
+    static String table(GlueTask task, Outcome o) {
+        StringBuilder b = new StringBuilder();
+        b.append("| model | ").append(task).append(" dev score | metrics | parameters | examples/s | speed-up |\n");
+        b.append("|---|---|---|---|---|---|\n");
+        double base = o.rows().get(0).examplesPerSecond();
+        for (Row r : o.rows()) {
+            b.append(String.format("| %s `%s` | %.2f | %s | %.1fM | %.1f | %s |%n", r.role(), r.model(),
+                    100 * r.dev().score(), r.dev().summary(), r.parameters() / 1e6, r.examplesPerSecond(),
+                    base > 0 ? String.format("%.2fx", r.examplesPerSecond() / base) : "-"));
+        }
+        return b.toString();
+    }
+
+    private static void writeReport(Path out, RecipeConfig cfg, GlueTask task, Outcome o) {
+        String md = "# " + cfg.name() + "\n\n" + cfg.method() + " on " + task + "; best student at step "
+                + o.training().best().step() + " of " + o.training().steps() + " (epoch "
+                + String.format("%.2f", o.training().best().epoch()) + "), trained in "
+                + String.format("%.0f s", o.training().seconds()) + ". Speed: dev examples per second, batch 32, "
+                + "dynamic padding, measured one after the other in this run.\n\n" + table(task, o);
+        writeText(out.resolve("report.md"), md);
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("recipe", cfg.name());
+        json.put("method", cfg.method());
+        json.put("task", task.dirName());
+        json.put("rows", o.rows());
+        json.put("speed_up", o.speedUp());
+        json.put("best_step", o.training().best().step());
+        json.put("steps", o.training().steps());
+        json.put("skipped_steps", o.training().skippedSteps());
+        json.put("train_seconds", o.training().seconds());
+        json.put("train_examples_per_second", o.training().examplesPerSecond());
+        writeJson(out.resolve("report.json"), json);
+        System.out.print(table(task, o));
+    }
+
+    private static void writeText(Path f, String text) {
+        try {
+            Files.createDirectories(f.toAbsolutePath().getParent());
+            Files.writeString(f, text, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new DistillException("Cannot write " + f + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void writeJson(Path f, Object value) {
+        try {
+            Files.createDirectories(f.toAbsolutePath().getParent());
+            JSON.writeValue(f.toFile(), value);
+        } catch (IOException e) {
+            throw new DistillException("Cannot write " + f + ": " + e.getMessage(), e);
+        }
+    }
+}

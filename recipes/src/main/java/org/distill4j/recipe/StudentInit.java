@@ -1,0 +1,54 @@
+package org.distill4j.recipe;
+
+import java.util.List;
+import java.util.Map;
+import org.distill4j.DistillException;
+import org.distill4j.model.BertConfig;
+import org.distill4j.weights.Checkpoint;
+import org.distill4j.weights.StateDict;
+import org.distill4j.weights.Tensor;
+
+/** How a student's weights start: a subset of a model's layers, or a new random shape. */
+final class StudentInit {
+
+    private StudentInit() {}
+
+    /**
+     * The embeddings, the chosen layers (1-based, renumbered 0..k−1 in order), and the heads of
+     * {@code source}: DistilBERT's "every other layer" and PKD's "first k layers" alike.
+     */
+    static Checkpoint fromLayers(Checkpoint source, List<Integer> layers) {
+        int n = source.config().numHiddenLayers();
+        if (layers.stream().distinct().count() != layers.size()) {
+            throw new DistillException("student.layers " + layers + " names a layer twice");
+        }
+        for (int i = 0; i < layers.size(); i++) {
+            if (layers.get(i) > n) {
+                throw new DistillException("student.layers[" + i + "] is " + layers.get(i) + " but " + source.name()
+                        + " has layers 1 to " + n);
+            }
+        }
+        StateDict out = new StateDict(source.name() + " layers " + layers);
+        for (Map.Entry<String, Tensor> e : source.weights().tensors().entrySet()) {
+            String name = e.getKey();
+            if (!name.startsWith("encoder.layer.")) {
+                out.put(name, e.getValue());
+                continue;
+            }
+            int from = Integer.parseInt(name.substring("encoder.layer.".length(), name.indexOf('.', 14)));
+            int to = layers.indexOf(from + 1);
+            if (to >= 0) {
+                out.put("encoder.layer." + to + name.substring(name.indexOf('.', 14)), e.getValue());
+            }
+        }
+        BertConfig config = source.config().withLayers(layers.size());
+        return new Checkpoint(source.name() + " layers " + layers, config, out, source.tokenizerJson());
+    }
+
+    /** A randomly initialised shape with the teacher's vocabulary and position range. */
+    static BertConfig shape(BertConfig teacher, RecipeConfig.Shape s) {
+        return new BertConfig(teacher.vocabSize(), s.hidden(), s.layers(), s.heads(), s.intermediate(), "gelu",
+                teacher.maxPositionEmbeddings(), teacher.typeVocabSize(), teacher.layerNormEps(),
+                teacher.hiddenDropoutProb(), teacher.attentionProbsDropoutProb());
+    }
+}
