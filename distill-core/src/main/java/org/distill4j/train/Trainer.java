@@ -52,9 +52,6 @@ public final class Trainer {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** Logging interval of {@code metrics.jsonl}, in updates. */
-    static final int LOG_EVERY = 50;
-
     /** Consecutive skipped updates that end a run: one bad batch is noise, five is divergence. */
     static final int MAX_SKIPPED_IN_A_ROW = 5;
 
@@ -65,18 +62,23 @@ public final class Trainer {
      * @param accumulation micro-batches per update (the effective batch is batchSize × accumulation)
      * @param evalEvery evaluate every this many updates; 0 evaluates at the end of every epoch
      * @param checkpointEvery also checkpoint every this many updates (0: only at evaluations)
+     * @param logEvery write the mean loss terms to {@code metrics.jsonl} every this many updates
      * @param cacheTeacherLogits compute the teacher's logits once per example when no term needs more
      * @param out the run directory (checkpoint/, metrics.jsonl)
      * @param identity what a checkpoint must have been written by to be resumed (a config hash)
      */
     public record Options(int epochs, int batchSize, float learningRate, float weightDecay, double warmupFraction,
-            float maxGradNorm, int accumulation, int evalEvery, int checkpointEvery, long seed,
+            float maxGradNorm, int accumulation, int evalEvery, int checkpointEvery, int logEvery, long seed,
             boolean cacheTeacherLogits, Path out, String identity) {
 
+        /** Log lines every 50 updates unless asked otherwise. */
+        public static final int LOG_EVERY = 50;
+
         public Options {
-            if (epochs < 1 || batchSize < 1 || accumulation < 1 || evalEvery < 0 || checkpointEvery < 0) {
-                throw new IllegalArgumentException("need epochs, batch size, accumulation >= 1 and evaluation and "
-                        + "checkpoint intervals >= 0");
+            if (epochs < 1 || batchSize < 1 || accumulation < 1 || logEvery < 1 || evalEvery < 0
+                    || checkpointEvery < 0) {
+                throw new IllegalArgumentException("need epochs, batch size, accumulation, log interval >= 1 and "
+                        + "evaluation and checkpoint intervals >= 0");
             }
         }
     }
@@ -295,7 +297,7 @@ public final class Trainer {
                     st.step++;
                     bar.step();
                     bar.setExtraMessage(window.message());
-                    if (st.step % LOG_EVERY == 0 || st.micro == totalMicro) {
+                    if (st.step % opt.logEvery() == 0 || st.micro == totalMicro) {
                         appendMetrics(window.line(st.step, (double) st.micro / perEpoch, schedule.at(st.step - 1)));
                         window = new Window();
                     }

@@ -60,7 +60,7 @@ public final class FineTuner {
         Engine.getInstance().setRandomSeed((int) cfg.seed()); // the head's initialisation
         Trainer.Options options = new Trainer.Options(cfg.epochs(), cfg.batchSize(), cfg.learningRate(),
                 FineTuneConfig.WEIGHT_DECAY, FineTuneConfig.WARMUP_FRACTION, FineTuneConfig.MAX_GRAD_NORM, 1, 0,
-                cfg.checkpointEvery(), cfg.seed(), false, cfg.out(), cfg.toString());
+                cfg.checkpointEvery(), Trainer.Options.LOG_EVERY, cfg.seed(), false, cfg.out(), cfg.toString());
         Path best = cfg.out().resolve("best");
         try (NDManager root = NDManager.newBaseManager();
                 BertModel model = source.toModel(root, new BertModel.Heads(false, false, task.outputs()));

@@ -1,0 +1,100 @@
+package org.distill4j.glue;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDManager;
+import ai.djl.nn.Parameter;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.distill4j.loss.HiddenMseLoss;
+import org.distill4j.loss.LossTerm;
+import org.distill4j.loss.SoftTargetLoss;
+import org.distill4j.mapping.LayerMapping;
+import org.distill4j.model.BertConfig;
+import org.distill4j.model.BertModel;
+import org.distill4j.text.BertTokenizer;
+import org.distill4j.train.Trainer;
+import org.distill4j.weights.Checkpoint;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The trainer with a real teacher (all-MiniLM-L6-v2 with a task head) and a narrower random
+ * student on an SST-2 slice: the loss falls, gradients reach the student and the learned
+ * projection, and the teacher does not move.
+ */
+class DistillationTest {
+
+    static final Path GLUE = Path.of(System.getProperty("glue.dir", "../../shared/data/glue"));
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void gradientsReachTheStudentOnlyAndTheLossFalls() throws Exception {
+        Checkpoint ckpt = Checkpoint.load("builtin:all-minilm-l6-v2");
+        Dataset train = GlueReader.read(GLUE, GlueTask.SST2, GlueTask.SST2.train(), false);
+        Dataset dev = GlueReader.read(GLUE, GlueTask.SST2, GlueTask.SST2.split("dev"), false);
+        Dataset devSlice = new Dataset(dev.task(), dev.split(), dev.file(), dev.examples().subList(0, 64), 0);
+        Engine.getInstance().setRandomSeed(7);
+        try (NDManager root = NDManager.newBaseManager();
+                BertModel teacher = ckpt.toModel(root, new BertModel.Heads(false, false, 2));
+                BertModel student = BertModel.create(BertConfig.of(ckpt.config().vocabSize(), 128, 2, 4, 512),
+                        new BertModel.Heads(false, false, 2), root);
+                BertTokenizer tok = ckpt.tokenizer(64)) {
+            HiddenMseLoss hidden = new HiddenMseLoss("hidden_mse", 1f, LayerMapping.uniform(2, 6), 128, 384, root);
+            List<LossTerm> terms = List.of(new SoftTargetLoss(1f, 2f), hidden);
+            Map<String, float[]> teacherBefore = values(teacher.namedParameters());
+            Map<String, float[]> studentBefore = values(student.namedParameters());
+            Map<String, float[]> projectionBefore = values(hidden.parameters());
+            Path out = tmp.resolve("run");
+            Trainer.Options o = new Trainer.Options(1, 16, 5e-4f, 0.01f, 0.1, 1f, 1, 0, 0, 5, 9, false, out, "test");
+            Trainer.Result r = new Trainer(o, student, teacher, tok, terms, false, GlueTraining.examples(train, 480),
+                    GlueTraining.evaluator(List.of(devSlice), tok), (m, e) -> {}).run(false);
+
+            assertEquals(30, r.steps());
+            assertEquals(0, r.skippedSteps());
+            assertEquals(teacherBefore.keySet(), values(teacher.namedParameters()).keySet());
+            values(teacher.namedParameters()).forEach((k, v) -> assertArrayEquals(teacherBefore.get(k), v, 0f, k));
+            for (Parameter p : teacher.namedParameters().values()) {
+                assertFalse(p.getArray().hasGradient(), "teacher parameter " + p.getName() + " takes gradients");
+            }
+            values(student.namedParameters()).forEach((k, v) -> assertFalse(java.util.Arrays.equals(
+                    studentBefore.get(k), v), "student parameter " + k + " did not change"));
+            values(hidden.parameters()).forEach((k, v) -> assertFalse(java.util.Arrays.equals(
+                    projectionBefore.get(k), v), "projection " + k + " did not change"));
+
+            // metrics.jsonl: one line per 5 updates with each term; the hidden-state term and the total fall.
+            ObjectMapper json = new ObjectMapper();
+            List<JsonNode> lines = new ArrayList<>();
+            for (String l : Files.readAllLines(out.resolve("metrics.jsonl"))) {
+                JsonNode n = json.readTree(l);
+                if (n.has("soft")) {
+                    lines.add(n);
+                }
+            }
+            assertEquals(6, lines.size(), lines.toString());
+            JsonNode first = lines.get(0);
+            JsonNode last = lines.get(lines.size() - 1);
+            assertTrue(last.get("hidden_mse").asDouble() < 0.8 * first.get("hidden_mse").asDouble(), lines.toString());
+            assertTrue(last.get("loss").asDouble() < first.get("loss").asDouble(), lines.toString());
+            assertTrue(Files.isRegularFile(out.resolve("checkpoint/model.safetensors")));
+        }
+    }
+
+    private static Map<String, float[]> values(Map<String, Parameter> params) {
+        Map<String, float[]> m = new LinkedHashMap<>();
+        params.forEach((k, p) -> m.put(k, p.getArray().toFloatArray()));
+        return m;
+    }
+}

@@ -1,0 +1,117 @@
+package org.distill4j.recipe;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Recipes are checked before any work: every problem named with file, line and key. */
+class RecipeFileTest {
+
+    static final String GOOD = """
+            name: t
+            method: pkd
+            task: MRPC
+            teacher:
+              model: runs/teachers/minilm/MRPC/best
+            student:
+              layers: [1, 2, 3]
+            distill:
+              strategy: last
+            train:
+              epochs: 2
+            """;
+
+    @TempDir
+    Path tmp;
+
+    private Path file(String text) throws IOException {
+        Path f = tmp.resolve("r.yaml");
+        Files.writeString(f, text);
+        return f;
+    }
+
+    private List<String> problems(String text, String... overrides) throws IOException {
+        Path f = file(text);
+        return assertThrows(RecipeFile.InvalidRecipe.class, () -> RecipeFile.read(f, List.of(overrides))).problems();
+    }
+
+    @Test
+    void validRecipeGetsItsDefaults() throws IOException {
+        Recipe.Resolved r = RecipeFile.read(file(GOOD), List.of());
+        assertEquals("pkd", r.recipe().method());
+        assertEquals(128, r.config().data().maxLength());
+        assertEquals("last", r.config().distill().get("strategy"));
+        assertEquals(100.0, r.config().distill().get("beta"));
+        assertEquals(2, r.config().train().epochs());
+        assertEquals("runs/t", r.config().output().dir());
+        // Written out and read back, the resolved recipe is the same recipe (same hash).
+        Path again = tmp.resolve("again.yaml");
+        Files.writeString(again, RecipeFile.write(r.config()));
+        assertEquals(RecipeFile.hash(r.config()), RecipeFile.hash(RecipeFile.read(again, List.of()).config()));
+    }
+
+    @Test
+    void unknownYamlKeyIsRejectedWithLineNumber() throws IOException {
+        List<String> p = problems(GOOD.replace("  epochs: 2", "  epochs: 2\n  lerning_rate: 0.1"));
+        assertEquals(1, p.size(), p.toString());
+        assertTrue(p.get(0).matches(".*r\\.yaml:12: train\\.lerning_rate: unknown key 'lerning_rate'.*"), p.get(0));
+    }
+
+    @Test
+    void wrongTypeNamesLineKeyAndExpectedType() throws IOException {
+        List<String> p = problems(GOOD.replace("epochs: 2", "epochs: two"));
+        assertTrue(p.get(0).matches(".*r\\.yaml:11: train\\.epochs: expected a whole number.*"), p.get(0));
+        p = problems(GOOD.replace("epochs: 2", "epochs: 2.5"));
+        assertTrue(p.get(0).contains("r.yaml:11: train.epochs: expected a whole number"), p.get(0));
+    }
+
+    @Test
+    void impossibleValuesAreAllReportedAtOnce() throws IOException {
+        List<String> p = problems(GOOD.replace("strategy: last", "strategy: middle\n  temperature: 0\n  gamma: 1")
+                .replace("[1, 2, 3]", "[0, 2]").replace("epochs: 2", "epochs: 0").replace("task: MRPC", "task: MRCP"));
+        assertEquals(6, p.size(), String.join("\n", p));
+        assertTrue(p.stream().anyMatch(s -> s.matches(".*r\\.yaml:3: task: Unknown GLUE task 'MRCP'.*")), p.toString());
+        assertTrue(p.stream().anyMatch(s -> s.contains("r.yaml:7: student.layers[0]: layers are numbered from 1")),
+                p.toString());
+        assertTrue(p.stream().anyMatch(s -> s.contains("r.yaml:9: distill.strategy: skip or last, got 'middle'")),
+                p.toString());
+        assertTrue(p.stream().anyMatch(s -> s.contains("r.yaml:10: distill.temperature: must be in (0.0")),
+                p.toString());
+        assertTrue(p.stream().anyMatch(s -> s.contains("r.yaml:11: distill.gamma: not a setting of method pkd")),
+                p.toString());
+        assertTrue(p.stream().anyMatch(s -> s.contains("r.yaml:13: train.epochs: must be in [1, 1000], got 0")),
+                p.toString());
+    }
+
+    @Test
+    void setOverridesApplyAndAreNamedInErrors() throws IOException {
+        Recipe.Resolved r = RecipeFile.read(file(GOOD), List.of("train.epochs=5", "distill.beta=500",
+                "data.train_limit=100"));
+        assertEquals(5, r.config().train().epochs());
+        assertEquals(500, ((Number) r.config().distill().get("beta")).intValue());
+        assertEquals(100, r.config().data().trainLimit());
+        List<String> p = problems(GOOD, "train.epochs=-1");
+        assertEquals(List.of("--set train.epochs=-1: train.epochs: must be in [1, 1000], got -1"), p);
+    }
+
+    @Test
+    void everyShippedConfigIsValid() throws IOException {
+        Path configs = Path.of(System.getProperty("project.root", "..")).resolve("configs");
+        List<Path> files;
+        try (Stream<Path> s = Files.list(configs)) {
+            files = s.filter(f -> f.toString().endsWith(".yaml")).sorted().toList();
+        }
+        assertTrue(files.size() >= 1, "no recipes in " + configs);
+        for (Path f : files) {
+            RecipeFile.read(f, List.of());
+        }
+    }
+}
