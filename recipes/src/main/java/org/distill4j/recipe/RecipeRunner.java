@@ -67,11 +67,13 @@ public final class RecipeRunner {
         List<Dataset> devs = task.select("dev").stream()
                 .map(s -> GlueReader.read(glueDir, task, s, cfg.data().skipBadRows())).toList();
 
+        // The teacher is loaded when the method distils from it, or when it is where the student starts.
         Checkpoint teacherCkpt = null;
-        if (r.recipe().needsTeacher()) {
+        boolean distils = r.recipe().needsTeacher();
+        if (cfg.teacher() != null && cfg.teacher().model() != null && (distils || cfg.student().init() == null)) {
             teacherCkpt = Checkpoint.load(ensureTeacher(cfg, task, glueDir));
             int outputs = teacherCkpt.weights().heads().taskOutputs();
-            if (outputs != task.outputs()) {
+            if (distils && outputs != task.outputs()) {
                 throw new DistillException("teacher " + cfg.teacher().model() + " has " + (outputs == 0 ? "no task head"
                         : outputs + " task outputs") + " but " + task + " needs " + task.outputs()
                         + ": give a teacher fine-tuned on " + task + " (./distill finetune --task " + task + ")");
@@ -86,12 +88,12 @@ public final class RecipeRunner {
         String hash = RecipeFile.hash(cfg);
         List<Path> dataFiles = new ArrayList<>(List.of(train.file()));
         devs.forEach(d -> dataFiles.add(d.file()));
-        Provenance provenance = Provenance.of(hash, dataFiles, teacherCkpt == null ? null : cfg.teacher().model(),
-                teacherCkpt == null ? null : teacherCkpt.weights(), cfg.seed());
+        Provenance provenance = Provenance.of(hash, dataFiles, distils ? cfg.teacher().model() : null,
+                distils ? teacherCkpt.weights() : null, cfg.seed());
         writeJson(out.resolve("provenance.json"), provenance);
 
         try (NDManager root = NDManager.newBaseManager();
-                BertModel teacher = teacherCkpt == null ? null : teacherCkpt.toModel(root);
+                BertModel teacher = distils ? teacherCkpt.toModel(root) : null;
                 BertModel student = studentCkpt != null
                         ? studentCkpt.toModel(root, new BertModel.Heads(false,
                                 studentCkpt.weights().heads().maskedLm(), task.outputs()))
@@ -130,6 +132,10 @@ public final class RecipeRunner {
             int timed = cfg.output().speedExamples();
             if (teacher != null) {
                 rows.add(measure("teacher", cfg.teacher().model(), teacher, tok, devs, timed));
+            } else if (teacherCkpt != null && teacherCkpt.weights().heads().taskOutputs() == task.outputs()) {
+                try (BertModel t0 = teacherCkpt.toModel(root)) { // not distilled from, but the yardstick
+                    rows.add(measure("teacher", cfg.teacher().model(), t0, tok, devs, timed));
+                }
             }
             Checkpoint bestCkpt = Checkpoint.load(best.toString());
             try (BertModel bestModel = bestCkpt.toModel(root, new BertModel.Heads(false, false, task.outputs()))) {
