@@ -253,11 +253,6 @@ public final class Trainer {
             Window window = new Window();
             try (ProgressBar bar = ConsoleProgress.start("train", totalSteps, st.step, " steps")) {
                 while (st.micro < totalMicro) {
-                    int epoch = st.micro / perEpoch;
-                    if (epoch != batchesEpoch) {
-                        batches = sampler.epoch(epoch);
-                        batchesEpoch = epoch;
-                    }
                     int first = st.micro;
                     int end = Math.min(totalMicro, (first / opt.accumulation() + 1) * opt.accumulation());
                     float lr = schedule.at(st.step);
@@ -266,6 +261,10 @@ public final class Trainer {
                     boolean finite = true;
                     long t0 = System.nanoTime();
                     for (; st.micro < end; st.micro++) {
+                        if (st.micro / perEpoch != batchesEpoch) { // an update may span an epoch boundary
+                            batchesEpoch = st.micro / perEpoch;
+                            batches = sampler.epoch(batchesEpoch);
+                        }
                         int[] idx = batches.get(st.micro % perEpoch);
                         finite &= microStep(ps, idx, end - first, st.micro, values);
                         examples += idx.length;
@@ -304,7 +303,7 @@ public final class Trainer {
                     if (st.step == abortAfterStep) {
                         throw new Aborted(st.step);
                     }
-                    boolean epochEnd = st.micro % perEpoch == 0;
+                    boolean epochEnd = st.micro / perEpoch > first / perEpoch; // this update finished an epoch
                     boolean evaluate = st.micro == totalMicro
                             || (opt.evalEvery() > 0 ? st.step % opt.evalEvery() == 0 : epochEnd);
                     if (evaluate) {

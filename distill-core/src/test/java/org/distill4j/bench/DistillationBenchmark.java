@@ -1,0 +1,69 @@
+package org.distill4j.bench;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDManager;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.distill4j.loss.CosineLoss;
+import org.distill4j.loss.HardLabelLoss;
+import org.distill4j.loss.SoftTargetLoss;
+import org.distill4j.mapping.LayerMapping;
+import org.distill4j.model.BertModel;
+import org.distill4j.text.BertTokenizer;
+import org.distill4j.train.Trainer;
+import org.distill4j.weights.Checkpoint;
+
+/**
+ * One DistilBERT-style distillation training step through the real {@link Trainer}: bge-small-en-v1.5
+ * (12 layers, hidden 384) as frozen teacher, a 6-layer student of the same width, batch 32 × 128
+ * tokens, loss 0.5·CE + 0.5·T²·KL (T = 2) + cosine on the last hidden states, AdamW with clipping.
+ * {@code scripts/bench/distill_step.py} is the same computation in plain PyTorch. Not a test: run
+ * {@code mvn -B -q -pl distill-core exec:java -Dexec.classpathScope=test
+ * -Dexec.mainClass=org.distill4j.bench.DistillationBenchmark -Dexec.args=20}.
+ */
+public final class DistillationBenchmark {
+
+    private DistillationBenchmark() {}
+
+    public static void main(String[] args) throws Exception {
+        int steps = args.length > 0 ? Integer.parseInt(args[0]) : 20;
+        Checkpoint ckpt = Checkpoint.load("builtin:bge-small-en-v1.5");
+        Engine.getInstance().setRandomSeed(1);
+        Path dir = Files.createTempDirectory("distill-bench");
+        try (NDManager root = NDManager.newBaseManager();
+                BertModel teacher = ckpt.toModel(root, new BertModel.Heads(false, false, 2));
+                BertModel student = BertModel.create(ckpt.config().withLayers(6), new BertModel.Heads(false, false, 2),
+                        root);
+                BertTokenizer tok = ckpt.tokenizer(128)) {
+            var terms = List.of(new HardLabelLoss(0.5f), new SoftTargetLoss(0.5f, 2f),
+                    new CosineLoss(1f, LayerMapping.explicit(new int[] {6}, new int[] {12})));
+            // Warm-up run, then the measured run; every batch is 32 × 128 tokens (texts are truncated).
+            for (int n : new int[] {3, steps}) {
+                Trainer.Options o = new Trainer.Options(1, 32, 1e-4f, 0.01f, 0.1, 1f, 1, 0, 0, 1000, 1, false,
+                        dir.resolve("run" + n), "bench");
+                Trainer.Result r = new Trainer(o, student, teacher, tok, terms, false, examples(32 * n),
+                        m -> new Trainer.Score(0, Map.of(), "-"), (m, e) -> {}).run(false);
+                if (n == steps) {
+                    System.out.printf("distill4j (DJL %s, PyTorch %s): %.0f ms/step over %d steps (mean, training "
+                            + "time only)%n", Engine.getDjlVersion(), Engine.getEngine("PyTorch").getVersion(),
+                            32_000 / r.examplesPerSecond(), r.steps());
+                }
+            }
+        }
+    }
+
+    private static Trainer.Examples examples(int n) {
+        String base = "the film is a quiet study of grief and the small ways people find to go on living after "
+                + "a loss they cannot name ";
+        List<String> texts = new ArrayList<>();
+        float[] labels = new float[n];
+        for (int i = 0; i < n; i++) {
+            texts.add(i + " " + base.repeat(8));
+            labels[i] = i % 2;
+        }
+        return new Trainer.Examples(texts, null, labels);
+    }
+}
