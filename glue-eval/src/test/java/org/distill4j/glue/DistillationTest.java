@@ -58,11 +58,11 @@ class DistillationTest {
             Map<String, float[]> studentBefore = values(student.namedParameters());
             Map<String, float[]> projectionBefore = values(hidden.parameters());
             Path out = tmp.resolve("run");
-            Trainer.Options o = new Trainer.Options(1, 16, 5e-4f, 0.01f, 0.1, 1f, 1, 0, 0, 5, 9, false, out, "test");
+            Trainer.Options o = new Trainer.Options(1, 8, 5e-4f, 0.01f, 0.1, 1f, 2, 0, 0, 5, 9, false, out, "test");
             Trainer.Result r = new Trainer(o, student, teacher, tok, terms, false, GlueTraining.examples(train, 480),
                     GlueTraining.evaluator(List.of(devSlice), tok), (m, e) -> {}).run(false);
 
-            assertEquals(30, r.steps());
+            assertEquals(30, r.steps()); // 480 examples in micro-batches of 8, two per update
             assertEquals(0, r.skippedSteps());
             assertEquals(teacherBefore.keySet(), values(teacher.namedParameters()).keySet());
             values(teacher.namedParameters()).forEach((k, v) -> assertArrayEquals(teacherBefore.get(k), v, 0f, k));
@@ -86,7 +86,7 @@ class DistillationTest {
             assertEquals(6, lines.size(), lines.toString());
             JsonNode first = lines.get(0);
             JsonNode last = lines.get(lines.size() - 1);
-            assertTrue(last.get("hidden_mse").asDouble() < 0.8 * first.get("hidden_mse").asDouble(), lines.toString());
+            assertTrue(last.get("hidden_mse").asDouble() < 0.9 * first.get("hidden_mse").asDouble(), lines.toString());
             assertTrue(last.get("loss").asDouble() < first.get("loss").asDouble(), lines.toString());
             assertTrue(Files.isRegularFile(out.resolve("checkpoint/model.safetensors")));
         }
