@@ -44,7 +44,7 @@ class Layer(nn.Module):
 class Bert(nn.Module):
     def __init__(self, layers):
         super().__init__()
-        self.word, self.pos, self.type = nn.Embedding(V, H), nn.Embedding(512, H), nn.Embedding(2, H)
+        self.word, self.pos, self.segment = nn.Embedding(V, H), nn.Embedding(512, H), nn.Embedding(2, H)
         self.ln = nn.LayerNorm(H, eps=1e-12)
         self.drop = nn.Dropout(0.1)
         self.layers = nn.ModuleList(Layer() for _ in range(layers))
@@ -52,7 +52,7 @@ class Bert(nn.Module):
 
     def forward(self, ids, types, mask):
         pos = torch.arange(ids.shape[1]).unsqueeze(0)
-        h = self.drop(self.ln(self.word(ids) + self.pos(pos) + self.type(types)))
+        h = self.drop(self.ln(self.word(ids) + self.pos(pos) + self.segment(types)))
         bias = ((1.0 - mask.float()) * -10000.0)[:, None, None, :]
         for layer in self.layers:
             h = layer(h, bias)
@@ -95,5 +95,5 @@ for _ in range(steps):
     t0 = time.perf_counter()
     step()
     times.append((time.perf_counter() - t0) * 1000)
-print(f"pytorch {torch.__version__} threads {torch.get_num_threads()}: median {statistics.median(times):.0f} ms/step "
+print(f"pytorch {torch.__version__} threads {torch.get_num_threads()}: mean {statistics.mean(times):.0f}, median {statistics.median(times):.0f} ms/step "
       f"over {steps} steps (min {min(times):.0f}, max {max(times):.0f})")
