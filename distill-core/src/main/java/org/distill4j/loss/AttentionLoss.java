@@ -63,16 +63,11 @@ public final class AttentionLoss implements LossTerm {
     public NDArray compute(StepContext s) {
         var t = s.requireTeacherOut(name());
         var st = s.studentOut();
-        NDArray total = null;
-        for (LayerMapping.Pair p : mapping.pairs()) {
-            NDArray a = kind == Kind.SCORES_MSE ? st.attentionScores().get(p.student() - 1)
-                    : st.attentionProbs().get(p.student() - 1);
-            NDArray b = kind == Kind.SCORES_MSE ? t.attentionScores().get(p.teacher() - 1)
-                    : t.attentionProbs().get(p.teacher() - 1);
-            NDArray l = of(a, b, s.input().attentionMask(), kind);
-            total = total == null ? l : total.add(l);
-        }
-        return total;
+        boolean scores = kind == Kind.SCORES_MSE;
+        return mapping.sum(p -> of(
+                (scores ? st.attentionScores() : st.attentionProbs()).get(p.student() - 1),
+                (scores ? t.attentionScores() : t.attentionProbs()).get(p.teacher() - 1),
+                s.input().attentionMask(), kind));
     }
 
     @Override

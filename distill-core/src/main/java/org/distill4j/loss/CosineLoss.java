@@ -35,13 +35,8 @@ public final class CosineLoss implements LossTerm {
     @Override
     public NDArray compute(StepContext s) {
         var t = s.requireTeacherOut(name());
-        NDArray total = null;
-        for (LayerMapping.Pair p : mapping.pairs()) {
-            NDArray l = of(s.studentOut().hiddenStates().get(p.student()), t.hiddenStates().get(p.teacher()),
-                    s.input().attentionMask());
-            total = total == null ? l : total.add(l);
-        }
-        return total;
+        return mapping.sum(p -> of(s.studentOut().hiddenStates().get(p.student()), t.hiddenStates().get(p.teacher()),
+                s.input().attentionMask()));
     }
 
     @Override

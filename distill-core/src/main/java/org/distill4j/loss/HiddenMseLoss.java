@@ -49,16 +49,13 @@ public final class HiddenMseLoss implements LossTerm {
     @Override
     public NDArray compute(StepContext s) {
         var teacherOut = s.requireTeacherOut(name);
-        NDArray total = null;
-        for (LayerMapping.Pair p : mapping.pairs()) {
+        return mapping.sum(p -> {
             NDArray hs = s.studentOut().hiddenStates().get(p.student());
             if (projection != null) {
                 hs = projection.forward(s.ps(), hs, true);
             }
-            NDArray l = of(hs, teacherOut.hiddenStates().get(p.teacher()), s.input().attentionMask());
-            total = total == null ? l : total.add(l);
-        }
-        return total;
+            return of(hs, teacherOut.hiddenStates().get(p.teacher()), s.input().attentionMask());
+        });
     }
 
     @Override

@@ -34,12 +34,7 @@ public final class PatienceLoss implements LossTerm {
     @Override
     public NDArray compute(StepContext s) {
         var t = s.requireTeacherOut(name());
-        NDArray total = null;
-        for (LayerMapping.Pair p : mapping.pairs()) {
-            NDArray l = of(s.studentOut().cls(p.student()), t.cls(p.teacher()));
-            total = total == null ? l : total.add(l);
-        }
-        return total.div(mapping.pairs().size());
+        return mapping.sum(p -> of(s.studentOut().cls(p.student()), t.cls(p.teacher()))).div(mapping.pairs().size());
     }
 
     @Override

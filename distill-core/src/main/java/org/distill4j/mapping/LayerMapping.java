@@ -1,8 +1,10 @@
 package org.distill4j.mapping;
 
+import ai.djl.ndarray.NDArray;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.Function;
 import org.distill4j.DistillException;
 
 /**
@@ -71,6 +73,16 @@ public record LayerMapping(List<Pair> pairs) {
     /** The same mapping without pairs of the given student layer (PKD leaves out the top layer). */
     public LayerMapping withoutStudentLayer(int layer) {
         return new LayerMapping(pairs.stream().filter(p -> p.student() != layer).toList());
+    }
+
+    /** The sum of a per-pair loss over every pair of layers. */
+    public NDArray sum(Function<Pair, NDArray> perPair) {
+        NDArray total = null;
+        for (Pair p : pairs) {
+            NDArray l = perPair.apply(p);
+            total = total == null ? l : total.add(l);
+        }
+        return total;
     }
 
     /** Refuses pairs that name a layer either model lacks (0 = embeddings is allowed). */
