@@ -29,6 +29,10 @@ public final class DistillationBenchmark {
     private DistillationBenchmark() {}
 
     public static void main(String[] args) throws Exception {
+        if (args.length > 0 && args[0].equals("leak")) {
+            memory(args.length > 1 ? Integer.parseInt(args[1]) : 3000);
+            return;
+        }
         int steps = args.length > 0 ? Integer.parseInt(args[0]) : 20;
         Checkpoint ckpt = Checkpoint.load("builtin:bge-small-en-v1.5");
         Engine.getInstance().setRandomSeed(1);
@@ -53,6 +57,63 @@ public final class DistillationBenchmark {
                 }
             }
         }
+    }
+
+    /**
+     * Resident memory of the process over a long run of the real trainer with every kind of loss
+     * term (hard, soft, hidden MSE through a learned projection, attention KL), on small random
+     * models so that thousands of steps take minutes. Memory is sampled at each evaluation.
+     */
+    static void memory(int steps) throws Exception {
+        Checkpoint ckpt = Checkpoint.load("builtin:all-minilm-l6-v2"); // for its tokenizer and vocabulary
+        Engine.getInstance().setRandomSeed(1);
+        Path dir = Files.createTempDirectory("distill-leak");
+        int vocab = ckpt.config().vocabSize();
+        try (NDManager root = NDManager.newBaseManager();
+                BertModel teacher = BertModel.create(org.distill4j.model.BertConfig.of(vocab, 128, 2, 4, 256),
+                        new BertModel.Heads(false, false, 2), root);
+                BertModel student = BertModel.create(org.distill4j.model.BertConfig.of(vocab, 64, 1, 4, 128),
+                        new BertModel.Heads(false, false, 2), root);
+                BertTokenizer tok = ckpt.tokenizer(32)) {
+            var terms = List.of(new HardLabelLoss(0.5f), new SoftTargetLoss(0.5f, 2f),
+                    new org.distill4j.loss.HiddenMseLoss("hidden_mse", 1f, LayerMapping.explicit(new int[] {1},
+                            new int[] {2}), 64, 128, root),
+                    new org.distill4j.loss.AttentionLoss(1f, LayerMapping.explicit(new int[] {1}, new int[] {2}),
+                            org.distill4j.loss.AttentionLoss.Kind.PROBS_KL));
+            System.out.println("| step | RSS (MiB) |");
+            System.out.println("|---|---|");
+            Trainer.Options o = new Trainer.Options(1, 8, 1e-4f, 0.01f, 0.1, 1f, 1, steps / 10, 0, 1000, 1, false,
+                    dir.resolve("leak"), "leak");
+            int[] evals = {0};
+            new Trainer(o, student, teacher, tok, terms, false, shortExamples(8 * steps), m -> {
+                evals[0]++;
+                System.out.printf("| %d | %d |%n", evals[0] * (steps / 10), rssMiB());
+                return new Trainer.Score(0, Map.of(), "-");
+            }, (m, e) -> {}).run(false);
+        }
+    }
+
+    private static long rssMiB() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmRSS:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024;
+                }
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return -1;
+    }
+
+    private static Trainer.Examples shortExamples(int n) {
+        List<String> texts = new ArrayList<>();
+        float[] labels = new float[n];
+        for (int i = 0; i < n; i++) {
+            texts.add("example " + i + " of a short sentence with " + (i % 7) + " extra words".repeat(1 + i % 3));
+            labels[i] = i % 2;
+        }
+        return new Trainer.Examples(texts, null, labels);
     }
 
     private static Trainer.Examples examples(int n) {
