@@ -235,7 +235,6 @@ public final class Trainer {
         LinearSchedule schedule = LinearSchedule.withWarmupFraction(opt.learningRate(), opt.warmupFraction(),
                 totalSteps);
         Path ckpt = opt.out().resolve("checkpoint");
-        logitCache = teacherLogits && !teacherStates && opt.cacheTeacherLogits() ? new float[data.size()][] : null;
         long started = System.nanoTime();
         try (NDManager root = student.manager().newSubManager();
                 AdamW adam = new AdamW(trainable, opt.weightDecay(), root)) {
@@ -247,6 +246,8 @@ public final class Trainer {
                 startFresh();
             }
             ParameterStore ps = new ParameterStore(root, false);
+            logitCache = teacherLogits && !teacherStates && opt.cacheTeacherLogits()
+                    && st.micro < totalMicro ? cacheTeacherLogits(ps, lengths) : null;
             List<int[]> batches = null;
             int batchesEpoch = -1;
             int skippedInARow = 0;
@@ -372,30 +373,50 @@ public final class Trainer {
         }
     }
 
-    /** The teacher's logits for a batch, from the cache where every example has them. */
+    /** The teacher's logits for a batch: from the cache, or computed when there is none. */
     private NDArray teacherLogits(ParameterStore ps, NDManager s, EncoderInput in, int[] idx) {
+        if (logitCache == null) {
+            return teacher.classify(ps, teacher.encode(ps, in, false), false);
+        }
         int outputs = teacher.heads().taskOutputs();
-        if (logitCache != null) {
-            boolean all = true;
-            for (int i : idx) {
-                all &= logitCache[i] != null;
-            }
-            if (all) {
-                float[] flat = new float[idx.length * outputs];
+        float[] flat = new float[idx.length * outputs];
+        for (int j = 0; j < idx.length; j++) {
+            System.arraycopy(logitCache[idx[j]], 0, flat, j * outputs, outputs);
+        }
+        return s.create(flat, new Shape(idx.length, outputs));
+    }
+
+    /**
+     * The teacher's logits for every training example, in one pass before training. Computed in a
+     * fixed order and batching, so that they are the same bits whether a run started fresh or was
+     * resumed (padding to a batch's length may change the last bit of a result).
+     */
+    private float[][] cacheTeacherLogits(ParameterStore ps, int[] lengths) {
+        int outputs = teacher.heads().taskOutputs();
+        float[][] cache = new float[data.size()][];
+        Integer[] order = new Integer[data.size()];
+        for (int i = 0; i < order.length; i++) {
+            order[i] = i;
+        }
+        java.util.Arrays.sort(order, java.util.Comparator.comparingInt(i -> lengths[i]));
+        int batch = 64;
+        try (ProgressBar bar = ConsoleProgress.start("teacher logits", data.size(), 0, " examples")) {
+            for (int start = 0; start < order.length; start += batch) {
+                int[] idx = new int[Math.min(batch, order.length - start)];
                 for (int j = 0; j < idx.length; j++) {
-                    System.arraycopy(logitCache[idx[j]], 0, flat, j * outputs, outputs);
+                    idx[j] = order[start + j];
                 }
-                return s.create(flat, new Shape(idx.length, outputs));
+                try (NDManager s = student.manager().newSubManager()) {
+                    EncoderInput in = data.batch(tokenizer, idx).toInput(s);
+                    float[] flat = teacher.classify(ps, teacher.encode(ps, in, false), false).toFloatArray();
+                    for (int j = 0; j < idx.length; j++) {
+                        cache[idx[j]] = java.util.Arrays.copyOfRange(flat, j * outputs, (j + 1) * outputs);
+                    }
+                }
+                bar.stepBy(idx.length);
             }
         }
-        NDArray logits = teacher.classify(ps, teacher.encode(ps, in, false), false);
-        if (logitCache != null) {
-            float[] flat = logits.toFloatArray();
-            for (int j = 0; j < idx.length; j++) {
-                logitCache[idx[j]] = java.util.Arrays.copyOfRange(flat, j * outputs, (j + 1) * outputs);
-            }
-        }
-        return logits;
+        return cache;
     }
 
     private void evaluate(State st, double epoch) {
