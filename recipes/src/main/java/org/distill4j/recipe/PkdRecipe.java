@@ -64,6 +64,11 @@ public final class PkdRecipe implements Recipe {
                 t[i] = (Integer) explicit.get(i);
             }
             mapping = LayerMapping.explicit(s, t);
+        } else if (m == 1) {
+            double a = c.number("alpha");
+            return new Plan(List.of(new HardLabelLoss((float) (1 - a)),
+                    new SoftTargetLoss((float) a, (float) c.number("temperature"))),
+                    List.of("a 1-layer student has no intermediate layer to be patient with: no PT term"));
         } else {
             mapping = (c.word("strategy").equals("skip") ? LayerMapping.uniform(m, n) : LayerMapping.last(m, n))
                     .withoutStudentLayer(m);
