@@ -222,6 +222,20 @@ public final class Trainer {
         return java.util.Collections.unmodifiableMap(trainable);
     }
 
+    /**
+     * Whether the run in {@code out} got to its end (its last checkpoint says so): a caller may then
+     * use its results without running it again. Checkpoints of builds that did not record it count
+     * as finished.
+     */
+    public static boolean finished(Path out) {
+        Path state = out.resolve("checkpoint").resolve("state.json");
+        try {
+            return Files.isRegularFile(state) && JSON.readTree(state.toFile()).path("finished").asBoolean(true);
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     /** Trains; with {@code resume}, continues from {@code out/checkpoint} if there is one. */
     public Result run(boolean resume) {
         int[] lengths = new int[data.size()];
@@ -245,6 +259,7 @@ public final class Trainer {
             } else {
                 startFresh();
             }
+            int startMicro = st.micro;
             ParameterStore ps = new ParameterStore(root, false);
             logitCache = teacherLogits && !teacherStates && opt.cacheTeacherLogits()
                     && st.micro < totalMicro ? cacheTeacherLogits(ps, lengths) : null;
@@ -312,11 +327,13 @@ public final class Trainer {
                     }
                     if (st.micro < totalMicro && (evaluate
                             || (opt.checkpointEvery() > 0 && st.step % opt.checkpointEvery() == 0))) {
-                        save(ckpt, adam, st);
+                        save(ckpt, adam, st, false);
                     }
                 }
             }
-            save(ckpt, adam, st);
+            if (st.micro > startMicro || !resume) {
+                save(ckpt, adam, st, true); // a resumed run that was already finished has nothing new to save
+            }
             double seconds = (System.nanoTime() - started) / 1e9;
             return new Result(st.best, List.copyOf(st.evaluations), st.step, st.skipped, seconds,
                     st.trainedExamples / Math.max(1e-9, st.trainSeconds));
@@ -504,8 +521,8 @@ public final class Trainer {
         return terms.stream().map(LossTerm::name).toList().toString();
     }
 
-    /** Writes the checkpoint beside the old one and swaps it in. */
-    private void save(Path dir, AdamW adam, State st) {
+    /** Writes the checkpoint beside the old one and swaps it in; {@code finished} marks the end of the run. */
+    private void save(Path dir, AdamW adam, State st, boolean finished) {
         Path tmp = dir.resolveSibling(dir.getFileName() + ".tmp");
         AtomicDirectory.delete(tmp);
         try {
@@ -516,6 +533,7 @@ public final class Trainer {
             adam.save(tmp.resolve("optimizer.safetensors"));
             ObjectNode n = JSON.createObjectNode();
             n.put("identity", opt.identity());
+            n.put("finished", finished);
             n.put("micro", st.micro);
             n.put("step", st.step);
             n.put("skipped", st.skipped);

@@ -2,6 +2,7 @@ package org.distill4j.glue;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -46,8 +47,10 @@ class FineTunerTest {
         new FineTuner(config(GlueTask.STSB, 2, 96, 4, a)).run(false);
         FineTuner crashing = new FineTuner(config(GlueTask.STSB, 2, 96, 4, b)).abortAfterStep(7);
         assertThrows(FineTuner.Aborted.class, () -> crashing.run(false));
+        assertFalse(org.distill4j.train.Trainer.finished(b), "a crashed run is not finished");
         FineTuner.Result resumed = new FineTuner(config(GlueTask.STSB, 2, 96, 4, b)).run(true);
         assertEquals(2, resumed.epochScores().size());
+        assertTrue(org.distill4j.train.Trainer.finished(b));
         StateDict x = Safetensors.read(a.resolve("checkpoint/model.safetensors"));
         StateDict y = Safetensors.read(b.resolve("checkpoint/model.safetensors"));
         for (String name : x.tensors().keySet()) {

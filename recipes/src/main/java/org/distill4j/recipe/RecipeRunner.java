@@ -150,18 +150,23 @@ public final class RecipeRunner {
     /** The teacher's directory, fine-tuned first if the recipe says how and it is missing. */
     private static String ensureTeacher(RecipeConfig cfg, GlueTask task, Path glueDir) {
         String model = cfg.teacher().model();
+        RecipeConfig.Finetune f = cfg.teacher().finetune();
         boolean exists = model.startsWith("builtin:") || Files.exists(Path.of(model));
-        if (exists) {
+        // A fine-tuning run that was cut short has a best/ already: finish it rather than use it.
+        boolean unfinished = f != null && !model.startsWith("builtin:")
+                && Files.isDirectory(Path.of(model).getParent().resolve("checkpoint"))
+                && !Trainer.finished(Path.of(model).getParent());
+        if (exists && !unfinished) {
             return model;
         }
-        RecipeConfig.Finetune f = cfg.teacher().finetune();
         if (f == null) {
             throw new DistillException("teacher.model " + model + " does not exist: fine-tune it first (./distill "
                     + "finetune --task " + task + " --out " + Path.of(model).getParent() + ") or add teacher.finetune "
                     + "to the recipe");
         }
         Path runDir = Path.of(model).getParent();
-        System.err.printf("teacher %s is missing: fine-tuning %s on %s into %s%n", model, f.base(), task, runDir);
+        System.err.printf("teacher %s %s: fine-tuning %s on %s into %s%n", model, exists ? "may be unfinished"
+                : "is missing", f.base(), task, runDir);
         FineTuneConfig ft = new FineTuneConfig(f.base(), task, f.epochs(), f.lr().floatValue(), f.batchSize(),
                 cfg.data().maxLength(), cfg.seed(), runDir, glueDir, cfg.data().skipBadRows(), f.trainLimit(), 200);
         FineTuner.Result res = new FineTuner(ft).run(Files.isDirectory(runDir.resolve("checkpoint")));
