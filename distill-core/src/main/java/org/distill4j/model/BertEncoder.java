@@ -2,6 +2,7 @@ package org.distill4j.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.training.ParameterStore;
 import java.util.ArrayList;
 import java.util.List;
@@ -38,10 +39,11 @@ public final class BertEncoder extends BertModule {
             }
         }
         NDArray mask = input.attentionMask();
-        // [batch, 1, 1, seq]: 0 where a key is a real token, MASKED_SCORE where it is padding.
-        NDArray maskBias = mask.toType(DataType.FLOAT32, false).neg().add(1f).mul(BertSelfAttention.MASKED_SCORE)
-                .expandDims(1).expandDims(1);
         NDArray h = embeddings.forward(ps, input.inputIds(), input.tokenTypeIds(), training);
+        // [batch, 1, 1, seq]: 0 where a key is a real token, MASKED_SCORE where it is padding; in
+        // the activations' type (half in mixed precision), as attention adds it to the scores.
+        NDArray maskBias = mask.toType(DataType.FLOAT32, false).neg().add(1f).mul(BertSelfAttention.MASKED_SCORE)
+                .expandDims(1).expandDims(1).toType(h.getDataType(), false);
         List<NDArray> hidden = new ArrayList<>(order.length + 1);
         List<NDArray> probs = new ArrayList<>(order.length);
         List<NDArray> scores = new ArrayList<>(order.length);
@@ -55,7 +57,23 @@ public final class BertEncoder extends BertModule {
             probs.add(r.probs());
             scores.add(r.scores());
         }
+        if (h.getDataType() != DataType.FLOAT32) {
+            // Mixed precision: what leaves the encoder is fp32, so heads and losses need not care.
+            NDArray zero = h.getManager().zeros(new Shape(1), DataType.FLOAT32, h.getDevice());
+            hidden = toFloat(hidden, zero);
+            probs = toFloat(probs, zero);
+            scores = toFloat(scores, zero);
+        }
         return new EncoderOutput(hidden, probs, scores, mask);
+    }
+
+    /** fp32 copies that autograd follows: half + float promotes to float (a cast would not be recorded). */
+    private static List<NDArray> toFloat(List<NDArray> arrays, NDArray zero) {
+        List<NDArray> up = new ArrayList<>(arrays.size());
+        for (NDArray a : arrays) {
+            up.add(a.add(zero));
+        }
+        return up;
     }
 
     private int[] allLayers() {

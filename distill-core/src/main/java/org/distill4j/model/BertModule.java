@@ -2,6 +2,7 @@ package org.distill4j.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.AbstractBlock;
 import ai.djl.nn.Parameter;
@@ -51,9 +52,18 @@ abstract class BertModule extends AbstractBlock {
         return Collections.unmodifiableMap(named);
     }
 
-    /** The parameter's value on the device of {@code like}, recorded for autograd when training. */
+    /**
+     * The parameter's value on the device of {@code like}, recorded for autograd when training.
+     * In mixed precision the store hands out half-precision working copies; where such a copy
+     * meets fp32 activations (the heads and projections after the encoder, whose outputs are fp32)
+     * the fp32 master is used instead, since activations can be cast up but not down under autograd.
+     */
     protected static NDArray value(ParameterStore ps, Parameter p, NDArray like, boolean training) {
-        return ps.getValue(p, like.getDevice(), training);
+        NDArray v = ps.getValue(p, like.getDevice(), training);
+        if (v.getDataType() != like.getDataType() && like.getDataType() == DataType.FLOAT32) {
+            return p.getArray();
+        }
+        return v;
     }
 
     @Override

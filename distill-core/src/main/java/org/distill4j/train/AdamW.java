@@ -1,6 +1,8 @@
 package org.distill4j.train;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Parameter;
@@ -68,29 +70,56 @@ public final class AdamW implements AutoCloseable {
     }
 
     /**
-     * One update with learning rate {@code lr}. If any gradient is not finite, nothing is updated,
-     * the gradients are cleared, the step is not counted, and the returned norm is not finite;
-     * {@link #nonFiniteParameters} then names the parameters at fault.
+     * One update with learning rate {@code lr} from the parameters' own gradients. If any gradient
+     * is not finite, nothing is updated, the gradients are cleared, the step is not counted, and
+     * the returned norm is not finite; {@link #nonFiniteParameters} then names the parameters at fault.
      *
      * @param maxGradNorm clip the global gradient norm to this (0 for no clipping)
      * @return the global gradient norm before clipping
      */
     public float step(float lr, float maxGradNorm) {
-        steps++;
         try (NDManager tmp = state.newSubManager()) {
             Map<String, NDArray> grads = new LinkedHashMap<>();
-            double sumSq = 0;
-            List<String> nonFinite = new ArrayList<>();
             for (Map.Entry<String, Parameter> e : params.entrySet()) {
                 NDArray g = e.getValue().getArray().getGradient();
                 g.attach(tmp); // the handle is new and owned by the parameter's manager: free it with tmp
                 grads.put(e.getKey(), g);
-                // Squares summed in double: a float sum overflows long before the norm itself would.
-                double sq = g.toType(DataType.FLOAT64, false).square().sum().getDouble();
-                if (!Double.isFinite(sq)) {
-                    nonFinite.add(e.getKey() + " (max |g| " + g.abs().max().getFloat() + ")");
+            }
+            return step(lr, maxGradNorm, grads);
+        }
+    }
+
+    /**
+     * One update from the given fp32 gradients, one per parameter (mixed precision computes them
+     * from working copies); as {@link #step(float, float)} otherwise. Clears the parameters' own
+     * gradients either way.
+     */
+    public float step(float lr, float maxGradNorm, Map<String, NDArray> grads) {
+        steps++;
+        try (NDManager tmp = state.newSubManager()) {
+            // Squares summed in double, on the device, read back once: a float sum overflows long
+            // before the norm itself would, and one read per parameter would stall a GPU each time.
+            NDList squares = new NDList(params.size());
+            for (String name : params.keySet()) {
+                NDArray g = grads.get(name);
+                if (g == null) {
+                    throw new IllegalArgumentException("no gradient for parameter " + name);
                 }
-                sumSq += sq;
+                NDArray sq = g.toType(DataType.FLOAT64, false).square().sum();
+                sq.attach(tmp);
+                squares.add(sq);
+            }
+            NDArray stacked = NDArrays.stack(squares);
+            stacked.attach(tmp);
+            double[] sq = stacked.toDoubleArray();
+            double sumSq = 0;
+            List<String> nonFinite = new ArrayList<>();
+            int i = 0;
+            for (String name : params.keySet()) {
+                if (!Double.isFinite(sq[i])) {
+                    nonFinite.add(name + " (max |g| " + grads.get(name).abs().max().getFloat() + ")");
+                }
+                sumSq += sq[i++];
             }
             float norm = (float) Math.sqrt(sumSq);
             skipped = nonFinite.isEmpty() && Float.isFinite(norm) ? List.of() : List.copyOf(nonFinite);
@@ -108,6 +137,7 @@ public final class AdamW implements AutoCloseable {
                 String name = e.getKey();
                 NDArray w = e.getValue().getArray();
                 NDArray g = grads.get(name).mul(scale);
+                g.attach(tmp);
                 m.get(name).muli(beta1).addi(g.mul(1 - beta1));
                 v.get(name).muli(beta2).addi(g.square().muli(1 - beta2));
                 NDArray denom = v.get(name).sqrt();

@@ -16,10 +16,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import me.tongfei.progressbar.ProgressBar;
 import org.distill4j.DistillException;
 import org.distill4j.loss.LossTerm;
@@ -45,6 +50,11 @@ import org.distill4j.weights.Tensor;
  * student, learned loss parameters, optimizer moments and the position, so a resumed run makes
  * the same updates as one that never stopped.
  *
+ * <p>Devices and precision: the trainer runs where the student's parameters live (see
+ * {@link DeviceChoice}); with {@link Precision#FP16} the encoders compute in half precision on
+ * working copies while AdamW keeps fp32 master weights and the loss is scaled dynamically
+ * ({@link MixedPrecision}, {@link LossScaler}). The next batch is tokenized on a background thread.
+ *
  * <p>Memory: each micro-batch opens its own NDManager; everything but parameters and optimizer
  * state is freed when it closes.
  */
@@ -66,10 +76,11 @@ public final class Trainer {
      * @param cacheTeacherLogits compute the teacher's logits once per example when no term needs more
      * @param out the run directory (checkpoint/, metrics.jsonl)
      * @param identity what a checkpoint must have been written by to be resumed (a config hash)
+     * @param precision fp32, or fp16 mixed precision with fp32 master weights ({@link MixedPrecision})
      */
     public record Options(int epochs, int batchSize, float learningRate, float weightDecay, double warmupFraction,
             float maxGradNorm, int accumulation, int evalEvery, int checkpointEvery, int logEvery, long seed,
-            boolean cacheTeacherLogits, Path out, String identity) {
+            boolean cacheTeacherLogits, Path out, String identity, Precision precision) {
 
         /** Log lines every 50 updates unless asked otherwise. */
         public static final int LOG_EVERY = 50;
@@ -80,6 +91,22 @@ public final class Trainer {
                 throw new IllegalArgumentException("need epochs, batch size, accumulation, log interval >= 1 and "
                         + "evaluation and checkpoint intervals >= 0");
             }
+            if (precision == null) {
+                throw new IllegalArgumentException("precision is required (fp32 or fp16)");
+            }
+        }
+
+        /** fp32 training. */
+        public Options(int epochs, int batchSize, float learningRate, float weightDecay, double warmupFraction,
+                float maxGradNorm, int accumulation, int evalEvery, int checkpointEvery, int logEvery, long seed,
+                boolean cacheTeacherLogits, Path out, String identity) {
+            this(epochs, batchSize, learningRate, weightDecay, warmupFraction, maxGradNorm, accumulation, evalEvery,
+                    checkpointEvery, logEvery, seed, cacheTeacherLogits, out, identity, Precision.FP32);
+        }
+
+        public Options withPrecision(Precision p) {
+            return new Options(epochs, batchSize, learningRate, weightDecay, warmupFraction, maxGradNorm, accumulation,
+                    evalEvery, checkpointEvery, logEvery, seed, cacheTeacherLogits, out, identity, p);
         }
     }
 
@@ -155,6 +182,7 @@ public final class Trainer {
     private final boolean teacherLogits;
     private final Map<String, Parameter> trainable = new LinkedHashMap<>();
     private float[][] logitCache;
+    private MixedPrecision mixed;
     private int abortAfterStep;
 
     /**
@@ -251,7 +279,11 @@ public final class Trainer {
         Path ckpt = opt.out().resolve("checkpoint");
         long started = System.nanoTime();
         try (NDManager root = student.manager().newSubManager();
-                AdamW adam = new AdamW(trainable, opt.weightDecay(), root)) {
+                AdamW adam = new AdamW(trainable, opt.weightDecay(), root);
+                Prefetcher prefetch = new Prefetcher(sampler, totalMicro)) {
+            mixed = opt.precision() == Precision.FP32 ? null
+                    : new MixedPrecision(opt.precision(), trainable,
+                            teacher == null ? List.of(student) : List.of(student, teacher), root);
             State st = new State();
             if (resume && Files.isDirectory(ckpt)) {
                 st = restore(ckpt, adam);
@@ -259,12 +291,13 @@ public final class Trainer {
             } else {
                 startFresh();
             }
+            if (mixed != null) {
+                mixed.refresh();
+            }
             int startMicro = st.micro;
-            ParameterStore ps = new ParameterStore(root, false);
+            ParameterStore ps = mixed != null ? mixed.store() : new ParameterStore(root, false);
             logitCache = teacherLogits && !teacherStates && opt.cacheTeacherLogits()
                     && st.micro < totalMicro ? cacheTeacherLogits(ps, lengths) : null;
-            List<int[]> batches = null;
-            int batchesEpoch = -1;
             int skippedInARow = 0;
             Window window = new Window();
             try (ProgressBar bar = ConsoleProgress.start("train", totalSteps, st.step, " steps")) {
@@ -277,23 +310,33 @@ public final class Trainer {
                     boolean finite = true;
                     long t0 = System.nanoTime();
                     for (; st.micro < end; st.micro++) {
-                        if (st.micro / perEpoch != batchesEpoch) { // an update may span an epoch boundary
-                            batchesEpoch = st.micro / perEpoch;
-                            batches = sampler.epoch(batchesEpoch);
-                        }
-                        int[] idx = batches.get(st.micro % perEpoch);
-                        finite &= microStep(ps, idx, end - first, st.micro, values);
+                        int[] idx = prefetch.indices(st.micro);
+                        finite &= microStep(ps, idx, prefetch.take(st.micro), end - first, st.micro, values);
                         examples += idx.length;
                     }
-                    float norm = finite ? adam.step(lr, opt.maxGradNorm()) : Float.NaN;
+                    float norm = finite ? update(adam, lr) : Float.NaN;
                     st.trainSeconds += (System.nanoTime() - t0) / 1e9;
                     st.trainedExamples += examples;
-                    if (!finite || !Float.isFinite(norm)) {
+                    if (finite && !Float.isFinite(norm) && mixed != null) {
+                        // An fp16 overflow: expected now and then; the loss scale comes down and the
+                        // update is redone with the next batch. Only a vanishing scale means divergence.
+                        float was = mixed.scaler().scale();
+                        st.skipped++;
+                        appendMetrics(Map.of("step", st.step + 1, "skipped", "fp16 overflow at loss scale " + was));
+                        if (!mixed.scaler().overflowed()) {
+                            throw new DistillException("gradients stay non-finite at loss scale " + was + " ("
+                                    + adam.nonFiniteParameters() + "): the run diverged; lower the learning rate (now "
+                                    + opt.learningRate() + ") or train in fp32");
+                        }
+                    } else if (!finite || !Float.isFinite(norm)) {
                         String why;
                         if (finite) {
                             why = "non-finite gradients in " + adam.nonFiniteParameters();
                         } else {
                             adam.zeroGradients(); // earlier micro-batches of this update may have left some
+                            if (mixed != null) {
+                                mixed.zeroGradients();
+                            }
                             why = "non-finite loss " + values;
                         }
                         st.skipped++;
@@ -323,6 +366,7 @@ public final class Trainer {
                     boolean evaluate = st.micro == totalMicro
                             || (opt.evalEvery() > 0 ? st.step % opt.evalEvery() == 0 : epochEnd);
                     if (evaluate) {
+                        prefetch.settle(); // the tokenizer is the evaluator's now
                         evaluate(st, (double) st.micro / perEpoch);
                     }
                     if (st.micro < totalMicro && (evaluate
@@ -340,14 +384,31 @@ public final class Trainer {
         }
     }
 
+    /** Applies the accumulated gradients: straight from the parameters, or unscaled from fp16 working copies. */
+    private float update(AdamW adam, float lr) {
+        if (mixed == null) {
+            return adam.step(lr, opt.maxGradNorm());
+        }
+        float norm;
+        try (NDManager tmp = student.manager().newSubManager()) {
+            norm = adam.step(lr, opt.maxGradNorm(), mixed.gradients(tmp));
+        }
+        mixed.zeroGradients();
+        if (Float.isFinite(norm)) {
+            mixed.refresh();
+            mixed.scaler().updated();
+        }
+        return norm;
+    }
+
     /**
      * Forward and backward of one micro-batch, gradients accumulating into the parameters.
      *
      * @param share micro-batches in this update: each backward is scaled by 1/share
      * @return whether the loss was finite (if not, nothing was back-propagated)
      */
-    private boolean microStep(ParameterStore ps, int[] idx, int share, int micro, Map<String, Float> values) {
-        TokenBatch batch = data.batch(tokenizer, idx);
+    private boolean microStep(ParameterStore ps, int[] idx, TokenBatch batch, int share, int micro,
+            Map<String, Float> values) {
         try (NDManager s = student.manager().newSubManager()) {
             // Dropout and masking depend only on (seed, micro-batch): a resumed run draws the same.
             Engine.getInstance().setRandomSeed((int) (opt.seed() * 1_000_003L + micro));
@@ -383,7 +444,8 @@ public final class Trainer {
                 values.merge("loss", loss / share, Float::sum);
                 finite = Float.isFinite(loss);
                 if (finite) {
-                    gc.backward(share == 1 ? total : total.div(share));
+                    float scale = (mixed == null ? 1f : mixed.scaler().scale()) / share;
+                    gc.backward(scale == 1f ? total : total.mul(scale));
                 }
             }
             return finite;
@@ -453,6 +515,85 @@ public final class Trainer {
         if (st.best == null || score.value() > st.best.score().value()) {
             st.best = e;
             bestSink.save(student, e);
+        }
+    }
+
+    /**
+     * Tokenizes the next micro-batch on a background thread while the current one computes, so the
+     * device does not wait for the tokenizer. Batch order is fixed by (seed, epoch), so "next" is known.
+     */
+    private final class Prefetcher implements AutoCloseable {
+        private final LengthBucketSampler sampler;
+        private final int perEpoch;
+        private final int totalMicro;
+        private final Map<Integer, List<int[]>> epochs = new HashMap<>();
+        private final ExecutorService pool = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "distill4j-tokenize");
+            t.setDaemon(true);
+            return t;
+        });
+        private int pendingMicro = -1;
+        private Future<TokenBatch> pending;
+
+        Prefetcher(LengthBucketSampler sampler, int totalMicro) {
+            this.sampler = sampler;
+            this.perEpoch = sampler.batchesPerEpoch();
+            this.totalMicro = totalMicro;
+        }
+
+        /** The example indices of micro-batch {@code micro} (counted over all epochs). */
+        int[] indices(int micro) {
+            int epoch = micro / perEpoch;
+            List<int[]> b = epochs.get(epoch);
+            if (b == null) {
+                epochs.keySet().removeIf(e -> e < epoch - 1);
+                b = sampler.epoch(epoch);
+                epochs.put(epoch, b);
+            }
+            return b.get(micro % perEpoch);
+        }
+
+        /** The tokens of micro-batch {@code micro}; starts tokenizing the one after. */
+        TokenBatch take(int micro) {
+            TokenBatch batch = null;
+            if (pending != null) {
+                TokenBatch ready = await();
+                batch = pendingMicro == micro ? ready : null;
+                pending = null;
+            }
+            if (batch == null) {
+                batch = data.batch(tokenizer, indices(micro));
+            }
+            if (micro + 1 < totalMicro) {
+                int[] next = indices(micro + 1);
+                pendingMicro = micro + 1;
+                pending = pool.submit(() -> data.batch(tokenizer, next));
+            }
+            return batch;
+        }
+
+        /** Waits for the batch in flight, if any (keeping it for {@link #take}). */
+        void settle() {
+            if (pending != null) {
+                await();
+            }
+        }
+
+        private TokenBatch await() {
+            try {
+                return pending.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new DistillException("interrupted while tokenizing a batch", e);
+            } catch (ExecutionException e) {
+                throw e.getCause() instanceof RuntimeException r ? r
+                        : new DistillException("tokenizing a batch failed: " + e.getCause(), e.getCause());
+            }
+        }
+
+        @Override
+        public void close() {
+            pool.shutdownNow();
         }
     }
 
@@ -541,6 +682,10 @@ public final class Trainer {
             n.putPOJO("evaluations", st.evaluations);
             n.put("trained_examples", st.trainedExamples);
             n.put("train_seconds", st.trainSeconds);
+            if (mixed != null) {
+                n.put("loss_scale", mixed.scaler().scale());
+                n.put("loss_scale_clean_updates", mixed.scaler().cleanUpdates());
+            }
             JSON.writerWithDefaultPrettyPrinter().writeValue(tmp.resolve("state.json").toFile(), n);
         } catch (IOException e) {
             throw new DistillException("Cannot write checkpoint " + tmp + ": " + e.getMessage(), e);
@@ -575,6 +720,10 @@ public final class Trainer {
             st.best = best.isMissingNode() || best.isNull() ? null : JSON.treeToValue(best, Evaluation.class);
             st.trainedExamples = n.path("trained_examples").asDouble();
             st.trainSeconds = n.path("train_seconds").asDouble();
+            if (mixed != null && n.has("loss_scale")) {
+                mixed.scaler().restore((float) n.path("loss_scale").asDouble(),
+                        n.path("loss_scale_clean_updates").asInt());
+            }
             adam.load(dir.resolve("optimizer.safetensors"), st.step - st.skipped);
             return st;
         } catch (IOException e) {

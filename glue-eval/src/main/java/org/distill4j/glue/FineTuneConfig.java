@@ -1,6 +1,9 @@
 package org.distill4j.glue;
 
 import java.nio.file.Path;
+import java.util.Objects;
+import org.distill4j.train.DeviceChoice;
+import org.distill4j.train.Precision;
 
 /**
  * Settings of a teacher fine-tuning run. Defaults follow BERT's fine-tuning recipe (Devlin et al.
@@ -19,9 +22,12 @@ import java.nio.file.Path;
  * @param skipBadRows skip malformed rows instead of stopping
  * @param trainLimit use only the first this many training examples (0 = all)
  * @param checkpointEvery steps between checkpoints within an epoch (0 = only at epoch ends)
+ * @param device where to train
+ * @param precision fp32, or fp16 mixed precision
  */
 public record FineTuneConfig(String model, GlueTask task, int epochs, float learningRate, int batchSize,
-        int maxLength, long seed, Path out, Path glueDir, boolean skipBadRows, int trainLimit, int checkpointEvery) {
+        int maxLength, long seed, Path out, Path glueDir, boolean skipBadRows, int trainLimit, int checkpointEvery,
+        DeviceChoice device, Precision precision) {
 
     public static final float WARMUP_FRACTION = 0.1f;
     public static final float WEIGHT_DECAY = 0.01f;
@@ -40,5 +46,26 @@ public record FineTuneConfig(String model, GlueTask task, int epochs, float lear
         if (maxLength < 8 || maxLength > 512) {
             throw new IllegalArgumentException("--max-length must be in [8, 512], got " + maxLength);
         }
+        Objects.requireNonNull(device, "device");
+        Objects.requireNonNull(precision, "precision");
+    }
+
+    /** On the GPU if there is one, in fp32. */
+    public FineTuneConfig(String model, GlueTask task, int epochs, float learningRate, int batchSize, int maxLength,
+            long seed, Path out, Path glueDir, boolean skipBadRows, int trainLimit, int checkpointEvery) {
+        this(model, task, epochs, learningRate, batchSize, maxLength, seed, out, glueDir, skipBadRows, trainLimit,
+                checkpointEvery, DeviceChoice.AUTO, Precision.FP32);
+    }
+
+    /**
+     * What a checkpoint must have been written by to be resumed: every setting that changes the
+     * result. Not the device, so that a run started on one machine may finish on another.
+     */
+    public String identity() {
+        return "FineTuneConfig[model=" + model + ", task=" + task + ", epochs=" + epochs + ", learningRate="
+                + learningRate + ", batchSize=" + batchSize + ", maxLength=" + maxLength + ", seed=" + seed + ", out="
+                + out + ", glueDir=" + glueDir + ", skipBadRows=" + skipBadRows + ", trainLimit=" + trainLimit
+                + ", checkpointEvery=" + checkpointEvery
+                + (precision == Precision.FP32 ? "" : ", precision=" + precision) + "]";
     }
 }

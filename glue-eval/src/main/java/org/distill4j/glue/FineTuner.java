@@ -60,9 +60,10 @@ public final class FineTuner {
         Engine.getInstance().setRandomSeed((int) cfg.seed()); // the head's initialisation
         Trainer.Options options = new Trainer.Options(cfg.epochs(), cfg.batchSize(), cfg.learningRate(),
                 FineTuneConfig.WEIGHT_DECAY, FineTuneConfig.WARMUP_FRACTION, FineTuneConfig.MAX_GRAD_NORM, 1, 0,
-                cfg.checkpointEvery(), Trainer.Options.LOG_EVERY, cfg.seed(), false, cfg.out(), cfg.toString());
+                cfg.checkpointEvery(), Trainer.Options.LOG_EVERY, cfg.seed(), false, cfg.out(), cfg.identity(),
+                cfg.precision());
         Path best = cfg.out().resolve("best");
-        try (NDManager root = NDManager.newBaseManager();
+        try (NDManager root = NDManager.newBaseManager(cfg.device().resolve());
                 BertModel model = source.toModel(root, new BertModel.Heads(false, false, task.outputs()));
                 BertTokenizer tok = source.tokenizer(cfg.maxLength())) {
             if (!resume || !Files.isDirectory(cfg.out().resolve("checkpoint"))) {
@@ -73,7 +74,7 @@ public final class FineTuner {
                     GlueTraining.evaluator(devs, tok), (m, e) -> {
                         ObjectNode info = GlueTraining.info(task, e);
                         info.put("base_model", cfg.model());
-                        info.putPOJO("fine_tune", cfg.toString());
+                        info.putPOJO("fine_tune", cfg.identity());
                         GlueTraining.writeModel(best, "fine-tuned " + source.name(), m, source, info);
                     }).abortAfterStep(abortAfterStep);
             Trainer.Result r;

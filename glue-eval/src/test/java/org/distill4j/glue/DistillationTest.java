@@ -24,6 +24,7 @@ import org.distill4j.mapping.LayerMapping;
 import org.distill4j.model.BertConfig;
 import org.distill4j.model.BertModel;
 import org.distill4j.text.BertTokenizer;
+import org.distill4j.train.Precision;
 import org.distill4j.train.Trainer;
 import org.distill4j.weights.Checkpoint;
 import org.junit.jupiter.api.Test;
@@ -96,20 +97,22 @@ class DistillationTest {
     @Test
     void resumedDistillationEqualsUninterruptedRun() throws Exception {
         // Soft targets alone: the teacher's logits are cached, and rebuilt after the restart.
-        assertResumeIsExact(false, true);
+        assertResumeIsExact(false, true, Precision.FP32);
         // Hidden states through a learned projection, whose weights and moments the checkpoint must hold.
-        assertResumeIsExact(true, false);
+        assertResumeIsExact(true, false, Precision.FP32);
+        // fp16: the working copies are rebuilt from the restored masters, the loss scale restored.
+        assertResumeIsExact(true, false, Precision.FP16);
     }
 
     /** Runs the same distillation straight through and with a crash after update 9, then compares. */
-    private void assertResumeIsExact(boolean hiddenTerm, boolean cache) throws Exception {
+    private void assertResumeIsExact(boolean hiddenTerm, boolean cache, Precision precision) throws Exception {
         Checkpoint ckpt = Checkpoint.load("builtin:all-minilm-l6-v2");
         Dataset train = GlueReader.read(GLUE, GlueTask.SST2, GlueTask.SST2.train(), false);
         Dataset dev = GlueReader.read(GLUE, GlueTask.SST2, GlueTask.SST2.split("dev"), false);
         Dataset devSlice = new Dataset(dev.task(), dev.split(), dev.file(), dev.examples().subList(0, 32), 0);
         List<Map<String, float[]>> finals = new ArrayList<>();
         for (String run : List.of("straight", "interrupted")) {
-            Path out = tmp.resolve(run + hiddenTerm);
+            Path out = tmp.resolve(run + hiddenTerm + precision);
             for (int attempt = 0; attempt < (run.equals("straight") ? 1 : 2); attempt++) {
                 // A restarted process builds the same fresh models from the same seed.
                 Engine.getInstance().setRandomSeed(11);
@@ -124,7 +127,7 @@ class DistillationTest {
                             : List.of(new SoftTargetLoss(1f, 2f));
                     // 2 epochs of 10 updates; evaluation every 6 updates, checkpoints every 4.
                     Trainer.Options o = new Trainer.Options(2, 16, 5e-4f, 0.01f, 0.1, 1f, 1, 6, 4, 5, 9, cache, out,
-                            "resume-test");
+                            "resume-test").withPrecision(precision);
                     Trainer t = new Trainer(o, student, teacher, tok, terms, false, GlueTraining.examples(train, 160),
                             GlueTraining.evaluator(List.of(devSlice), tok), (m, e) -> {});
                     if (run.equals("interrupted") && attempt == 0) {

@@ -40,6 +40,9 @@ final class FinetuneCommand implements Runnable {
     @Mixin
     GlueDataOptions glue;
 
+    @Mixin
+    ComputeOptions compute;
+
     @Option(names = "--train-limit", defaultValue = "0", description = "use only the first N training examples")
     int trainLimit;
 
@@ -54,7 +57,7 @@ final class FinetuneCommand implements Runnable {
         GlueTask t = GlueTask.parse(task);
         Path dir = out != null ? out : Path.of("runs", "finetune-" + t.dirName());
         FineTuneConfig cfg = new FineTuneConfig(model, t, epochs, lr, batchSize, maxLength, seed, dir,
-                glue.dir(), glue.skipBadRows, trainLimit, checkpointEvery);
+                glue.dir(), glue.skipBadRows, trainLimit, checkpointEvery, compute.device(), compute.precision());
         FineTuner.Result r = new FineTuner(cfg).run(resume);
         System.out.printf("%s %s: best epoch %d of %d, dev %s, %.0f s; model in %s%n", model, t, r.bestEpoch(),
                 epochs, r.bestScore().summary(), r.seconds(), r.bestModel());

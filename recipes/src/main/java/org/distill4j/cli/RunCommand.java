@@ -29,9 +29,24 @@ final class RunCommand implements Runnable {
             + "../shared/data/glue)")
     Path glueDir;
 
+    @Option(names = "--device", paramLabel = "cpu|gpu|auto", description = "where to train, overriding the recipe's "
+            + "device (same as --set device=...)")
+    String device;
+
+    @Option(names = "--precision", paramLabel = "fp32|fp16", description = "overrides train.precision (same as "
+            + "--set train.precision=...)")
+    String precision;
+
     @Override
     public void run() {
-        Recipe.Resolved r = RecipeFile.read(file, overrides);
+        List<String> all = new ArrayList<>(overrides);
+        if (device != null) {
+            all.add("device=" + device);
+        }
+        if (precision != null) {
+            all.add("train.precision=" + precision);
+        }
+        Recipe.Resolved r = RecipeFile.read(file, all);
         RecipeRunner.Outcome o = RecipeRunner.run(r, glueDir, resume);
         System.out.printf("run directory: %s%n", o.dir());
     }

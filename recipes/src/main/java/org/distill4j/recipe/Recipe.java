@@ -5,10 +5,13 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.distill4j.DistillException;
 import org.distill4j.glue.GlueTask;
 import org.distill4j.loss.LossTerm;
 import org.distill4j.model.BertModel;
 import org.distill4j.text.BertTokenizer;
+import org.distill4j.train.DeviceChoice;
+import org.distill4j.train.Precision;
 
 /**
  * A distillation method, as configuration: its settings (the {@code distill:} section of a
@@ -84,11 +87,11 @@ public interface Recipe {
         } else {
             task = RecipeFile.task(c.task(), p);
         }
-        String device = c.device() == null ? "cpu" : c.device();
-        if (!device.equals("cpu")) {
-            p.add("device", device.equals("gpu") || device.equals("auto")
-                    ? "'" + device + "' is not supported yet: this build trains on the CPU; use cpu"
-                    : "one of cpu, gpu, auto; got '" + device + "'");
+        String device = c.device() == null ? "auto" : c.device();
+        try {
+            device = DeviceChoice.parse(device).toString();
+        } catch (DistillException e) {
+            p.add("device", "one of cpu, gpu, auto; got '" + device + "'");
         }
 
         RecipeConfig.Data d = c.data() == null ? new RecipeConfig.Data(null, null, null, null) : c.data();
@@ -168,10 +171,18 @@ public interface Recipe {
         }
 
         RecipeConfig.Train tr = c.train() == null
-                ? new RecipeConfig.Train(null, null, null, null, null, null, null, null, null, null) : c.train();
+                ? new RecipeConfig.Train(null, null, null, null, null, null, null, null, null, null, null) : c.train();
         tr = new RecipeConfig.Train(or(tr.epochs(), 3), or(tr.batchSize(), 32), or(tr.lr(), 5e-5),
                 or(tr.weightDecay(), 0.01), or(tr.warmup(), 0.1), or(tr.maxGradNorm(), 1.0), or(tr.accumulation(), 1),
-                or(tr.evalEvery(), 0), or(tr.checkpointEvery(), 200), or(tr.cacheTeacherLogits(), true));
+                or(tr.evalEvery(), 0), or(tr.checkpointEvery(), 200), or(tr.cacheTeacherLogits(), true),
+                or(tr.precision(), "fp32"));
+        try {
+            tr = new RecipeConfig.Train(tr.epochs(), tr.batchSize(), tr.lr(), tr.weightDecay(), tr.warmup(),
+                    tr.maxGradNorm(), tr.accumulation(), tr.evalEvery(), tr.checkpointEvery(), tr.cacheTeacherLogits(),
+                    Precision.parse(tr.precision()).toString());
+        } catch (DistillException e) {
+            p.add("train.precision", e.getMessage());
+        }
         range(p, "train.epochs", tr.epochs(), 1, 1000);
         range(p, "train.batch_size", tr.batchSize(), 1, 4096);
         positive(p, "train.lr", tr.lr(), 1);

@@ -13,7 +13,7 @@ import java.util.Map;
  * @param method distilbert | pkd | finetune
  * @param task a GLUE task (SST-2, MRPC, CoLA, STS-B, RTE, ...)
  * @param seed drives weight initialisation, data order, dropout and masking
- * @param device cpu (gpu and auto arrive with GPU support)
+ * @param device cpu, gpu or auto (the GPU if PyTorch sees one)
  */
 public record RecipeConfig(String name, String method, String task, Long seed, String device, Data data,
         Teacher teacher, Student student, Map<String, Object> distill, Train train, Output output) {
@@ -53,10 +53,11 @@ public record RecipeConfig(String name, String method, String task, Long seed, S
      * @param evalEvery evaluate every this many updates (0: at each epoch end)
      * @param checkpointEvery checkpoint every this many updates (besides evaluations)
      * @param cacheTeacherLogits compute the teacher's logits once per example when nothing else is needed
+     * @param precision fp32, or fp16 mixed precision with fp32 master weights
      */
     public record Train(Integer epochs, Integer batchSize, Double lr, Double weightDecay, Double warmup,
             Double maxGradNorm, Integer accumulation, Integer evalEvery, Integer checkpointEvery,
-            Boolean cacheTeacherLogits) {}
+            Boolean cacheTeacherLogits, String precision) {}
 
     /**
      * @param dir the run directory

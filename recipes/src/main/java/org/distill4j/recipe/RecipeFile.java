@@ -151,8 +151,11 @@ public final class RecipeFile {
 
     /** SHA-256 of the resolved config: two runs with the same hash ran the same recipe. */
     public static String hash(RecipeConfig config) {
+        // Not the device: a run checkpointed on one machine may be resumed on another.
+        RecipeConfig c = new RecipeConfig(config.name(), config.method(), config.task(), config.seed(), null,
+                config.data(), config.teacher(), config.student(), config.distill(), config.train(), config.output());
         try {
-            byte[] d = MessageDigest.getInstance("SHA-256").digest(write(config).getBytes(StandardCharsets.UTF_8));
+            byte[] d = MessageDigest.getInstance("SHA-256").digest(write(c).getBytes(StandardCharsets.UTF_8));
             return HexFormat.of().formatHex(d);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);

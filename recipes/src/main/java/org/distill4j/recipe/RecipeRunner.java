@@ -24,6 +24,8 @@ import org.distill4j.glue.GlueTraining;
 import org.distill4j.glue.TaskScore;
 import org.distill4j.model.BertModel;
 import org.distill4j.text.BertTokenizer;
+import org.distill4j.train.DeviceChoice;
+import org.distill4j.train.Precision;
 import org.distill4j.train.Provenance;
 import org.distill4j.train.Trainer;
 import org.distill4j.weights.Checkpoint;
@@ -92,7 +94,7 @@ public final class RecipeRunner {
                 distils ? teacherCkpt.weights() : null, cfg.seed());
         writeJson(out.resolve("provenance.json"), provenance);
 
-        try (NDManager root = NDManager.newBaseManager();
+        try (NDManager root = NDManager.newBaseManager(DeviceChoice.parse(cfg.device()).resolve());
                 BertModel teacher = distils ? teacherCkpt.toModel(root) : null;
                 BertModel student = studentCkpt != null
                         ? studentCkpt.toModel(root, new BertModel.Heads(false,
@@ -110,7 +112,8 @@ public final class RecipeRunner {
             RecipeConfig.Train t = cfg.train();
             Trainer.Options options = new Trainer.Options(t.epochs(), t.batchSize(), t.lr().floatValue(),
                     t.weightDecay().floatValue(), t.warmup(), t.maxGradNorm().floatValue(), t.accumulation(),
-                    t.evalEvery(), t.checkpointEvery(), Trainer.Options.LOG_EVERY, cfg.seed(), t.cacheTeacherLogits(), out, hash);
+                    t.evalEvery(), t.checkpointEvery(), Trainer.Options.LOG_EVERY, cfg.seed(), t.cacheTeacherLogits(), out, hash,
+                    Precision.parse(t.precision()));
             Path best = out.resolve("best");
             Checkpoint source = studentCkpt != null ? studentCkpt : teacherCkpt != null ? teacherCkpt : init;
             Trainer trainer = new Trainer(options, student, teacher, tok, plan.terms(), task.isRegression(),
@@ -168,7 +171,8 @@ public final class RecipeRunner {
         System.err.printf("teacher %s %s: fine-tuning %s on %s into %s%n", model, exists ? "may be unfinished"
                 : "is missing", f.base(), task, runDir);
         FineTuneConfig ft = new FineTuneConfig(f.base(), task, f.epochs(), f.lr().floatValue(), f.batchSize(),
-                cfg.data().maxLength(), cfg.seed(), runDir, glueDir, cfg.data().skipBadRows(), f.trainLimit(), 200);
+                cfg.data().maxLength(), cfg.seed(), runDir, glueDir, cfg.data().skipBadRows(), f.trainLimit(), 200,
+                DeviceChoice.parse(cfg.device()), Precision.parse(cfg.train().precision()));
         FineTuner.Result res = new FineTuner(ft).run(Files.isDirectory(runDir.resolve("checkpoint")));
         System.err.printf("teacher ready: dev %s (epoch %d), %.0f s%n", res.bestScore().summary(), res.bestEpoch(),
                 res.seconds());
