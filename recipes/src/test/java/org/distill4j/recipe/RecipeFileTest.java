@@ -1,6 +1,7 @@
 package org.distill4j.recipe;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -100,6 +101,24 @@ class RecipeFileTest {
         assertEquals(100, r.config().data().trainLimit());
         List<String> p = problems(GOOD, "train.epochs=-1");
         assertEquals(List.of("--set train.epochs=-1: train.epochs: must be in [1, 1000], got -1"), p);
+    }
+
+    @Test
+    void deviceAndPrecisionAreCheckedAndTheDeviceIsNotPartOfTheRunIdentity() throws IOException {
+        Recipe.Resolved auto = RecipeFile.read(file(GOOD), List.of());
+        assertEquals("auto", auto.config().device());
+        assertEquals("fp32", auto.config().train().precision());
+        Recipe.Resolved cpu = RecipeFile.read(file(GOOD), List.of("device=CPU", "train.precision=fp16"));
+        assertEquals("cpu", cpu.config().device());
+        assertEquals("fp16", cpu.config().train().precision());
+        // A run checkpointed on a GPU may resume on the CPU; fp16 and fp32 are different runs.
+        assertEquals(RecipeFile.hash(auto.config()), RecipeFile.hash(RecipeFile.read(file(GOOD),
+                List.of("device=cpu")).config()));
+        assertNotEquals(RecipeFile.hash(auto.config()), RecipeFile.hash(cpu.config()));
+        List<String> p = problems(GOOD.replace("task: MRPC", "task: MRPC\ndevice: tpu"), "train.precision=bf16");
+        assertEquals(2, p.size(), p.toString());
+        assertTrue(p.get(0).contains("device") && p.get(0).contains("cpu, gpu, auto"), p.toString());
+        assertTrue(p.get(1).contains("train.precision") && p.get(1).contains("no bfloat16"), p.toString());
     }
 
     @Test

@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+"""Prints the markdown table of docs/results/distillation.md from finished recipe runs.
+
+Usage: python3 scripts/results-table.py runs/bge-small-*
+Each run directory holds report.json (written by `./distill run`); its name says
+bge-small-TASK-METHOD-DEPTH. Scores are dev scores x 100 (GLUE's per-task score: MRPC mean of F1
+and accuracy, STS-B mean of Pearson and Spearman, CoLA MCC, else accuracy). Speed-up is the
+student's dev examples/s over the teacher's, both measured in the same run; the table gives the
+mean over the tasks with its range.
+"""
+import json
+import pathlib
+import re
+import sys
+
+TASKS = ["sst2", "mrpc", "cola", "stsb", "rte"]
+TASK_NAMES = {"sst2": "SST-2", "mrpc": "MRPC", "cola": "CoLA", "stsb": "STS-B", "rte": "RTE"}
+METHODS = ["distilbert", "pkd-skip", "pkd-last", "finetune"]
+METHOD_NAMES = {"distilbert": "DistilBERT", "pkd-skip": "PKD-skip", "pkd-last": "PKD-last",
+                "finetune": "fine-tuned, no distillation"}
+
+runs, teacher = {}, {}
+for d in map(pathlib.Path, sys.argv[1:]):
+    m = re.fullmatch(r"bge-small-(\w+)-(distilbert|pkd-skip|pkd-last|finetune)-(\d+)", d.name)
+    report = d / "report.json"
+    if not m or not report.is_file():
+        continue
+    task, method, depth = m.group(1), m.group(2), int(m.group(3))
+    r = json.loads(report.read_text())
+    rows = {row["role"]: row for row in r["rows"]}
+    runs[(method, depth, task)] = (rows["student"], r.get("speed_up"))
+    if "teacher" in rows:
+        teacher[task] = rows["teacher"]
+
+tasks = [t for t in TASKS if any(k[2] == t for k in runs)]
+head = "| model | layers | " + " | ".join(TASK_NAMES[t] for t in tasks) + " | average | % of teacher | parameters | speed-up |"
+print(head)
+print("|" + "---|" * (head.count("|") - 1))
+t_scores = [100 * teacher[t]["dev"]["score"] for t in tasks if t in teacher]
+t_avg = sum(t_scores) / len(t_scores) if len(t_scores) == len(tasks) and tasks else None
+if t_scores:
+    params = next(iter(teacher.values()))["parameters"]
+    print("| teacher (bge-small-en-v1.5 fine-tuned) | 12 | " + " | ".join(
+        f"{100 * teacher[t]['dev']['score']:.2f}" if t in teacher else "-" for t in tasks)
+        + f" | {t_avg:.2f} | 100 | {params / 1e6:.1f} M | 1.00x |" if t_avg is not None else " | - | - | - | 1.00x |")
+for depth in (6, 3):
+    for method in METHODS:
+        cells = [runs.get((method, depth, t)) for t in tasks]
+        if not any(cells):
+            continue
+        scores = [100 * c[0]["dev"]["score"] if c else None for c in cells]
+        done = [s for s in scores if s is not None]
+        avg = sum(done) / len(done) if len(done) == len(tasks) else None
+        speed = [c[1] for c in cells if c and c[1]]
+        params = next(c for c in cells if c)[0]["parameters"]
+        print(f"| {METHOD_NAMES[method]} | {depth} | "
+              + " | ".join(f"{s:.2f}" if s is not None else "-" for s in scores)
+              + (f" | {avg:.2f} | {100 * avg / t_avg:.1f}" if avg is not None and t_avg else " | - | -")
+              + f" | {params / 1e6:.1f} M | "
+              + (f"{sum(speed) / len(speed):.2f}x ({min(speed):.2f}-{max(speed):.2f})" if speed else "-") + " |")
