@@ -34,7 +34,7 @@ public enum DeviceChoice {
                 if (gpus() == 0) {
                     throw new DistillException("device gpu was asked for, but PyTorch sees no CUDA GPU (engine flavour: "
                             + flavour() + "). The default build carries CPU natives only: build with "
-                            + "'mvn -Pcuda package' on a CUDA 12.8 machine, or point DJL at a CUDA libtorch "
+                            + "'mvn -Pcuda package' (CUDA 12.4 natives), or point DJL at a CUDA libtorch "
                             + "(PYTORCH_LIBRARY_PATH, PYTORCH_FLAVOR); see docs/gpu.md. Use device cpu or auto meanwhile.");
                 }
                 yield Device.gpu();

@@ -17,6 +17,7 @@ import org.distill4j.text.BertTokenizer;
 import org.distill4j.train.ConsoleProgress;
 import org.distill4j.weights.Checkpoint;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** Sentence embeddings for a file of texts. */
@@ -45,6 +46,9 @@ final class EmbedCommand implements Runnable {
     @Option(names = "--max-length", defaultValue = "128", description = "tokens per text, truncated (default 128)")
     int maxLength;
 
+    @Mixin
+    DeviceOption device;
+
     @Override
     public void run() {
         SentenceEmbedder.Pooling pool = switch (pooling) {
@@ -57,7 +61,7 @@ final class EmbedCommand implements Runnable {
         readInput(first, second);
         Checkpoint ckpt = Checkpoint.load(model);
         float[][] vectors;
-        try (NDManager m = NDManager.newBaseManager();
+        try (NDManager m = NDManager.newBaseManager(device.resolve());
                 BertModel bert = ckpt.toModel(m, BertModel.Heads.NONE);
                 BertTokenizer tok = ckpt.tokenizer(maxLength);
                 ProgressBar bar = ConsoleProgress.start("embed", first.size(), 0, " texts")) {

@@ -46,12 +46,15 @@ class EvalCommand implements Runnable {
     int batchSize;
 
 
+    @Mixin
+    DeviceOption device;
+
     @Override
     public void run() {
         GlueTask t = task != null ? GlueTask.parse(task) : taskOf(model);
         Path dir = out != null ? out : model.resolve((this instanceof PredictCommand ? "predict-" : "eval-") + split);
         Checkpoint ckpt = Checkpoint.load(model.toString());
-        try (NDManager m = NDManager.newBaseManager(); BertModel bert = ckpt.toModel(m);
+        try (NDManager m = NDManager.newBaseManager(device.resolve()); BertModel bert = ckpt.toModel(m);
                 BertTokenizer tok = ckpt.tokenizer(maxLength)) {
             for (Split s : t.select(split)) {
                 Dataset data = GlueReader.read(glue.dir(), t, s, glue.skipBadRows);

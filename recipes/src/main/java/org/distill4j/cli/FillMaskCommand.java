@@ -7,6 +7,7 @@ import org.distill4j.model.FillMask;
 import org.distill4j.text.BertTokenizer;
 import org.distill4j.weights.Checkpoint;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -24,10 +25,13 @@ final class FillMaskCommand implements Runnable {
     @Parameters(paramLabel = "TEXT", description = "text with one or more [MASK] tokens")
     String text;
 
+    @Mixin
+    DeviceOption device;
+
     @Override
     public void run() {
         Checkpoint ckpt = Checkpoint.load(model);
-        try (NDManager m = NDManager.newBaseManager();
+        try (NDManager m = NDManager.newBaseManager(device.resolve());
                 BertModel bert = ckpt.toModel(m);
                 BertTokenizer tok = ckpt.tokenizer(512)) {
             List<List<FillMask.Candidate>> all = new FillMask(bert, tok).fill(text, top);
