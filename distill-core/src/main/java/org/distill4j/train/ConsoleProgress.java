@@ -1,5 +1,6 @@
 package org.distill4j.train;
 
+import me.tongfei.progressbar.DelegatingProgressBarConsumer;
 import me.tongfei.progressbar.InteractiveConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
@@ -7,7 +8,8 @@ import me.tongfei.progressbar.ProgressBarStyle;
 
 /**
  * Progress bars for long loops, on stderr. In a terminal they redraw five times a second; when
- * stderr is a file or a CI log they redraw every 30 seconds, so logs stay readable.
+ * stderr is a file or a CI log they print a plain line every 30 seconds (no cursor movement, no
+ * cut at 80 columns), so logs stay readable.
  */
 public final class ConsoleProgress {
 
@@ -23,7 +25,8 @@ public final class ConsoleProgress {
                 .setUnit(unit, 1)
                 .setUpdateIntervalMillis(terminal ? 200 : 30_000)
                 .continuousUpdate()
-                .setConsumer(new InteractiveConsoleProgressBarConsumer(System.err))
+                .setConsumer(terminal ? new InteractiveConsoleProgressBarConsumer(System.err)
+                        : new DelegatingProgressBarConsumer(System.err::println, 150))
                 .startsFrom(done, java.time.Duration.ZERO)
                 .build();
     }
