@@ -172,17 +172,15 @@ public interface Recipe {
 
         RecipeConfig.Train tr = c.train() == null
                 ? new RecipeConfig.Train(null, null, null, null, null, null, null, null, null, null, null) : c.train();
-        tr = new RecipeConfig.Train(or(tr.epochs(), 3), or(tr.batchSize(), 32), or(tr.lr(), 5e-5),
-                or(tr.weightDecay(), 0.01), or(tr.warmup(), 0.1), or(tr.maxGradNorm(), 1.0), or(tr.accumulation(), 1),
-                or(tr.evalEvery(), 0), or(tr.checkpointEvery(), 200), or(tr.cacheTeacherLogits(), true),
-                or(tr.precision(), "fp32"));
+        String precision = or(tr.precision(), "fp32");
         try {
-            tr = new RecipeConfig.Train(tr.epochs(), tr.batchSize(), tr.lr(), tr.weightDecay(), tr.warmup(),
-                    tr.maxGradNorm(), tr.accumulation(), tr.evalEvery(), tr.checkpointEvery(), tr.cacheTeacherLogits(),
-                    Precision.parse(tr.precision()).toString());
+            precision = Precision.parse(precision).toString();
         } catch (DistillException e) {
             p.add("train.precision", e.getMessage());
         }
+        tr = new RecipeConfig.Train(or(tr.epochs(), 3), or(tr.batchSize(), 32), or(tr.lr(), 5e-5),
+                or(tr.weightDecay(), 0.01), or(tr.warmup(), 0.1), or(tr.maxGradNorm(), 1.0), or(tr.accumulation(), 1),
+                or(tr.evalEvery(), 0), or(tr.checkpointEvery(), 200), or(tr.cacheTeacherLogits(), true), precision);
         range(p, "train.epochs", tr.epochs(), 1, 1000);
         range(p, "train.batch_size", tr.batchSize(), 1, 4096);
         positive(p, "train.lr", tr.lr(), 1);
