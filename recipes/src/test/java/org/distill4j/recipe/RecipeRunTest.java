@@ -1,13 +1,31 @@
 package org.distill4j.recipe;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import ai.djl.ndarray.NDManager;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import org.distill4j.DistillException;
+import org.distill4j.glue.Example;
+import org.distill4j.glue.GlueReader;
+import org.distill4j.glue.GlueTask;
+import org.distill4j.loss.LossTerm;
+import org.distill4j.model.BertModel;
+import org.distill4j.model.FillMask;
+import org.distill4j.text.BertTokenizer;
+import org.distill4j.weights.Checkpoint;
+import org.distill4j.weights.HfModelDirectory;
+import org.distill4j.weights.TfBertBaseUncased;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -81,5 +99,126 @@ class RecipeRunTest {
         String metrics = Files.readString(out.resolve("metrics.jsonl"));
         assertTrue(metrics.contains("\"patience\""), metrics);
         assertTrue(Files.readString(out.resolve("report.md")).contains("| student `"));
+    }
+
+    /**
+     * DistilBERT's masked-LM term end to end: a teacher that keeps BERT-base's masked-LM head
+     * (here its bottom four layers, fine-tuned on the fly to stay cheap) and a two-layer student
+     * cut from it. The term must be in the loss, logged, and must pull the student's masked-word
+     * predictions towards the teacher's on sentences it never trained on.
+     */
+    @Test
+    void distilBertRecipeDistilsTheMaskedLmHeadOfBertBase() throws Exception {
+        assumeTrue(TfBertBaseUncased.isAvailable(), "fetch it with: mvn dependency:get -Dartifact="
+                + TfBertBaseUncased.GROUP + ":" + TfBertBaseUncased.ARTIFACT + ":" + TfBertBaseUncased.VERSION);
+        Path base = tmp.resolve("bert-base-4");
+        HfModelDirectory.write(StudentInit.fromLayers(Checkpoint.load("builtin:bert-base-uncased"),
+                List.of(1, 2, 3, 4)), base);
+        Path teacher = tmp.resolve("teacher/best");
+        Path out = tmp.resolve("run");
+        String yaml = """
+                name: distilbert-mlm-test
+                method: distilbert
+                task: SST-2
+                seed: 5
+                data:
+                  max_length: 40
+                  train_limit: 960
+                  glue_dir: %s
+                teacher:
+                  model: %s
+                  finetune:
+                    base: %s
+                    epochs: 1
+                    lr: 5.0e-5
+                    train_limit: 320
+                student:
+                  layers: [2, 4]
+                distill:
+                  mlm: 2.0
+                train:
+                  epochs: 1
+                  lr: 2.0e-4
+                output:
+                  dir: %s
+                  speed_examples: 0
+                """.formatted(GLUE.toAbsolutePath(), teacher, base, out);
+        Path file = tmp.resolve("distilbert.yaml");
+        Files.writeString(file, yaml);
+        Recipe.Resolved resolved = RecipeFile.read(file, List.of());
+        RecipeRunner.Outcome o = RecipeRunner.run(resolved, null, false);
+        // The teacher is made by the run; the student started as its layers 2 and 4.
+        Checkpoint t = Checkpoint.load(teacher.toString());
+        List<String> held = maskedDevSentences(120);
+        double before = agreement(t, StudentInit.fromLayers(t, List.of(2, 4)), held);
+
+        String metrics = Files.readString(out.resolve("metrics.jsonl"));
+        JsonNode last = new ObjectMapper().readTree(metrics.lines().filter(l -> l.contains("\"mlm\"")).reduce(
+                (a, b) -> b).orElseThrow(() -> new AssertionError("no mlm term in metrics.jsonl:\n" + metrics)));
+        double mlm = last.path("mlm").asDouble();
+        assertTrue(mlm > 0 && Double.isFinite(mlm), last.toString());
+        Checkpoint best = Checkpoint.load(out.resolve("best").toString());
+        assertTrue(best.weights().heads().maskedLm(), "the student's masked-LM head was not kept");
+        double after = agreement(t, best, held);
+        System.out.printf("masked-word top-1 agreement with the teacher on %d SST-2 dev sentences: %.3f -> %.3f%n",
+                held.size(), before, after);
+        assertTrue(after > before + 0.05, "agreement " + before + " -> " + after);
+        assertEquals(30, o.training().steps());
+    }
+
+    @Test
+    void maskedLmTermIsRefusedOrReportedUnavailableWithoutTheHead() {
+        Checkpoint minilm = Checkpoint.load("builtin:all-minilm-l6-v2");
+        DistilBertRecipe recipe = new DistilBertRecipe();
+        try (NDManager m = NDManager.newBaseManager();
+                BertModel teacher = minilm.toModel(m, new BertModel.Heads(false, false, 2));
+                BertModel student = StudentInit.fromLayers(minilm, List.of(2, 4, 6)).toModel(m,
+                        new BertModel.Heads(false, false, 2));
+                BertTokenizer tok = minilm.tokenizer(64)) {
+            Map<String, Object> settings = new LinkedHashMap<>(recipe.defaults());
+            Recipe.Plan auto = recipe.plan(new Recipe.Context(student, teacher, tok, GlueTask.SST2, settings, m));
+            assertEquals(List.of("hard", "soft", "cosine"), auto.terms().stream().map(LossTerm::name).toList());
+            assertEquals(List.of("masked-LM term unavailable: the teacher has no masked-LM head"), auto.notes());
+
+            settings.put("mlm", 0.5);
+            DistillException e = assertThrows(DistillException.class,
+                    () -> recipe.plan(new Recipe.Context(student, teacher, tok, GlueTask.SST2, settings, m)));
+            assertTrue(e.getMessage().startsWith("distill.mlm is 0.5 but the teacher has no masked-LM head"),
+                    e.getMessage());
+        }
+    }
+
+    /** SST-2 dev sentences with one word in the middle replaced by [MASK]. */
+    private static List<String> maskedDevSentences(int count) {
+        List<String> out = new ArrayList<>();
+        for (Example e : GlueReader.read(GLUE, GlueTask.SST2, GlueTask.SST2.select("dev").get(0), false).examples()) {
+            String[] words = e.textA().trim().split(" ");
+            int i = words.length / 2;
+            if (words.length < 6 || !words[i].matches("[a-z]{3,}")) {
+                continue;
+            }
+            words[i] = "[MASK]";
+            out.add(String.join(" ", words));
+            if (out.size() == count) {
+                break;
+            }
+        }
+        return out;
+    }
+
+    /** How often the student's top masked-LM guess equals the teacher's. */
+    private static double agreement(Checkpoint teacher, Checkpoint student, List<String> sentences) {
+        try (NDManager m = NDManager.newBaseManager();
+                BertModel t = teacher.toModel(m);
+                BertModel s = student.toModel(m);
+                BertTokenizer tok = teacher.tokenizer(64)) {
+            FillMask ft = new FillMask(t, tok);
+            FillMask fs = new FillMask(s, tok);
+            int same = 0;
+            for (String sentence : sentences) {
+                same += ft.fill(sentence, 1).get(0).get(0).id() == fs.fill(sentence, 1).get(0).get(0).id() ? 1 : 0;
+            }
+            return same / (double) sentences.size();
+        }
     }
 }
