@@ -10,8 +10,11 @@ import java.util.Map;
  */
 public interface LossTerm {
 
-    /** What of the teacher a term reads: nothing, only logits (which may be cached), or its hidden states. */
-    enum TeacherNeed { NONE, LOGITS, STATES }
+    /**
+     * What of the teacher a term reads: nothing, its logits, its [CLS] vectors (both of which the
+     * trainer may cache, {@code StepContext.teacherCls}), or its full hidden states and attentions.
+     */
+    enum TeacherNeed { NONE, LOGITS, CLS, STATES }
 
     /** A short name for logs and metrics, e.g. {@code soft_kl}. */
     String name();

@@ -33,8 +33,8 @@ public final class PatienceLoss implements LossTerm {
 
     @Override
     public NDArray compute(StepContext s) {
-        var t = s.requireTeacherOut(name());
-        return mapping.sum(p -> of(s.studentOut().cls(p.student()), t.cls(p.teacher()))).div(mapping.pairs().size());
+        return mapping.sum(p -> of(s.studentOut().cls(p.student()), s.teacherCls(name(), p.teacher())))
+                .div(mapping.pairs().size());
     }
 
     @Override
@@ -49,6 +49,6 @@ public final class PatienceLoss implements LossTerm {
 
     @Override
     public TeacherNeed teacherNeed() {
-        return TeacherNeed.STATES;
+        return TeacherNeed.CLS;
     }
 }

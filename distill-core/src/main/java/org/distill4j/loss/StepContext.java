@@ -3,6 +3,7 @@ package org.distill4j.loss;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.ParameterStore;
+import java.util.List;
 import java.util.Random;
 import org.distill4j.model.BertModel;
 import org.distill4j.model.EncoderInput;
@@ -19,6 +20,9 @@ import org.distill4j.model.EncoderOutput;
  * @param studentOut the student's forward in training mode
  * @param studentLogits task-head outputs, [batch, outputs]
  * @param teacherOut the teacher's forward in inference mode, or null if no term needs its states
+ *     (or they came from the cache)
+ * @param teacherCls the teacher's [CLS] vectors from the cache, one [batch, hidden] array per state
+ *     (0 = embeddings), or null when {@code teacherOut} has them or no term needs them
  * @param teacherLogits the teacher's task-head outputs, or null
  * @param labels gold labels, [batch] (class index as float, or the regression target)
  * @param regression whether the task is a regression (one output)
@@ -26,7 +30,8 @@ import org.distill4j.model.EncoderOutput;
  */
 public record StepContext(
         ParameterStore ps, NDManager manager, BertModel student, BertModel teacher, EncoderInput input,
-        EncoderOutput studentOut, NDArray studentLogits, EncoderOutput teacherOut, NDArray teacherLogits,
+        EncoderOutput studentOut, NDArray studentLogits, EncoderOutput teacherOut, List<NDArray> teacherCls,
+        NDArray teacherLogits,
         NDArray labels, boolean regression, Random random) {
 
     /** The teacher's states, or an error naming the term that needed them. */
@@ -35,6 +40,17 @@ public record StepContext(
             throw new IllegalStateException(term + " needs the teacher's hidden states but the step has none");
         }
         return teacherOut;
+    }
+
+    /** The teacher's [CLS] vector after layer {@code layer} (0 = embeddings), [batch, hidden]. */
+    public NDArray teacherCls(String term, int layer) {
+        if (teacherOut != null) {
+            return teacherOut.cls(layer);
+        }
+        if (teacherCls == null) {
+            throw new IllegalStateException(term + " needs the teacher's [CLS] states but the step has none");
+        }
+        return teacherCls.get(layer);
     }
 
     /** The teacher's logits, or an error naming the term that needed them. */

@@ -3,7 +3,6 @@ package org.distill4j.train;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
@@ -73,14 +72,15 @@ public final class Trainer {
      * @param evalEvery evaluate every this many updates; 0 evaluates at the end of every epoch
      * @param checkpointEvery also checkpoint every this many updates (0: only at evaluations)
      * @param logEvery write the mean loss terms to {@code metrics.jsonl} every this many updates
-     * @param cacheTeacherLogits compute the teacher's logits once per example when no term needs more
+     * @param cacheTeacher compute the teacher's outputs once per example when the loss needs only its
+     *     logits and [CLS] states ({@link TeacherCache})
      * @param out the run directory (checkpoint/, metrics.jsonl)
      * @param identity what a checkpoint must have been written by to be resumed (a config hash)
      * @param precision fp32, or fp16 mixed precision with fp32 master weights ({@link MixedPrecision})
      */
     public record Options(int epochs, int batchSize, float learningRate, float weightDecay, double warmupFraction,
             float maxGradNorm, int accumulation, int evalEvery, int checkpointEvery, int logEvery, long seed,
-            boolean cacheTeacherLogits, Path out, String identity, Precision precision) {
+            boolean cacheTeacher, Path out, String identity, Precision precision) {
 
         /** Log lines every 50 updates unless asked otherwise. */
         public static final int LOG_EVERY = 50;
@@ -99,14 +99,14 @@ public final class Trainer {
         /** fp32 training. */
         public Options(int epochs, int batchSize, float learningRate, float weightDecay, double warmupFraction,
                 float maxGradNorm, int accumulation, int evalEvery, int checkpointEvery, int logEvery, long seed,
-                boolean cacheTeacherLogits, Path out, String identity) {
+                boolean cacheTeacher, Path out, String identity) {
             this(epochs, batchSize, learningRate, weightDecay, warmupFraction, maxGradNorm, accumulation, evalEvery,
-                    checkpointEvery, logEvery, seed, cacheTeacherLogits, out, identity, Precision.FP32);
+                    checkpointEvery, logEvery, seed, cacheTeacher, out, identity, Precision.FP32);
         }
 
         public Options withPrecision(Precision p) {
             return new Options(epochs, batchSize, learningRate, weightDecay, warmupFraction, maxGradNorm, accumulation,
-                    evalEvery, checkpointEvery, logEvery, seed, cacheTeacherLogits, out, identity, p);
+                    evalEvery, checkpointEvery, logEvery, seed, cacheTeacher, out, identity, p);
         }
     }
 
@@ -179,9 +179,10 @@ public final class Trainer {
     private final Evaluator evaluator;
     private final BestModelSink bestSink;
     private final boolean teacherStates;
+    private final boolean teacherCls;
     private final boolean teacherLogits;
     private final Map<String, Parameter> trainable = new LinkedHashMap<>();
-    private float[][] logitCache;
+    private TeacherCache cache;
     private MixedPrecision mixed;
     private int abortAfterStep;
 
@@ -204,8 +205,9 @@ public final class Trainer {
         this.evaluator = evaluator;
         this.bestSink = bestSink;
         teacherStates = this.terms.stream().anyMatch(t -> t.teacherNeed() == LossTerm.TeacherNeed.STATES);
+        teacherCls = this.terms.stream().anyMatch(t -> t.teacherNeed() == LossTerm.TeacherNeed.CLS);
         teacherLogits = this.terms.stream().anyMatch(t -> t.teacherNeed() == LossTerm.TeacherNeed.LOGITS);
-        if ((teacherStates || teacherLogits) && teacher == null) {
+        if ((teacherStates || teacherCls || teacherLogits) && teacher == null) {
             throw new DistillException("loss terms " + names() + " need a teacher, but none was given");
         }
         if (teacherLogits && teacher.heads().taskOutputs() != student.heads().taskOutputs()) {
@@ -296,8 +298,7 @@ public final class Trainer {
             }
             int startMicro = st.micro;
             ParameterStore ps = mixed != null ? mixed.store() : new ParameterStore(root, false);
-            logitCache = teacherLogits && !teacherStates && opt.cacheTeacherLogits()
-                    && st.micro < totalMicro ? cacheTeacherLogits(ps, lengths) : null;
+            cache = st.micro < totalMicro ? cacheTeacher(ps, lengths) : null;
             int skippedInARow = 0;
             Window window = new Window();
             try (ProgressBar bar = ConsoleProgress.start("train", totalSteps, st.step, " steps")) {
@@ -421,17 +422,19 @@ public final class Trainer {
             NDArray labels = s.create(gold);
             EncoderOutput tOut = null;
             NDArray tLogits = null;
-            if (teacherStates) {
+            List<NDArray> tCls = null;
+            if (cache != null) {
+                tLogits = teacherLogits ? cache.logits(s, idx) : null;
+                tCls = teacherCls ? cache.cls(s, idx) : null;
+            } else if (teacherStates || teacherCls || teacherLogits) {
                 tOut = teacher.encode(ps, in, false);
                 tLogits = teacherLogits ? teacher.classify(ps, tOut, false) : null;
-            } else if (teacherLogits) {
-                tLogits = teacherLogits(ps, s, in, idx);
             }
             boolean finite;
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                 EncoderOutput sOut = student.encode(ps, in, true);
                 NDArray sLogits = student.heads().taskOutputs() > 0 ? student.classify(ps, sOut, true) : null;
-                StepContext ctx = new StepContext(ps, s, student, teacher, in, sOut, sLogits, tOut, tLogits, labels,
+                StepContext ctx = new StepContext(ps, s, student, teacher, in, sOut, sLogits, tOut, tCls, tLogits, labels,
                         regression, random);
                 NDArray total = null;
                 for (LossTerm term : terms) {
@@ -452,50 +455,27 @@ public final class Trainer {
         }
     }
 
-    /** The teacher's logits for a batch: from the cache, or computed when there is none. */
-    private NDArray teacherLogits(ParameterStore ps, NDManager s, EncoderInput in, int[] idx) {
-        if (logitCache == null) {
-            return teacher.classify(ps, teacher.encode(ps, in, false), false);
-        }
-        int outputs = teacher.heads().taskOutputs();
-        float[] flat = new float[idx.length * outputs];
-        for (int j = 0; j < idx.length; j++) {
-            System.arraycopy(logitCache[idx[j]], 0, flat, j * outputs, outputs);
-        }
-        return s.create(flat, new Shape(idx.length, outputs));
-    }
-
     /**
-     * The teacher's logits for every training example, in one pass before training. Computed in a
-     * fixed order and batching, so that they are the same bits whether a run started fresh or was
-     * resumed (padding to a batch's length may change the last bit of a result).
+     * The teacher's outputs for every example, when the loss needs only logits and [CLS] states, the
+     * options allow it, and the [CLS] states fit in a quarter of the heap; otherwise null (the teacher
+     * then runs with every batch).
      */
-    private float[][] cacheTeacherLogits(ParameterStore ps, int[] lengths) {
-        int outputs = teacher.heads().taskOutputs();
-        float[][] cache = new float[data.size()][];
-        Integer[] order = new Integer[data.size()];
-        for (int i = 0; i < order.length; i++) {
-            order[i] = i;
+    private TeacherCache cacheTeacher(ParameterStore ps, int[] lengths) {
+        if (!opt.cacheTeacher() || teacherStates || !(teacherLogits || teacherCls)) {
+            return null;
         }
-        java.util.Arrays.sort(order, java.util.Comparator.comparingInt(i -> lengths[i]));
-        int batch = 64;
-        try (ProgressBar bar = ConsoleProgress.start("teacher logits", data.size(), 0, " examples")) {
-            for (int start = 0; start < order.length; start += batch) {
-                int[] idx = new int[Math.min(batch, order.length - start)];
-                for (int j = 0; j < idx.length; j++) {
-                    idx[j] = order[start + j];
-                }
-                try (NDManager s = student.manager().newSubManager()) {
-                    EncoderInput in = data.batch(tokenizer, idx).toInput(s);
-                    float[] flat = teacher.classify(ps, teacher.encode(ps, in, false), false).toFloatArray();
-                    for (int j = 0; j < idx.length; j++) {
-                        cache[idx[j]] = java.util.Arrays.copyOfRange(flat, j * outputs, (j + 1) * outputs);
-                    }
-                }
-                bar.stepBy(idx.length);
+        if (teacherCls) {
+            long bytes = TeacherCache.clsBytes(teacher, data.size());
+            long budget = Runtime.getRuntime().maxMemory() / 4;
+            if (bytes > budget) {
+                System.err.printf("teacher [CLS] states not cached: %d examples need %.1f GB, more than a quarter "
+                        + "of the Java heap (%.1f GB; raise it with -Xmx, e.g. DISTILL_JAVA_OPTS=-Xmx%dg)%n",
+                        data.size(), bytes / 1e9, budget * 4 / 1e9, (int) Math.ceil(bytes * 4 / 1e9) + 1);
+                return null;
             }
         }
-        return cache;
+        return TeacherCache.build(teacher, ps, tokenizer, data, lengths, teacherLogits, teacherCls,
+                student.manager());
     }
 
     private void evaluate(State st, double epoch) {

@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import org.distill4j.loss.HiddenMseLoss;
 import org.distill4j.loss.LossTerm;
+import org.distill4j.loss.PatienceLoss;
 import org.distill4j.loss.SoftTargetLoss;
 import org.distill4j.mapping.LayerMapping;
 import org.distill4j.model.BertConfig;
@@ -94,56 +95,99 @@ class DistillationTest {
         }
     }
 
+    /** The objectives the resume and cache tests train with. */
+    enum Objective {
+        SOFT, // soft targets alone: the teacher's logits can be cached
+        HIDDEN, // plus hidden states through a learned projection: the teacher runs every step
+        PATIENCE // Patient-KD: logits and [CLS] states, both cacheable
+    }
+
     @Test
     void resumedDistillationEqualsUninterruptedRun() throws Exception {
-        // Soft targets alone: the teacher's logits are cached, and rebuilt after the restart.
-        assertResumeIsExact(false, true, Precision.FP32);
-        // Hidden states through a learned projection, whose weights and moments the checkpoint must hold.
-        assertResumeIsExact(true, false, Precision.FP32);
+        // The teacher's logits are cached, and rebuilt after the restart.
+        assertResumeIsExact(Objective.SOFT, true, Precision.FP32);
+        // A learned projection, whose weights and moments the checkpoint must hold.
+        assertResumeIsExact(Objective.HIDDEN, false, Precision.FP32);
+        // Logits and [CLS] states cached.
+        assertResumeIsExact(Objective.PATIENCE, true, Precision.FP32);
         // fp16: the working copies are rebuilt from the restored masters, the loss scale restored.
-        assertResumeIsExact(true, false, Precision.FP16);
+        assertResumeIsExact(Objective.HIDDEN, false, Precision.FP16);
+    }
+
+    @Test
+    void cachedTeacherOutputsTrainTheSameStudentAsLiveOnes() throws Exception {
+        // The cache pads examples in length-sorted batches of 64, training in its own batches: the
+        // teacher's outputs differ in the last bits only, and so must the trained students.
+        Map<String, float[]> live = train(tmp.resolve("live"), Objective.PATIENCE, false, Precision.FP32, 0, false);
+        Map<String, float[]> cached = train(tmp.resolve("cached"), Objective.PATIENCE, true, Precision.FP32, 0, false);
+        assertEquals(live.keySet(), cached.keySet());
+        int differing = 0;
+        for (Map.Entry<String, float[]> e : live.entrySet()) {
+            float[] a = e.getValue();
+            float[] b = cached.get(e.getKey());
+            for (int i = 0; i < a.length; i++) {
+                assertEquals(a[i], b[i], 1e-4f + 1e-3f * Math.abs(a[i]), e.getKey() + "[" + i + "]");
+                differing += a[i] != b[i] ? 1 : 0;
+            }
+        }
+        // Not bit-equal (the batching differs), which shows the cache was used at all.
+        assertTrue(differing > 0, "the cached run is bit-identical to the live one: was the cache used?");
+        String log = Files.readString(tmp.resolve("cached").resolve("metrics.jsonl"));
+        assertTrue(log.contains("\"patience\""), log);
     }
 
     /** Runs the same distillation straight through and with a crash after update 9, then compares. */
-    private void assertResumeIsExact(boolean hiddenTerm, boolean cache, Precision precision) throws Exception {
+    private void assertResumeIsExact(Objective objective, boolean cache, Precision precision) throws Exception {
+        Path dir = tmp.resolve(objective + "-" + cache + "-" + precision);
+        Map<String, float[]> straight = train(dir.resolve("straight"), objective, cache, precision, 0, false);
+        Path out = dir.resolve("interrupted");
+        assertThrows(Trainer.Aborted.class, () -> train(out, objective, cache, precision, 9, false));
+        Map<String, float[]> resumed = train(out, objective, cache, precision, 0, true);
+        assertEquals(straight.keySet(), resumed.keySet());
+        straight.forEach((k, v) -> assertArrayEquals(v, resumed.get(k), 0f, objective + " " + k));
+    }
+
+    /**
+     * Two epochs of 10 updates on 160 SST-2 examples, evaluating every 6 updates and checkpointing
+     * every 4, as a fresh process would: fresh models from the same seed.
+     *
+     * @param abortAfter stop abruptly after this update, as a crash would (0: run to the end)
+     * @return the student's and the loss terms' parameters at the end
+     */
+    private static Map<String, float[]> train(Path out, Objective objective, boolean cache, Precision precision,
+            int abortAfter, boolean resume) {
         Checkpoint ckpt = Checkpoint.load("builtin:all-minilm-l6-v2");
         Dataset train = GlueReader.read(GLUE, GlueTask.SST2, GlueTask.SST2.train(), false);
         Dataset dev = GlueReader.read(GLUE, GlueTask.SST2, GlueTask.SST2.split("dev"), false);
         Dataset devSlice = new Dataset(dev.task(), dev.split(), dev.file(), dev.examples().subList(0, 32), 0);
-        List<Map<String, float[]>> finals = new ArrayList<>();
-        for (String run : List.of("straight", "interrupted")) {
-            Path out = tmp.resolve(run + hiddenTerm + precision);
-            for (int attempt = 0; attempt < (run.equals("straight") ? 1 : 2); attempt++) {
-                // A restarted process builds the same fresh models from the same seed.
-                Engine.getInstance().setRandomSeed(11);
-                try (NDManager root = NDManager.newBaseManager();
-                        BertModel teacher = ckpt.toModel(root, new BertModel.Heads(false, false, 2));
-                        BertModel student = BertModel.create(BertConfig.of(ckpt.config().vocabSize(), 64, 1, 4, 128),
-                                new BertModel.Heads(false, false, 2), root);
-                        BertTokenizer tok = ckpt.tokenizer(48)) {
-                    HiddenMseLoss hidden = new HiddenMseLoss("hidden_mse", 1f,
-                            LayerMapping.explicit(new int[] {1}, new int[] {6}), 64, 384, root);
-                    List<LossTerm> terms = hiddenTerm ? List.of(new SoftTargetLoss(1f, 2f), hidden)
-                            : List.of(new SoftTargetLoss(1f, 2f));
-                    // 2 epochs of 10 updates; evaluation every 6 updates, checkpoints every 4.
-                    Trainer.Options o = new Trainer.Options(2, 16, 5e-4f, 0.01f, 0.1, 1f, 1, 6, 4, 5, 9, cache, out,
-                            "resume-test").withPrecision(precision);
-                    Trainer t = new Trainer(o, student, teacher, tok, terms, false, GlueTraining.examples(train, 160),
-                            GlueTraining.evaluator(List.of(devSlice), tok), (m, e) -> {});
-                    if (run.equals("interrupted") && attempt == 0) {
-                        assertThrows(Trainer.Aborted.class, () -> t.abortAfterStep(9).run(false));
-                        continue;
-                    }
-                    Trainer.Result r = t.run(attempt == 1);
-                    assertEquals(20, r.steps());
-                    Map<String, float[]> v = values(student.namedParameters());
-                    v.putAll(values(hidden.parameters()));
-                    finals.add(v);
-                }
+        // Patient-KD compares [CLS] states directly: the student needs the teacher's width.
+        int width = objective == Objective.PATIENCE ? 384 : 64;
+        Engine.getInstance().setRandomSeed(11);
+        try (NDManager root = NDManager.newBaseManager();
+                BertModel teacher = ckpt.toModel(root, new BertModel.Heads(false, false, 2));
+                BertModel student = BertModel.create(BertConfig.of(ckpt.config().vocabSize(), width, 1, 4, 128),
+                        new BertModel.Heads(false, false, 2), root);
+                BertTokenizer tok = ckpt.tokenizer(48)) {
+            HiddenMseLoss hidden = new HiddenMseLoss("hidden_mse", 1f,
+                    LayerMapping.explicit(new int[] {1}, new int[] {6}), width, 384, root);
+            List<LossTerm> terms = switch (objective) {
+                case SOFT -> List.of(new SoftTargetLoss(1f, 2f));
+                case HIDDEN -> List.of(new SoftTargetLoss(1f, 2f), hidden);
+                case PATIENCE -> List.of(new SoftTargetLoss(1f, 2f),
+                        new PatienceLoss(100f, LayerMapping.explicit(new int[] {1}, new int[] {3})));
+            };
+            Trainer.Options o = new Trainer.Options(2, 16, 5e-4f, 0.01f, 0.1, 1f, 1, 6, 4, 5, 9, cache, out,
+                    "resume-test").withPrecision(precision);
+            Trainer t = new Trainer(o, student, teacher, tok, terms, false, GlueTraining.examples(train, 160),
+                    GlueTraining.evaluator(List.of(devSlice), tok), (m, e) -> {});
+            Trainer.Result r = (abortAfter > 0 ? t.abortAfterStep(abortAfter) : t).run(resume);
+            assertEquals(20, r.steps());
+            Map<String, float[]> v = values(student.namedParameters());
+            if (objective == Objective.HIDDEN) {
+                v.putAll(values(hidden.parameters()));
             }
+            return v;
         }
-        assertEquals(finals.get(0).keySet(), finals.get(1).keySet());
-        finals.get(0).forEach((k, v) -> assertArrayEquals(v, finals.get(1).get(k), 0f, k));
     }
 
     private static Map<String, float[]> values(Map<String, Parameter> params) {

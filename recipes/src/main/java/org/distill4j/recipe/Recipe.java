@@ -180,7 +180,7 @@ public interface Recipe {
         }
         tr = new RecipeConfig.Train(or(tr.epochs(), 3), or(tr.batchSize(), 32), or(tr.lr(), 5e-5),
                 or(tr.weightDecay(), 0.01), or(tr.warmup(), 0.1), or(tr.maxGradNorm(), 1.0), or(tr.accumulation(), 1),
-                or(tr.evalEvery(), 0), or(tr.checkpointEvery(), 200), or(tr.cacheTeacherLogits(), true), precision);
+                or(tr.evalEvery(), 0), or(tr.checkpointEvery(), 200), or(tr.cacheTeacher(), true), precision);
         range(p, "train.epochs", tr.epochs(), 1, 1000);
         range(p, "train.batch_size", tr.batchSize(), 1, 4096);
         positive(p, "train.lr", tr.lr(), 1);

@@ -52,12 +52,13 @@ public record RecipeConfig(String name, String method, String task, Long seed, S
      * @param warmup share of updates spent warming up
      * @param evalEvery evaluate every this many updates (0: at each epoch end)
      * @param checkpointEvery checkpoint every this many updates (besides evaluations)
-     * @param cacheTeacherLogits compute the teacher's logits once per example when nothing else is needed
+     * @param cacheTeacher compute the teacher's logits and [CLS] states once per example when the loss
+     *     needs nothing more (Patient-KD, soft targets); not part of a run's identity
      * @param precision fp32, or fp16 mixed precision with fp32 master weights
      */
     public record Train(Integer epochs, Integer batchSize, Double lr, Double weightDecay, Double warmup,
             Double maxGradNorm, Integer accumulation, Integer evalEvery, Integer checkpointEvery,
-            Boolean cacheTeacherLogits, String precision) {}
+            Boolean cacheTeacher, String precision) {}
 
     /**
      * @param dir the run directory

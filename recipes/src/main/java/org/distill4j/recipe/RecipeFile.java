@@ -151,9 +151,14 @@ public final class RecipeFile {
 
     /** SHA-256 of the resolved config: two runs with the same hash ran the same recipe. */
     public static String hash(RecipeConfig config) {
-        // Not the device: a run checkpointed on one machine may be resumed on another.
+        // Not the device (a run checkpointed on one machine may be resumed on another), nor the teacher
+        // cache (it changes how fast, not what is learned: a resume may turn it off to save memory).
+        RecipeConfig.Train t = config.train();
+        RecipeConfig.Train train = t == null ? null : new RecipeConfig.Train(t.epochs(), t.batchSize(), t.lr(),
+                t.weightDecay(), t.warmup(), t.maxGradNorm(), t.accumulation(), t.evalEvery(), t.checkpointEvery(),
+                null, t.precision());
         RecipeConfig c = new RecipeConfig(config.name(), config.method(), config.task(), config.seed(), null,
-                config.data(), config.teacher(), config.student(), config.distill(), config.train(), config.output());
+                config.data(), config.teacher(), config.student(), config.distill(), train, config.output());
         try {
             byte[] d = MessageDigest.getInstance("SHA-256").digest(write(c).getBytes(StandardCharsets.UTF_8));
             return HexFormat.of().formatHex(d);
