@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Prints the markdown table of docs/results/distillation.md from finished recipe runs.
 
-Usage: python3 scripts/results-table.py runs/bge-small-*
+Usage: python3 scripts/results-table.py [--speeds REPORT_JSON]... runs/bge-small-*
 Each run directory holds report.json (written by `./distill run`); its name says
-bge-small-TASK-METHOD-DEPTH. Scores are dev scores x 100 (GLUE's per-task score: MRPC mean of F1
+bge-small-TASK-METHOD-DEPTH. With --speeds, the speed-ups come instead from the report.json of
+`./distill report TEACHER_DIR STUDENT_RUNS... --out DIR` (one per task: all its models timed
+together, in alternating rounds), matched by model directory. Scores are dev scores x 100 (GLUE's per-task score: MRPC mean of F1
 and accuracy, STS-B mean of Pearson and Spearman, CoLA MCC, else accuracy). Speed-up is the
 student's dev examples/s over the teacher's, both measured in the same run; the table gives the
 mean over the tasks with its range.
@@ -19,8 +21,25 @@ METHODS = ["distilbert", "pkd-skip", "pkd-last", "finetune"]
 METHOD_NAMES = {"distilbert": "DistilBERT", "pkd-skip": "PKD-skip", "pkd-last": "PKD-last",
                 "finetune": "fine-tuned, no distillation"}
 
+args = sys.argv[1:]
+speeds = {}  # model directory -> dev examples/s, from `distill report`
+while args and args[0] == "--speeds":
+    for e in json.loads(pathlib.Path(args[1]).read_text()):
+        speeds[str(pathlib.Path(e["dir"]).resolve())] = (e["task"], e["dev_examples_per_second"])
+    args = args[2:]
+
+
+def measured_speed_up(run_dir, task):
+    """Student over teacher from the --speeds reports, or None."""
+    student = speeds.get(str((run_dir / "best").resolve()))
+    teachers = [v for k, v in speeds.items() if "/teachers/" in k and v[0] == task]
+    if not student or len(teachers) != 1 or not teachers[0][1]:
+        return None
+    return student[1] / teachers[0][1]
+
+
 runs, teacher = {}, {}
-for d in map(pathlib.Path, sys.argv[1:]):
+for d in map(pathlib.Path, args):
     m = re.fullmatch(r"bge-small-(\w+)-(distilbert|pkd-skip|pkd-last|finetune)-(\d+)", d.name)
     report = d / "report.json"
     if not m or not report.is_file():
@@ -28,7 +47,8 @@ for d in map(pathlib.Path, sys.argv[1:]):
     task, method, depth = m.group(1), m.group(2), int(m.group(3))
     r = json.loads(report.read_text())
     rows = {row["role"]: row for row in r["rows"]}
-    runs[(method, depth, task)] = (rows["student"], r.get("speed_up"))
+    speed_up = measured_speed_up(d, TASK_NAMES[task]) if speeds else r.get("speed_up")
+    runs[(method, depth, task)] = (rows["student"], speed_up)
     if "teacher" in rows:
         teacher[task] = rows["teacher"]
 

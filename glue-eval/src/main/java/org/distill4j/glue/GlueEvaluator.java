@@ -59,17 +59,46 @@ public final class GlueEvaluator {
         return out;
     }
 
+    /** Timed passes per model: the median of five shrugs off a slow pass on a shared machine. */
+    public static final int SPEED_ROUNDS = 5;
+
     /**
      * Inference speed: examples per second predicting the first {@code n} examples of a split in
-     * batches of 32 with dynamic padding, after one warm-up pass over the same examples.
+     * batches of 32 with dynamic padding, after one warm-up pass; the median of {@link #SPEED_ROUNDS}
+     * timed passes.
      */
     public static double examplesPerSecond(BertModel model, BertTokenizer tok, Dataset data, int n) {
+        return examplesPerSecond(List.of(model), List.of(tok), data, n)[0];
+    }
+
+    /**
+     * Inference speed of several models (each with its tokenizer) on the same examples, as {@link
+     * #examplesPerSecond(BertModel, BertTokenizer, Dataset, int)}, timed in alternating rounds (one pass of each model per round):
+     * a load that comes and goes on the machine then slows all of them alike, and their ratio, the
+     * speed-up, stays fair. A single pass each was seen to swing 1.7x between two passes of one model.
+     */
+    public static double[] examplesPerSecond(List<BertModel> models, List<BertTokenizer> toks, Dataset data,
+            int n) {
         List<Example> ex = data.examples().subList(0, Math.min(n, data.size()));
         Dataset slice = new Dataset(data.task(), data.split(), data.file(), ex, 0);
-        predict(model, tok, slice, 32);
-        long t0 = System.nanoTime();
-        predict(model, tok, slice, 32);
-        return ex.size() / ((System.nanoTime() - t0) / 1e9);
+        for (int i = 0; i < models.size(); i++) {
+            predict(models.get(i), toks.get(i), slice, 32);
+        }
+        double[][] seconds = new double[models.size()][SPEED_ROUNDS];
+        for (int r = 0; r < SPEED_ROUNDS; r++) {
+            for (int i = 0; i < models.size(); i++) {
+                long t0 = System.nanoTime();
+                predict(models.get(i), toks.get(i), slice, 32);
+                seconds[i][r] = (System.nanoTime() - t0) / 1e9;
+            }
+        }
+        double[] speed = new double[models.size()];
+        for (int i = 0; i < speed.length; i++) {
+            double[] t = seconds[i].clone();
+            java.util.Arrays.sort(t);
+            speed[i] = ex.size() / t[t.length / 2];
+        }
+        return speed;
     }
 
     /** Tokenizes the given examples of a dataset as one batch. */

@@ -50,34 +50,70 @@ public final class GlueReport {
 
     /**
      * Evaluates each run: {@code RUN/best} if present, else {@code RUN} itself as a model directory
-     * whose {@code distill.json} names the task.
+     * whose {@code distill.json} names the task. The models of one task are timed together, in
+     * alternating rounds ({@link GlueEvaluator#examplesPerSecond(List, List, Dataset, int)}), so
+     * their speeds compare like with like.
      *
      * @param speedExamples dev examples timed for speed (0 to skip timing)
      */
     public static List<Entry> collect(List<Path> runs, Path glueDir, int speedExamples) {
-        List<Entry> out = new ArrayList<>();
+        List<Path> dirs = new ArrayList<>();
+        List<GlueTask> tasks = new ArrayList<>();
+        List<String> names = new ArrayList<>();
+        List<Checkpoint> ckpts = new ArrayList<>();
         for (Path run : runs) {
             Path dir = Files.isDirectory(run.resolve("best")) ? run.resolve("best") : run;
             JsonNode info = readInfo(dir);
-            GlueTask task = GlueTask.parse(info.path("task").asText());
-            String name = info.path("base_model").asText(dir.toString());
-            Checkpoint ckpt = Checkpoint.load(dir.toString());
-            long params = ckpt.weights().tensors().values().stream().mapToLong(Tensor::size).sum();
-            try (NDManager m = NDManager.newBaseManager(); BertModel model = ckpt.toModel(m);
-                    BertTokenizer tok = ckpt.tokenizer(128)) {
-                List<TaskScore> scores = new ArrayList<>();
-                Dataset first = null;
-                for (Split s : task.select("dev")) {
-                    Dataset dev = GlueReader.read(glueDir, task, s, false);
-                    first = first == null ? dev : first;
-                    scores.add(GlueEvaluator.score(dev, GlueEvaluator.predict(model, tok, dev, 64)));
-                }
-                double speed = speedExamples > 0 ? GlueEvaluator.examplesPerSecond(model, tok, first, speedExamples) : 0;
-                out.add(new Entry(name, dir, task, scores, params, speed));
-                System.err.printf("%s %s: %s%n", name, task, scores.get(0).summary());
-            }
+            dirs.add(dir);
+            tasks.add(GlueTask.parse(info.path("task").asText()));
+            names.add(info.path("base_model").asText(dir.toString()));
+            ckpts.add(Checkpoint.load(dir.toString()));
         }
-        return out;
+        List<BertModel> models = new ArrayList<>();
+        List<BertTokenizer> toks = new ArrayList<>();
+        try (NDManager m = NDManager.newBaseManager()) {
+            List<List<TaskScore>> scores = new ArrayList<>();
+            Map<GlueTask, Dataset> firstDev = new LinkedHashMap<>();
+            for (int i = 0; i < ckpts.size(); i++) {
+                models.add(ckpts.get(i).toModel(m));
+                toks.add(ckpts.get(i).tokenizer(128));
+                List<TaskScore> s = new ArrayList<>();
+                for (Split split : tasks.get(i).select("dev")) {
+                    Dataset dev = GlueReader.read(glueDir, tasks.get(i), split, false);
+                    firstDev.putIfAbsent(tasks.get(i), dev);
+                    s.add(GlueEvaluator.score(dev, GlueEvaluator.predict(models.get(i), toks.get(i), dev, 64)));
+                }
+                scores.add(s);
+                System.err.printf("%s %s: %s%n", names.get(i), tasks.get(i), s.get(0).summary());
+            }
+            double[] speed = new double[ckpts.size()];
+            if (speedExamples > 0) {
+                for (GlueTask task : firstDev.keySet()) {
+                    List<Integer> idx = new ArrayList<>();
+                    for (int i = 0; i < tasks.size(); i++) {
+                        if (tasks.get(i) == task) {
+                            idx.add(i);
+                        }
+                    }
+                    System.err.printf("timing %d model(s) on %s, %d rounds ...%n", idx.size(), task,
+                            GlueEvaluator.SPEED_ROUNDS);
+                    double[] v = GlueEvaluator.examplesPerSecond(idx.stream().map(models::get).toList(),
+                            idx.stream().map(toks::get).toList(), firstDev.get(task), speedExamples);
+                    for (int j = 0; j < idx.size(); j++) {
+                        speed[idx.get(j)] = v[j];
+                    }
+                }
+            }
+            List<Entry> out = new ArrayList<>();
+            for (int i = 0; i < ckpts.size(); i++) {
+                long params = ckpts.get(i).weights().tensors().values().stream().mapToLong(Tensor::size).sum();
+                out.add(new Entry(names.get(i), dirs.get(i), tasks.get(i), scores.get(i), params, speed[i]));
+            }
+            return out;
+        } finally {
+            models.forEach(BertModel::close);
+            toks.forEach(BertTokenizer::close);
+        }
     }
 
     private static JsonNode readInfo(Path dir) {

@@ -131,18 +131,35 @@ public final class RecipeRunner {
                     result.best().score().summary(), result.best().step(), result.best().epoch(), result.steps(),
                     result.skippedSteps() > 0 ? " (" + result.skippedSteps() + " skipped)" : "", result.seconds());
 
-            List<Row> rows = new ArrayList<>();
-            int timed = cfg.output().speedExamples();
-            if (teacher != null) {
-                rows.add(measure("teacher", cfg.teacher().model(), teacher, tok, devs, timed));
-            } else if (teacherCkpt != null && teacherCkpt.weights().heads().taskOutputs() == task.outputs()) {
-                try (BertModel t0 = teacherCkpt.toModel(root)) { // not distilled from, but the yardstick
-                    rows.add(measure("teacher", cfg.teacher().model(), t0, tok, devs, timed));
-                }
-            }
+            // The yardstick teacher (when not distilled from) and the best student stay open together:
+            // their speeds are timed in alternating rounds, so the speed-up compares like with like.
             Checkpoint bestCkpt = Checkpoint.load(best.toString());
-            try (BertModel bestModel = bestCkpt.toModel(root, new BertModel.Heads(false, false, task.outputs()))) {
-                rows.add(measure("student", best.toString(), bestModel, tok, devs, timed));
+            boolean yardstick = teacher == null && teacherCkpt != null
+                    && teacherCkpt.weights().heads().taskOutputs() == task.outputs();
+            List<Row> rows = new ArrayList<>();
+            try (BertModel t0 = yardstick ? teacherCkpt.toModel(root) : null;
+                    BertModel bestModel = bestCkpt.toModel(root, new BertModel.Heads(false, false, task.outputs()))) {
+                BertModel shownTeacher = teacher != null ? teacher : t0;
+                List<BertModel> models = new ArrayList<>();
+                List<String> roles = new ArrayList<>();
+                List<String> names = new ArrayList<>();
+                if (shownTeacher != null) {
+                    models.add(shownTeacher);
+                    roles.add("teacher");
+                    names.add(cfg.teacher().model());
+                }
+                models.add(bestModel);
+                roles.add("student");
+                names.add(best.toString());
+                int timed = cfg.output().speedExamples();
+                double[] speed = timed > 0 ? GlueEvaluator.examplesPerSecond(models,
+                        java.util.Collections.nCopies(models.size(), tok), devs.get(0), timed)
+                        : new double[models.size()];
+                for (int i = 0; i < models.size(); i++) {
+                    BertModel m = models.get(i);
+                    TaskScore dev = GlueEvaluator.score(devs.get(0), GlueEvaluator.predict(m, tok, devs.get(0), 64));
+                    rows.add(new Row(roles.get(i), names.get(i), dev, m.parameterCount(), speed[i]));
+                }
             }
             Outcome outcome = new Outcome(out, result, rows);
             writeReport(out, cfg, task, outcome);
@@ -177,14 +194,6 @@ public final class RecipeRunner {
         System.err.printf("teacher ready: dev %s (epoch %d), %.0f s%n", res.bestScore().summary(), res.bestEpoch(),
                 res.seconds());
         return model;
-    }
-
-    private static Row measure(String role, String name, BertModel model, BertTokenizer tok, List<Dataset> devs,
-            int timed) {
-        TaskScore dev = GlueEvaluator.score(devs.get(0), GlueEvaluator.predict(model, tok, devs.get(0), 64));
-        double speed = timed > 0 ? GlueEvaluator.examplesPerSecond(model, tok, devs.get(0), timed) : 0;
-        long params = model.parameterCount();
-        return new Row(role, name, dev, params, speed);
     }
 
     /** The teacher-vs-student table as markdown. */
