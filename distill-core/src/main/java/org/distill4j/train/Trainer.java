@@ -434,8 +434,8 @@ public final class Trainer {
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                 EncoderOutput sOut = student.encode(ps, in, true);
                 NDArray sLogits = student.heads().taskOutputs() > 0 ? student.classify(ps, sOut, true) : null;
-                StepContext ctx = new StepContext(ps, s, student, teacher, in, sOut, sLogits, tOut, tCls, tLogits, labels,
-                        regression, random);
+                StepContext ctx = new StepContext(ps, s, student, teacher, in, sOut, sLogits, tOut, tCls, tLogits,
+                        labels, regression, random);
                 NDArray total = null;
                 for (LossTerm term : terms) {
                     NDArray v = term.compute(ctx);

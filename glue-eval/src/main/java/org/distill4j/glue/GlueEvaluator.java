@@ -73,12 +73,16 @@ public final class GlueEvaluator {
 
     /**
      * Inference speed of several models (each with its tokenizer) on the same examples, as {@link
-     * #examplesPerSecond(BertModel, BertTokenizer, Dataset, int)}, timed in alternating rounds (one pass of each model per round):
+     * #examplesPerSecond(BertModel, BertTokenizer, Dataset, int)}, timed in alternating rounds (one
+     * pass of each model per round):
      * a load that comes and goes on the machine then slows all of them alike, and their ratio, the
      * speed-up, stays fair. A single pass each was seen to swing 1.7x between two passes of one model.
      */
     public static double[] examplesPerSecond(List<BertModel> models, List<BertTokenizer> toks, Dataset data,
             int n) {
+        if (models.size() != toks.size()) {
+            throw new IllegalArgumentException(models.size() + " models but " + toks.size() + " tokenizers");
+        }
         List<Example> ex = data.examples().subList(0, Math.min(n, data.size()));
         Dataset slice = new Dataset(data.task(), data.split(), data.file(), ex, 0);
         for (int i = 0; i < models.size(); i++) {

@@ -112,8 +112,8 @@ public final class RecipeRunner {
             RecipeConfig.Train t = cfg.train();
             Trainer.Options options = new Trainer.Options(t.epochs(), t.batchSize(), t.lr().floatValue(),
                     t.weightDecay().floatValue(), t.warmup(), t.maxGradNorm().floatValue(), t.accumulation(),
-                    t.evalEvery(), t.checkpointEvery(), Trainer.Options.LOG_EVERY, cfg.seed(), t.cacheTeacher(), out, hash,
-                    Precision.parse(t.precision()));
+                    t.evalEvery(), t.checkpointEvery(), Trainer.Options.LOG_EVERY, cfg.seed(), t.cacheTeacher(), out,
+                    hash, Precision.parse(t.precision()));
             Path best = out.resolve("best");
             Checkpoint source = studentCkpt != null ? studentCkpt : teacherCkpt != null ? teacherCkpt : init;
             Trainer trainer = new Trainer(options, student, teacher, tok, plan.terms(), task.isRegression(),
