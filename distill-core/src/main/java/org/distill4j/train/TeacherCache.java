@@ -101,14 +101,6 @@ final class TeacherCache {
         return new TeacherCache(outputs, states, hidden, logits, cls);
     }
 
-    boolean hasLogits() {
-        return logits != null;
-    }
-
-    boolean hasCls() {
-        return cls != null;
-    }
-
     /** The task logits of examples {@code idx}, [batch, outputs], made in {@code m}. */
     NDArray logits(NDManager m, int[] idx) {
         float[] flat = new float[idx.length * outputs];

@@ -57,44 +57,31 @@ public final class GlueReport {
      * @param speedExamples dev examples timed for speed (0 to skip timing)
      */
     public static List<Entry> collect(List<Path> runs, Path glueDir, int speedExamples) {
-        List<Path> dirs = new ArrayList<>();
-        List<GlueTask> tasks = new ArrayList<>();
-        List<String> names = new ArrayList<>();
-        List<Checkpoint> ckpts = new ArrayList<>();
-        for (Path run : runs) {
-            Path dir = Files.isDirectory(run.resolve("best")) ? run.resolve("best") : run;
-            JsonNode info = readInfo(dir);
-            dirs.add(dir);
-            tasks.add(GlueTask.parse(info.path("task").asText()));
-            names.add(info.path("base_model").asText(dir.toString()));
-            ckpts.add(Checkpoint.load(dir.toString()));
-        }
+        List<Found> found = runs.stream().map(GlueReport::find).toList();
         List<BertModel> models = new ArrayList<>();
         List<BertTokenizer> toks = new ArrayList<>();
         try (NDManager m = NDManager.newBaseManager()) {
             List<List<TaskScore>> scores = new ArrayList<>();
             Map<GlueTask, Dataset> firstDev = new LinkedHashMap<>();
-            for (int i = 0; i < ckpts.size(); i++) {
-                models.add(ckpts.get(i).toModel(m));
-                toks.add(ckpts.get(i).tokenizer(128));
+            for (Found f : found) {
+                BertModel model = f.ckpt().toModel(m);
+                models.add(model);
+                BertTokenizer tok = f.ckpt().tokenizer(128);
+                toks.add(tok);
                 List<TaskScore> s = new ArrayList<>();
-                for (Split split : tasks.get(i).select("dev")) {
-                    Dataset dev = GlueReader.read(glueDir, tasks.get(i), split, false);
-                    firstDev.putIfAbsent(tasks.get(i), dev);
-                    s.add(GlueEvaluator.score(dev, GlueEvaluator.predict(models.get(i), toks.get(i), dev, 64)));
+                for (Split split : f.task().select("dev")) {
+                    Dataset dev = GlueReader.read(glueDir, f.task(), split, false);
+                    firstDev.putIfAbsent(f.task(), dev);
+                    s.add(GlueEvaluator.score(dev, GlueEvaluator.predict(model, tok, dev, 64)));
                 }
                 scores.add(s);
-                System.err.printf("%s %s: %s%n", names.get(i), tasks.get(i), s.get(0).summary());
+                System.err.printf("%s %s: %s%n", f.name(), f.task(), s.get(0).summary());
             }
-            double[] speed = new double[ckpts.size()];
+            double[] speed = new double[found.size()];
             if (speedExamples > 0) {
                 for (GlueTask task : firstDev.keySet()) {
-                    List<Integer> idx = new ArrayList<>();
-                    for (int i = 0; i < tasks.size(); i++) {
-                        if (tasks.get(i) == task) {
-                            idx.add(i);
-                        }
-                    }
+                    List<Integer> idx = java.util.stream.IntStream.range(0, found.size())
+                            .filter(i -> found.get(i).task() == task).boxed().toList();
                     System.err.printf("timing %d model(s) on %s, %d rounds ...%n", idx.size(), task,
                             GlueEvaluator.SPEED_ROUNDS);
                     double[] v = GlueEvaluator.examplesPerSecond(idx.stream().map(models::get).toList(),
@@ -105,15 +92,27 @@ public final class GlueReport {
                 }
             }
             List<Entry> out = new ArrayList<>();
-            for (int i = 0; i < ckpts.size(); i++) {
-                long params = ckpts.get(i).weights().tensors().values().stream().mapToLong(Tensor::size).sum();
-                out.add(new Entry(names.get(i), dirs.get(i), tasks.get(i), scores.get(i), params, speed[i]));
+            for (int i = 0; i < found.size(); i++) {
+                Found f = found.get(i);
+                long params = f.ckpt().weights().tensors().values().stream().mapToLong(Tensor::size).sum();
+                out.add(new Entry(f.name(), f.dir(), f.task(), scores.get(i), params, speed[i]));
             }
             return out;
         } finally {
             models.forEach(BertModel::close);
             toks.forEach(BertTokenizer::close);
         }
+    }
+
+    /** A run's model directory, what its distill.json says of it, and its weights. */
+    private record Found(Path dir, GlueTask task, String name, Checkpoint ckpt) {}
+
+    /** {@code RUN/best} if present, else {@code RUN} itself. */
+    private static Found find(Path run) {
+        Path dir = Files.isDirectory(run.resolve("best")) ? run.resolve("best") : run;
+        JsonNode info = readInfo(dir);
+        return new Found(dir, GlueTask.parse(info.path("task").asText()),
+                info.path("base_model").asText(dir.toString()), Checkpoint.load(dir.toString()));
     }
 
     private static JsonNode readInfo(Path dir) {

@@ -140,25 +140,17 @@ public final class RecipeRunner {
             try (BertModel t0 = yardstick ? teacherCkpt.toModel(root) : null;
                     BertModel bestModel = bestCkpt.toModel(root, new BertModel.Heads(false, false, task.outputs()))) {
                 BertModel shownTeacher = teacher != null ? teacher : t0;
-                List<BertModel> models = new ArrayList<>();
-                List<String> roles = new ArrayList<>();
-                List<String> names = new ArrayList<>();
-                if (shownTeacher != null) {
-                    models.add(shownTeacher);
-                    roles.add("teacher");
-                    names.add(cfg.teacher().model());
-                }
-                models.add(bestModel);
-                roles.add("student");
-                names.add(best.toString());
+                List<BertModel> models = shownTeacher == null ? List.of(bestModel) : List.of(shownTeacher, bestModel);
                 int timed = cfg.output().speedExamples();
                 double[] speed = timed > 0 ? GlueEvaluator.examplesPerSecond(models,
                         java.util.Collections.nCopies(models.size(), tok), devs.get(0), timed)
                         : new double[models.size()];
                 for (int i = 0; i < models.size(); i++) {
                     BertModel m = models.get(i);
+                    boolean isStudent = m == bestModel;
                     TaskScore dev = GlueEvaluator.score(devs.get(0), GlueEvaluator.predict(m, tok, devs.get(0), 64));
-                    rows.add(new Row(roles.get(i), names.get(i), dev, m.parameterCount(), speed[i]));
+                    rows.add(new Row(isStudent ? "student" : "teacher",
+                            isStudent ? best.toString() : cfg.teacher().model(), dev, m.parameterCount(), speed[i]));
                 }
             }
             Outcome outcome = new Outcome(out, result, rows);
