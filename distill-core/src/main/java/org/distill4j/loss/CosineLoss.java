@@ -1,6 +1,7 @@
 package org.distill4j.loss;
 
 import ai.djl.ndarray.NDArray;
+import java.util.Set;
 import org.distill4j.mapping.LayerMapping;
 
 /**
@@ -34,8 +35,7 @@ public final class CosineLoss implements LossTerm {
 
     @Override
     public NDArray compute(StepContext s) {
-        var t = s.requireTeacherOut(name());
-        return mapping.sum(p -> of(s.studentOut().hiddenStates().get(p.student()), t.hiddenStates().get(p.teacher()),
+        return mapping.sum(p -> of(s.studentOut().hiddenStates().get(p.student()), s.teacherHidden(name(), p.teacher()),
                 s.input().attentionMask()));
     }
 
@@ -50,7 +50,12 @@ public final class CosineLoss implements LossTerm {
     }
 
     @Override
+    public Set<Integer> teacherLayers() {
+        return mapping.teacherLayers();
+    }
+
+    @Override
     public TeacherNeed teacherNeed() {
-        return TeacherNeed.STATES;
+        return TeacherNeed.HIDDEN;
     }
 }

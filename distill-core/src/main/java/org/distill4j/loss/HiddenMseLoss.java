@@ -6,6 +6,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Parameter;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 import org.distill4j.mapping.LayerMapping;
 import org.distill4j.model.Dense;
 
@@ -48,13 +49,12 @@ public final class HiddenMseLoss implements LossTerm {
 
     @Override
     public NDArray compute(StepContext s) {
-        var teacherOut = s.requireTeacherOut(name);
         return mapping.sum(p -> {
             NDArray hs = s.studentOut().hiddenStates().get(p.student());
             if (projection != null) {
                 hs = projection.forward(s.ps(), hs, true);
             }
-            return of(hs, teacherOut.hiddenStates().get(p.teacher()), s.input().attentionMask());
+            return of(hs, s.teacherHidden(name, p.teacher()), s.input().attentionMask());
         });
     }
 
@@ -80,7 +80,12 @@ public final class HiddenMseLoss implements LossTerm {
     }
 
     @Override
+    public Set<Integer> teacherLayers() {
+        return mapping.teacherLayers();
+    }
+
+    @Override
     public TeacherNeed teacherNeed() {
-        return TeacherNeed.STATES;
+        return TeacherNeed.HIDDEN;
     }
 }

@@ -3,6 +3,7 @@ package org.distill4j.loss;
 import ai.djl.ndarray.NDArray;
 import ai.djl.nn.Parameter;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * One weighted term of a training objective. A recipe is a list of these; the trainer sums
@@ -11,10 +12,12 @@ import java.util.Map;
 public interface LossTerm {
 
     /**
-     * What of the teacher a term reads: nothing, its logits, its [CLS] vectors (both of which the
-     * trainer may cache, {@code StepContext.teacherCls}), or its full hidden states and attentions.
+     * What of the teacher a term reads: nothing; its logits; its [CLS] vectors
+     * ({@code StepContext.teacherCls}); the token hidden states of the layers {@link #teacherLayers()}
+     * names ({@code StepContext.teacherHidden}); or everything, attentions included. The trainer may
+     * compute all but the last once per example and cache them.
      */
-    enum TeacherNeed { NONE, LOGITS, CLS, STATES }
+    enum TeacherNeed { NONE, LOGITS, CLS, HIDDEN, STATES }
 
     /** A short name for logs and metrics, e.g. {@code soft_kl}. */
     String name();
@@ -22,6 +25,11 @@ public interface LossTerm {
     float weight();
 
     TeacherNeed teacherNeed();
+
+    /** The teacher's hidden states a {@code HIDDEN} term reads (0 = embeddings); empty for the others. */
+    default Set<Integer> teacherLayers() {
+        return Set.of();
+    }
 
     /** The unweighted term, a scalar. */
     NDArray compute(StepContext step);

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.ParameterStore;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import org.distill4j.model.BertModel;
 import org.distill4j.model.EncoderInput;
@@ -23,6 +24,8 @@ import org.distill4j.model.EncoderOutput;
  *     (or they came from the cache)
  * @param teacherCls the teacher's [CLS] vectors from the cache, one [batch, hidden] array per state
  *     (0 = embeddings), or null when {@code teacherOut} has them or no term needs them
+ * @param teacherHidden the teacher's token states from the cache, [batch, seq, hidden] by state
+ *     (zeros at padding), or null when {@code teacherOut} has them or no term needs them
  * @param teacherLogits the teacher's task-head outputs, or null
  * @param labels gold labels, [batch] (class index as float, or the regression target)
  * @param regression whether the task is a regression (one output)
@@ -31,7 +34,7 @@ import org.distill4j.model.EncoderOutput;
 public record StepContext(
         ParameterStore ps, NDManager manager, BertModel student, BertModel teacher, EncoderInput input,
         EncoderOutput studentOut, NDArray studentLogits, EncoderOutput teacherOut, List<NDArray> teacherCls,
-        NDArray teacherLogits,
+        Map<Integer, NDArray> teacherHidden, NDArray teacherLogits,
         NDArray labels, boolean regression, Random random) {
 
     /** The teacher's states, or an error naming the term that needed them. */
@@ -51,6 +54,19 @@ public record StepContext(
             throw new IllegalStateException(term + " needs the teacher's [CLS] states but the step has none");
         }
         return teacherCls.get(layer);
+    }
+
+    /** The teacher's token states after layer {@code layer} (0 = embeddings), [batch, seq, hidden]. */
+    public NDArray teacherHidden(String term, int layer) {
+        if (teacherOut != null) {
+            return teacherOut.hiddenStates().get(layer);
+        }
+        NDArray h = teacherHidden == null ? null : teacherHidden.get(layer);
+        if (h == null) {
+            throw new IllegalStateException(term + " needs the teacher's states after layer " + layer
+                    + " but the step has none (does its teacherLayers() name that layer?)");
+        }
+        return h;
     }
 
     /** The teacher's logits, or an error naming the term that needed them. */

@@ -4,6 +4,8 @@ import ai.djl.ndarray.NDArray;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.function.Function;
 import org.distill4j.DistillException;
 
@@ -76,6 +78,13 @@ public record LayerMapping(List<Pair> pairs) {
     }
 
     /** The sum of a per-pair loss over every pair of layers. */
+    /** The teacher layers the pairs name, each once. */
+    public Set<Integer> teacherLayers() {
+        Set<Integer> layers = new TreeSet<>();
+        pairs.forEach(p -> layers.add(p.teacher()));
+        return layers;
+    }
+
     public NDArray sum(Function<Pair, NDArray> perPair) {
         NDArray total = null;
         for (Pair p : pairs) {

@@ -20,6 +20,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -72,8 +74,8 @@ public final class Trainer {
      * @param evalEvery evaluate every this many updates; 0 evaluates at the end of every epoch
      * @param checkpointEvery also checkpoint every this many updates (0: only at evaluations)
      * @param logEvery write the mean loss terms to {@code metrics.jsonl} every this many updates
-     * @param cacheTeacher compute the teacher's outputs once per example when the loss needs only its
-     *     logits and [CLS] states ({@link TeacherCache})
+     * @param cacheTeacher compute the teacher's outputs once per example when the loss needs no
+     *     attentions of it, only logits, [CLS] vectors or hidden states ({@link TeacherCache})
      * @param out the run directory (checkpoint/, metrics.jsonl)
      * @param identity what a checkpoint must have been written by to be resumed (a config hash)
      * @param precision fp32, or fp16 mixed precision with fp32 master weights ({@link MixedPrecision})
@@ -181,6 +183,7 @@ public final class Trainer {
     private final boolean teacherStates;
     private final boolean teacherCls;
     private final boolean teacherLogits;
+    private final Set<Integer> teacherHidden;
     private final Map<String, Parameter> trainable = new LinkedHashMap<>();
     private TeacherCache cache;
     private MixedPrecision mixed;
@@ -207,7 +210,10 @@ public final class Trainer {
         teacherStates = this.terms.stream().anyMatch(t -> t.teacherNeed() == LossTerm.TeacherNeed.STATES);
         teacherCls = this.terms.stream().anyMatch(t -> t.teacherNeed() == LossTerm.TeacherNeed.CLS);
         teacherLogits = this.terms.stream().anyMatch(t -> t.teacherNeed() == LossTerm.TeacherNeed.LOGITS);
-        if ((teacherStates || teacherCls || teacherLogits) && teacher == null) {
+        teacherHidden = new TreeSet<>();
+        this.terms.stream().filter(t -> t.teacherNeed() == LossTerm.TeacherNeed.HIDDEN)
+                .forEach(t -> teacherHidden.addAll(t.teacherLayers()));
+        if (needsTeacher() && teacher == null) {
             throw new DistillException("loss terms " + names() + " need a teacher, but none was given");
         }
         if (teacherLogits && teacher.heads().taskOutputs() != student.heads().taskOutputs()) {
@@ -423,10 +429,12 @@ public final class Trainer {
             EncoderOutput tOut = null;
             NDArray tLogits = null;
             List<NDArray> tCls = null;
+            Map<Integer, NDArray> tHidden = null;
             if (cache != null) {
                 tLogits = teacherLogits ? cache.logits(s, idx) : null;
                 tCls = teacherCls ? cache.cls(s, idx) : null;
-            } else if (teacherStates || teacherCls || teacherLogits) {
+                tHidden = teacherHidden.isEmpty() ? null : cache.hidden(s, idx, batch.sequenceLength());
+            } else if (needsTeacher()) {
                 tOut = teacher.encode(ps, in, false);
                 tLogits = teacherLogits ? teacher.classify(ps, tOut, false) : null;
             }
@@ -434,7 +442,8 @@ public final class Trainer {
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                 EncoderOutput sOut = student.encode(ps, in, true);
                 NDArray sLogits = student.heads().taskOutputs() > 0 ? student.classify(ps, sOut, true) : null;
-                StepContext ctx = new StepContext(ps, s, student, teacher, in, sOut, sLogits, tOut, tCls, tLogits,
+                StepContext ctx = new StepContext(ps, s, student, teacher, in, sOut, sLogits, tOut, tCls, tHidden,
+                        tLogits,
                         labels, regression, random);
                 NDArray total = null;
                 for (LossTerm term : terms) {
@@ -455,27 +464,21 @@ public final class Trainer {
         }
     }
 
+    private boolean needsTeacher() {
+        return teacherStates || teacherCls || teacherLogits || !teacherHidden.isEmpty();
+    }
+
     /**
-     * The teacher's outputs for every example, when the loss needs only logits and [CLS] states, the
-     * options allow it, and the [CLS] states fit in a quarter of the heap; otherwise null (the teacher
-     * then runs with every batch).
+     * The teacher's outputs for every example, when no term needs its attentions, the options allow
+     * it, and what is kept fits in a quarter of the heap; otherwise null (the teacher then runs with
+     * every batch).
      */
     private TeacherCache cacheTeacher(ParameterStore ps, int[] lengths) {
-        if (!opt.cacheTeacher() || teacherStates || !(teacherLogits || teacherCls)) {
+        if (!opt.cacheTeacher() || teacherStates || !needsTeacher()) {
             return null;
         }
-        if (teacherCls) {
-            long bytes = TeacherCache.clsBytes(teacher, data.size());
-            long budget = Runtime.getRuntime().maxMemory() / 4;
-            if (bytes > budget) {
-                System.err.printf("teacher [CLS] states not cached: %d examples need %.1f GB, more than a quarter "
-                        + "of the Java heap (%.1f GB; raise it with -Xmx, e.g. DISTILL_JAVA_OPTS=-Xmx%dg)%n",
-                        data.size(), bytes / 1e9, budget * 4 / 1e9, (int) Math.ceil(bytes * 4 / 1e9) + 1);
-                return null;
-            }
-        }
-        return TeacherCache.build(teacher, ps, tokenizer, data, lengths, teacherLogits, teacherCls,
-                student.manager());
+        return TeacherCache.build(teacher, ps, tokenizer, data, lengths, teacherLogits, teacherCls, teacherHidden,
+                Runtime.getRuntime().maxMemory() / 4, student.manager());
     }
 
     private void evaluate(State st, double epoch) {

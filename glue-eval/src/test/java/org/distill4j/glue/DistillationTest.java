@@ -29,6 +29,8 @@ import org.distill4j.train.Precision;
 import org.distill4j.train.Trainer;
 import org.distill4j.weights.Checkpoint;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -98,7 +100,7 @@ class DistillationTest {
     /** The objectives the resume and cache tests train with. */
     enum Objective {
         SOFT, // soft targets alone: the teacher's logits can be cached
-        HIDDEN, // plus hidden states through a learned projection: the teacher runs every step
+        HIDDEN, // plus token hidden states through a learned projection: logits and states cacheable
         PATIENCE // Patient-KD: logits and [CLS] states, both cacheable
     }
 
@@ -106,20 +108,25 @@ class DistillationTest {
     void resumedDistillationEqualsUninterruptedRun() throws Exception {
         // The teacher's logits are cached, and rebuilt after the restart.
         assertResumeIsExact(Objective.SOFT, true, Precision.FP32);
-        // A learned projection, whose weights and moments the checkpoint must hold.
-        assertResumeIsExact(Objective.HIDDEN, false, Precision.FP32);
+        // A learned projection, whose weights and moments the checkpoint must hold; the teacher's
+        // token states are cached, and rebuilt after the restart.
+        assertResumeIsExact(Objective.HIDDEN, true, Precision.FP32);
         // Logits and [CLS] states cached.
         assertResumeIsExact(Objective.PATIENCE, true, Precision.FP32);
-        // fp16: the working copies are rebuilt from the restored masters, the loss scale restored.
+        // fp16, the teacher live: the working copies are rebuilt from the restored masters, the loss
+        // scale restored.
         assertResumeIsExact(Objective.HIDDEN, false, Precision.FP16);
     }
 
-    @Test
-    void cachedTeacherOutputsTrainTheSameStudentAsLiveOnes() throws Exception {
+    @ParameterizedTest
+    @EnumSource(value = Objective.class, names = {"PATIENCE", "HIDDEN"})
+    void cachedTeacherOutputsTrainTheSameStudentAsLiveOnes(Objective objective) throws Exception {
         // The cache pads examples in length-sorted batches of 64, training in its own batches: the
-        // teacher's outputs differ in the last bits only, and so must the trained students.
-        Map<String, float[]> live = train(tmp.resolve("live"), Objective.PATIENCE, false, Precision.FP32, 0, false);
-        Map<String, float[]> cached = train(tmp.resolve("cached"), Objective.PATIENCE, true, Precision.FP32, 0, false);
+        // teacher's outputs differ in the last bits only, and so must the trained students. Token
+        // states are kept unpadded and padded with zeros again: padding must not leak into the loss.
+        Path dir = tmp.resolve("cache-" + objective);
+        Map<String, float[]> live = train(dir.resolve("live"), objective, false, Precision.FP32, 0, false);
+        Map<String, float[]> cached = train(dir.resolve("cached"), objective, true, Precision.FP32, 0, false);
         assertEquals(live.keySet(), cached.keySet());
         int differing = 0;
         for (Map.Entry<String, float[]> e : live.entrySet()) {
@@ -132,8 +139,8 @@ class DistillationTest {
         }
         // Not bit-equal (the batching differs), which shows the cache was used at all.
         assertTrue(differing > 0, "the cached run is bit-identical to the live one: was the cache used?");
-        String log = Files.readString(tmp.resolve("cached").resolve("metrics.jsonl"));
-        assertTrue(log.contains("\"patience\""), log);
+        String log = Files.readString(dir.resolve("cached").resolve("metrics.jsonl"));
+        assertTrue(log.contains(objective == Objective.PATIENCE ? "\"patience\"" : "\"hidden_mse\""), log);
     }
 
     /** Runs the same distillation straight through and with a crash after update 9, then compares. */
