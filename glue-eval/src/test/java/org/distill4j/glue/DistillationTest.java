@@ -1,5 +1,6 @@
 package org.distill4j.glue;
 
+import static org.distill4j.glue.SmallDistillation.values;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -10,11 +11,8 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Parameter;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.distill4j.loss.HiddenMseLoss;
@@ -29,9 +27,9 @@ import org.distill4j.train.Precision;
 import org.distill4j.train.Trainer;
 import org.distill4j.weights.Checkpoint;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The trainer with a real teacher (all-MiniLM-L6-v2 with a task head) and a narrower random
@@ -40,54 +38,35 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class DistillationTest {
 
-    static final Path GLUE = Path.of(System.getProperty("glue.dir", "../../shared/data/glue"));
+    static final Path GLUE = SmallDistillation.GLUE;
 
     @TempDir
     Path tmp;
 
     @Test
     void gradientsReachTheStudentOnlyAndTheLossFalls() throws Exception {
-        Checkpoint ckpt = Checkpoint.load("builtin:all-minilm-l6-v2");
-        Dataset train = GlueReader.read(GLUE, GlueTask.SST2, GlueTask.SST2.train(), false);
-        Dataset dev = GlueReader.read(GLUE, GlueTask.SST2, GlueTask.SST2.split("dev"), false);
-        Dataset devSlice = new Dataset(dev.task(), dev.split(), dev.file(), dev.examples().subList(0, 64), 0);
-        Engine.getInstance().setRandomSeed(7);
-        try (NDManager root = NDManager.newBaseManager();
-                BertModel teacher = ckpt.toModel(root, new BertModel.Heads(false, false, 2));
-                BertModel student = BertModel.create(BertConfig.of(ckpt.config().vocabSize(), 128, 2, 4, 512),
-                        new BertModel.Heads(false, false, 2), root);
-                BertTokenizer tok = ckpt.tokenizer(64)) {
-            HiddenMseLoss hidden = new HiddenMseLoss("hidden_mse", 1f, LayerMapping.uniform(2, 6), 128, 384, root);
-            List<LossTerm> terms = List.of(new SoftTargetLoss(1f, 2f), hidden);
-            Map<String, float[]> teacherBefore = values(teacher.namedParameters());
-            Map<String, float[]> studentBefore = values(student.namedParameters());
-            Map<String, float[]> projectionBefore = values(hidden.parameters());
+        try (SmallDistillation d = new SmallDistillation(64, 64)) {
+            Map<String, float[]> teacherBefore = values(d.teacher.namedParameters());
+            Map<String, float[]> studentBefore = values(d.student.namedParameters());
+            Map<String, float[]> projectionBefore = values(d.hidden.parameters());
             Path out = tmp.resolve("run");
             Trainer.Options o = new Trainer.Options(1, 8, 5e-4f, 0.01f, 0.1, 1f, 2, 0, 0, 5, 9, false, out, "test");
-            Trainer.Result r = new Trainer(o, student, teacher, tok, terms, false, GlueTraining.examples(train, 480),
-                    GlueTraining.evaluator(List.of(devSlice), tok), (m, e) -> {}).run(false);
+            Trainer.Result r = d.trainer(o).run(false);
 
             assertEquals(30, r.steps()); // 480 examples in micro-batches of 8, two per update
             assertEquals(0, r.skippedSteps());
-            assertEquals(teacherBefore.keySet(), values(teacher.namedParameters()).keySet());
-            values(teacher.namedParameters()).forEach((k, v) -> assertArrayEquals(teacherBefore.get(k), v, 0f, k));
-            for (Parameter p : teacher.namedParameters().values()) {
+            assertEquals(teacherBefore.keySet(), values(d.teacher.namedParameters()).keySet());
+            values(d.teacher.namedParameters()).forEach((k, v) -> assertArrayEquals(teacherBefore.get(k), v, 0f, k));
+            for (Parameter p : d.teacher.namedParameters().values()) {
                 assertFalse(p.getArray().hasGradient(), "teacher parameter " + p.getName() + " takes gradients");
             }
-            values(student.namedParameters()).forEach((k, v) -> assertFalse(java.util.Arrays.equals(
+            values(d.student.namedParameters()).forEach((k, v) -> assertFalse(java.util.Arrays.equals(
                     studentBefore.get(k), v), "student parameter " + k + " did not change"));
-            values(hidden.parameters()).forEach((k, v) -> assertFalse(java.util.Arrays.equals(
+            values(d.hidden.parameters()).forEach((k, v) -> assertFalse(java.util.Arrays.equals(
                     projectionBefore.get(k), v), "projection " + k + " did not change"));
 
             // metrics.jsonl: one line per 5 updates with each term; the hidden-state term and the total fall.
-            ObjectMapper json = new ObjectMapper();
-            List<JsonNode> lines = new ArrayList<>();
-            for (String l : Files.readAllLines(out.resolve("metrics.jsonl"))) {
-                JsonNode n = json.readTree(l);
-                if (n.has("soft")) {
-                    lines.add(n);
-                }
-            }
+            List<JsonNode> lines = SmallDistillation.metricLines(out, "soft");
             assertEquals(6, lines.size(), lines.toString());
             JsonNode first = lines.get(0);
             JsonNode last = lines.get(lines.size() - 1);
@@ -195,11 +174,5 @@ class DistillationTest {
             }
             return v;
         }
-    }
-
-    private static Map<String, float[]> values(Map<String, Parameter> params) {
-        Map<String, float[]> m = new LinkedHashMap<>();
-        params.forEach((k, p) -> m.put(k, p.getArray().toFloatArray()));
-        return m;
     }
 }
