@@ -153,6 +153,8 @@ final class TeacherCache {
                 bar.stepBy(idx.length);
             }
         }
+        System.err.printf("teacher outputs cached: %.0f MB for %d examples (%d tokens)%n", bytes / 1e6, n,
+                totalTokens);
         return new TeacherCache(outputs, states, hidden, layers, tokens, logits, cls, tokenStates);
     }
 
