@@ -15,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -210,9 +211,10 @@ public final class Trainer {
         teacherStates = this.terms.stream().anyMatch(t -> t.teacherNeed() == LossTerm.TeacherNeed.STATES);
         teacherCls = this.terms.stream().anyMatch(t -> t.teacherNeed() == LossTerm.TeacherNeed.CLS);
         teacherLogits = this.terms.stream().anyMatch(t -> t.teacherNeed() == LossTerm.TeacherNeed.LOGITS);
-        teacherHidden = new TreeSet<>();
+        Set<Integer> hidden = new TreeSet<>();
         this.terms.stream().filter(t -> t.teacherNeed() == LossTerm.TeacherNeed.HIDDEN)
-                .forEach(t -> teacherHidden.addAll(t.teacherLayers()));
+                .forEach(t -> hidden.addAll(t.teacherLayers()));
+        teacherHidden = Collections.unmodifiableSet(hidden);
         if (needsTeacher() && teacher == null) {
             throw new DistillException("loss terms " + names() + " need a teacher, but none was given");
         }
@@ -443,8 +445,7 @@ public final class Trainer {
                 EncoderOutput sOut = student.encode(ps, in, true);
                 NDArray sLogits = student.heads().taskOutputs() > 0 ? student.classify(ps, sOut, true) : null;
                 StepContext ctx = new StepContext(ps, s, student, teacher, in, sOut, sLogits, tOut, tCls, tHidden,
-                        tLogits,
-                        labels, regression, random);
+                        tLogits, labels, regression, random);
                 NDArray total = null;
                 for (LossTerm term : terms) {
                     NDArray v = term.compute(ctx);
