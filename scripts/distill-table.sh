@@ -3,6 +3,7 @@
 # DistilBERT, PKD-skip, PKD-last and plain fine-tuning, each with 6 and 3 layers, from the fine-tuned
 # bge-small teacher (runs/teachers/bge-small/TASK/best, made first if missing).
 # Usage: scripts/distill-table.sh TASK...      TASK: mrpc | rte | stsb | cola | sst2
+#   DEPTHS="3" (default "6 3") runs only the students of those depths.
 # A finished run (runs/NAME/report.json) is skipped; an interrupted one resumes from its checkpoint.
 # Print the table with: python3 scripts/results-table.py runs/bge-small-*
 set -euo pipefail
@@ -17,7 +18,7 @@ layers() {  # method, student depth -> teacher layers the student starts from
   esac
 }
 for task in "$@"; do
-  for depth in 6 3; do
+  for depth in ${DEPTHS:-6 3}; do
     for method in finetune distilbert pkd-skip pkd-last; do
       cfg="configs/bge-small/$task-$method.yaml"
       [ -f "$cfg" ] || { echo "no recipe $cfg" >&2; exit 2; }
