@@ -1,22 +1,31 @@
 #!/usr/bin/env bash
 # Keeps the small records of finished runs in docs/results/runs/NAME/ (report.json, report.md,
-# provenance.json, metrics.jsonl, run.txt, the best model's distill.json), so that the results tables can be printed
-# again after runs/ is gone. Models are never copied.
-# Usage: scripts/archive-runs.sh RUN_DIR...      e.g. scripts/archive-runs.sh runs/bge-small-rte-* runs/teachers/bge-small/RTE
+# provenance.json, metrics.jsonl, run.txt, the best model's distill.json), so that the results
+# tables can be printed again after runs/ is gone. Models are never copied.
+# A run counts as finished when the trainer marked its checkpoint so ("finished": true in
+# checkpoint/state.json, what Trainer.finished reads), or, for `distill report` output, when it has
+# report.json.
+# Usage: scripts/archive-runs.sh RUN_DIR...
+#   e.g. scripts/archive-runs.sh runs/bge-small-rte-* runs/teachers/bge-small/RTE runs/speed-rte
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dest=docs/results/runs
 for run in "$@"; do
   run="${run%/}"
+  state="$run/checkpoint/state.json"
+  if [ -f "$state" ]; then
+    grep -Eq '"finished" *: *true' "$state" || { echo "skipped $run: not finished ($state)" >&2; continue; }
+  elif [ ! -f "$run/report.json" ]; then
+    echo "skipped $run: neither a finished run ($state) nor a report (report.json)" >&2
+    continue
+  fi
   case "$run" in
     */teachers/*) name="teacher-$(basename "$(dirname "$run")")-$(basename "$run")" ;;
     *) name="$(basename "$run")" ;;
   esac
-  found=0
   mkdir -p "$dest/$name"
   for f in report.json report.md provenance.json metrics.jsonl run.txt best/distill.json; do
-    if [ -f "$run/$f" ]; then cp "$run/$f" "$dest/$name/$(basename "$f")"; found=1; fi
+    [ -f "$run/$f" ] && cp "$run/$f" "$dest/$name/$(basename "$f")"
   done
-  if [ "$found" = 0 ]; then rmdir "$dest/$name" 2>/dev/null || true; echo "skipped $run: not a finished run" >&2
-  else echo "archived $run -> $dest/$name" >&2; fi
+  echo "archived $run -> $dest/$name" >&2
 done
