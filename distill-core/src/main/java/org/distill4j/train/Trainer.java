@@ -27,6 +27,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import me.tongfei.progressbar.ProgressBar;
 import org.distill4j.DistillException;
 import org.distill4j.loss.LossTerm;
@@ -578,6 +579,16 @@ public final class Trainer {
         @Override
         public void close() {
             pool.shutdownNow();
+            // A run that ends by an exception can leave a batch in flight; the caller closes the
+            // tokenizer next, and a native tokenizer freed under a running encode is undefined
+            // behaviour, so wait for it (one batch: milliseconds).
+            try {
+                if (!pool.awaitTermination(1, TimeUnit.MINUTES)) {
+                    System.err.println("warning: the background tokenizer did not stop within a minute");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 
