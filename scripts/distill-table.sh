@@ -3,7 +3,8 @@
 # DistilBERT, PKD-skip, PKD-last and plain fine-tuning, each with 6 and 3 layers, from the fine-tuned
 # bge-small teacher (runs/teachers/bge-small/TASK/best, made first if missing).
 # Usage: scripts/distill-table.sh TASK...      TASK: mrpc | rte | stsb | cola | sst2
-#   DEPTHS="3" (default "6 3") runs only the students of those depths.
+#   DEPTHS="3" (default "6 3") runs only the students of those depths; METHODS="pkd-skip pkd-last"
+#   (default "finetune distilbert pkd-skip pkd-last") only those methods, in that order.
 # A finished run (runs/NAME/report.json) is skipped; an interrupted one resumes from its checkpoint.
 # Print the table with: python3 scripts/results-table.py runs/bge-small-*
 set -euo pipefail
@@ -19,7 +20,7 @@ layers() {  # method, student depth -> teacher layers the student starts from
 }
 for task in "$@"; do
   for depth in ${DEPTHS:-6 3}; do
-    for method in finetune distilbert pkd-skip pkd-last; do
+    for method in ${METHODS:-finetune distilbert pkd-skip pkd-last}; do
       cfg="configs/bge-small/$task-$method.yaml"
       [ -f "$cfg" ] || { echo "no recipe $cfg" >&2; exit 2; }
       name="bge-small-$task-$method-$depth"

@@ -1,16 +1,32 @@
 package org.distill4j.train;
 
+import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import me.tongfei.progressbar.ProgressBar;
 import org.distill4j.model.BertModel;
 import org.distill4j.model.EncoderOutput;
@@ -29,11 +45,22 @@ import org.distill4j.text.TokenBatch;
  * batch is made: the terms leave padding positions out. Computed in a fixed order and batching, so
  * that a resumed run reads the same bits as a fresh one (padding to a batch's length may change
  * the last bit of a result).
+ *
+ * <p>Kept on disk too, in a store directory (the trainer's {@code teacherCacheDir}), under a
+ * SHA-256 of everything that decides the outputs: the teacher's parameter values, the token ids of
+ * every batch in order, what is kept, the precision, the device and the engine's version. A resumed
+ * run, or another student distilled from the same teacher on the same data, then reads the file
+ * instead of running the teacher again (the pass takes as long as a sixth of the training), and
+ * reads the very bits the first run trained on, even where the CPU's kernels are not deterministic
+ * run to run. A file that does not match (truncated, another format) is rebuilt.
  */
 final class TeacherCache {
 
     /** Examples per teacher batch while filling the cache. */
     private static final int BATCH = 64;
+
+    /** The first bytes of a cache file, with the format's version. */
+    private static final byte[] MAGIC = "D4JTCv1\n".getBytes(StandardCharsets.US_ASCII);
 
     private final int outputs;
     private final int states;
@@ -64,11 +91,13 @@ final class TeacherCache {
      * @param withCls keep the [CLS] vector of the embeddings and of every layer
      * @param hiddenLayers keep the token states after these layers (0 = embeddings); may be empty
      * @param lengths a length proxy per example: batches are formed in length order, for speed
+     * @param store the directory that keeps cache files between runs, or null to keep nothing
+     * @param precision the precision the teacher computes in (part of the file's key)
      * @param scope the manager under which each batch's arrays are made and freed
      */
     static TeacherCache build(BertModel teacher, ParameterStore ps, BertTokenizer tokenizer, Trainer.Examples data,
             int[] lengths, boolean withLogits, boolean withCls, Set<Integer> hiddenLayers, long budgetBytes,
-            NDManager scope) {
+            Path store, Precision precision, NDManager scope) {
         int n = data.size();
         int outputs = withLogits ? teacher.heads().taskOutputs() : 0;
         int states = teacher.config().numHiddenLayers() + 1;
@@ -104,6 +133,17 @@ final class TeacherCache {
                     + "DISTILL_JAVA_OPTS=-Xmx%dg)%n", n, bytes / 1e9, budgetBytes * 4 / 1e9,
                     (int) Math.ceil(bytes * 4 / 1e9) + 1);
             return null;
+        }
+        Path file = null;
+        byte[] key = null;
+        if (store != null) {
+            key = key(teacher, batches, tokenBatches, outputs, withCls, layers, precision);
+            file = store.resolve("teacher-" + HexFormat.of().formatHex(key) + ".bin");
+            TeacherCache kept = read(file, key, n, outputs, withCls ? states : 0, hidden, layers, tokens);
+            if (kept != null) {
+                System.err.printf("teacher outputs read from %s: %.0f MB for %d examples%n", file, bytes / 1e6, n);
+                return kept;
+            }
         }
 
         float[][] logits = withLogits ? new float[n][] : null;
@@ -155,7 +195,243 @@ final class TeacherCache {
         }
         System.err.printf("teacher outputs cached: %.0f MB for %d examples (%d tokens)%n", bytes / 1e6, n,
                 totalTokens);
-        return new TeacherCache(outputs, states, hidden, layers, tokens, logits, cls, tokenStates);
+        TeacherCache built = new TeacherCache(outputs, states, hidden, layers, tokens, logits, cls, tokenStates);
+        if (file != null) {
+            built.write(file, key);
+        }
+        return built;
+    }
+
+    /**
+     * SHA-256 of what decides the teacher's outputs. Its parameter values rather than a file's name:
+     * a teacher fine-tuned again in the same directory gets a new key.
+     */
+    private static byte[] key(BertModel teacher, List<int[]> batches, List<TokenBatch> tokenBatches, int outputs,
+            boolean withCls, int[] layers, Precision precision) {
+        MessageDigest d;
+        try {
+            d = MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        d.update(MAGIC);
+        String what = outputs + " outputs, cls " + withCls + ", layers " + Arrays.toString(layers) + ", batch "
+                + BATCH + ", " + precision + ", " + Engine.getInstance().getEngineName() + " "
+                + Engine.getInstance().getVersion() + ", " + teacher.manager().getDevice();
+        d.update(what.getBytes(StandardCharsets.UTF_8));
+        for (Map.Entry<String, Parameter> e : new TreeMap<>(teacher.namedParameters()).entrySet()) {
+            NDArray a = e.getValue().getArray();
+            d.update((e.getKey() + " " + a.getShape() + " " + a.getDataType()).getBytes(StandardCharsets.UTF_8));
+            d.update(a.toByteBuffer());
+        }
+        for (int b = 0; b < batches.size(); b++) {
+            TokenBatch tb = tokenBatches.get(b);
+            ByteBuffer buf = ByteBuffer.allocate(4 * batches.get(b).length + 8 * 3 * tb.inputIds().length + 8)
+                    .order(ByteOrder.LITTLE_ENDIAN);
+            buf.putInt(tb.batchSize()).putInt(tb.sequenceLength());
+            buf.asIntBuffer().put(batches.get(b));
+            buf.position(buf.position() + 4 * batches.get(b).length);
+            for (long[] ids : new long[][] {tb.inputIds(), tb.tokenTypeIds(), tb.attentionMask()}) {
+                buf.asLongBuffer().put(ids);
+                buf.position(buf.position() + 8 * ids.length);
+            }
+            d.update(buf.flip());
+        }
+        return d.digest();
+    }
+
+    /**
+     * The cache kept in {@code file}, or null when there is none or it does not match what this run
+     * needs (it is then rebuilt and overwritten); {@code states} is 0 when no [CLS] vectors are kept.
+     */
+    private static TeacherCache read(Path file, byte[] key, int n, int outputs, int states, int hidden,
+            int[] layers, int[] tokens) {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            FloatFile in = new FloatFile(ch);
+            byte[] head = in.bytes(MAGIC.length + key.length);
+            byte[] expected = new byte[head.length];
+            System.arraycopy(MAGIC, 0, expected, 0, MAGIC.length);
+            System.arraycopy(key, 0, expected, MAGIC.length, key.length);
+            int[] shape = {n, outputs, states, hidden, layers.length};
+            if (!Arrays.equals(head, expected) || !Arrays.equals(in.ints(shape.length), shape)
+                    || !Arrays.equals(in.ints(layers.length), layers) || !Arrays.equals(in.ints(n), tokens)) {
+                System.err.printf("teacher cache %s does not match this run (another format): building it again%n",
+                        file);
+                return null;
+            }
+            float[][] logits = outputs > 0 ? new float[n][] : null;
+            float[][] cls = states > 0 ? new float[n][] : null;
+            float[][] tokenStates = layers.length > 0 ? new float[n][] : null;
+            for (int i = 0; i < n; i++) {
+                if (logits != null) {
+                    logits[i] = in.floats(outputs);
+                }
+                if (cls != null) {
+                    cls[i] = in.floats(states * hidden);
+                }
+                if (tokenStates != null) {
+                    tokenStates[i] = in.floats(layers.length * tokens[i] * hidden);
+                }
+            }
+            if (ch.position() - in.buffered() != ch.size()) {
+                System.err.printf("teacher cache %s is longer than its header says: building it again%n", file);
+                return null;
+            }
+            return new TeacherCache(outputs, states, hidden, layers, tokens, logits, cls, tokenStates);
+        } catch (NoSuchFileException e) {
+            return null;
+        } catch (IOException e) {
+            System.err.printf("teacher cache %s cannot be read (%s): building it again%n", file, e.getMessage());
+            return null;
+        }
+    }
+
+    /**
+     * Writes the cache to {@code file} through a temporary file and a rename, so that a crash leaves
+     * no half-written cache under the final name. A failure to write costs the next run a teacher pass, not this
+     * run: it is reported and training goes on.
+     */
+    private void write(Path file, byte[] key) {
+        // One temporary name per process: two runs filling the same cache at once must not share one.
+        Path tmp = file.resolveSibling(file.getFileName() + "." + ProcessHandle.current().pid() + ".tmp");
+        try {
+            Files.createDirectories(file.getParent());
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                    StandardOpenOption.TRUNCATE_EXISTING)) {
+                FloatFile out = new FloatFile(ch);
+                out.put(MAGIC);
+                out.put(key);
+                int n = tokens.length;
+                out.put(new int[] {n, outputs, cls != null ? states : 0, hidden, layers.length});
+                out.put(layers);
+                out.put(tokens);
+                for (int i = 0; i < n; i++) {
+                    if (logits != null) {
+                        out.put(logits[i]);
+                    }
+                    if (cls != null) {
+                        out.put(cls[i]);
+                    }
+                    if (tokenStates != null) {
+                        out.put(tokenStates[i]);
+                    }
+                }
+                out.flush();
+                ch.force(false);
+            }
+            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            System.err.printf("teacher outputs kept in %s (%.0f MB) for later runs%n", file, Files.size(file) / 1e6);
+        } catch (IOException e) {
+            System.err.printf("warning: teacher outputs not kept in %s (%s): a later run will compute them again%n",
+                    file, e.getMessage());
+            try {
+                Files.deleteIfExists(tmp);
+            } catch (IOException ignored) {
+                // The message above already says the file is not there.
+            }
+        }
+    }
+
+    /** Little-endian ints and floats through a 4 MB buffer: the cache is up to gigabytes. */
+    private static final class FloatFile {
+        private final FileChannel ch;
+        private final ByteBuffer buf = ByteBuffer.allocate(1 << 22).order(ByteOrder.LITTLE_ENDIAN);
+
+        FloatFile(FileChannel ch) {
+            this.ch = ch;
+            buf.limit(0); // empty, for reading
+        }
+
+        void put(byte[] b) throws IOException {
+            room(b.length);
+            buf.put(b);
+        }
+
+        void put(int[] a) throws IOException {
+            for (int off = 0; off < a.length; ) {
+                room(4);
+                int k = Math.min(buf.remaining() / 4, a.length - off);
+                buf.asIntBuffer().put(a, off, k);
+                buf.position(buf.position() + 4 * k);
+                off += k;
+            }
+        }
+
+        void put(float[] a) throws IOException {
+            for (int off = 0; off < a.length; ) {
+                room(4);
+                int k = Math.min(buf.remaining() / 4, a.length - off);
+                buf.asFloatBuffer().put(a, off, k);
+                buf.position(buf.position() + 4 * k);
+                off += k;
+            }
+        }
+
+        /** Writes what is buffered when fewer than {@code bytes} are free (the buffer is in write mode). */
+        private void room(int bytes) throws IOException {
+            if (buf.limit() == 0) {
+                buf.clear(); // the first write
+            }
+            if (buf.remaining() < bytes) {
+                flush();
+                buf.clear();
+            }
+        }
+
+        void flush() throws IOException {
+            buf.flip();
+            while (buf.hasRemaining()) {
+                ch.write(buf);
+            }
+        }
+
+        byte[] bytes(int n) throws IOException {
+            fill(n);
+            byte[] b = new byte[n];
+            buf.get(b);
+            return b;
+        }
+
+        int[] ints(int n) throws IOException {
+            int[] a = new int[n];
+            for (int off = 0; off < n; ) {
+                fill(4);
+                int k = Math.min(buf.remaining() / 4, n - off);
+                buf.asIntBuffer().get(a, off, k);
+                buf.position(buf.position() + 4 * k);
+                off += k;
+            }
+            return a;
+        }
+
+        float[] floats(int n) throws IOException {
+            float[] a = new float[n];
+            for (int off = 0; off < n; ) {
+                fill(4);
+                int k = Math.min(buf.remaining() / 4, n - off);
+                buf.asFloatBuffer().get(a, off, k);
+                buf.position(buf.position() + 4 * k);
+                off += k;
+            }
+            return a;
+        }
+
+        /** Bytes read from the file but not yet consumed. */
+        long buffered() {
+            return buf.remaining();
+        }
+
+        /** Reads until at least {@code bytes} are buffered (the buffer is in read mode). */
+        private void fill(int bytes) throws IOException {
+            while (buf.remaining() < bytes) {
+                buf.compact();
+                int r = ch.read(buf);
+                buf.flip();
+                if (r < 0) {
+                    throw new IOException("it ends early (truncated)");
+                }
+            }
+        }
     }
 
     /** The task logits of examples {@code idx}, [batch, outputs], made in {@code m}. */

@@ -51,7 +51,9 @@ import org.distill4j.weights.Tensor;
  * <p>Exact resume: the batch order depends only on (seed, epoch), and every micro-batch reseeds
  * dropout and the step's random source from (seed, micro-batch index). A checkpoint holds the
  * student, learned loss parameters, optimizer moments and the position, so a resumed run makes
- * the same updates as one that never stopped.
+ * the same updates as one that never stopped. Teacher outputs cached before training are read
+ * back from their file ({@link TeacherCache}) rather than computed again, so a resumed run also
+ * sees the very teacher outputs the first one did.
  *
  * <p>Devices and precision: the trainer runs where the student's parameters live (see
  * {@link DeviceChoice}); with {@link Precision#FP16} the encoders compute in half precision on
@@ -81,10 +83,13 @@ public final class Trainer {
      * @param out the run directory (checkpoint/, metrics.jsonl)
      * @param identity what a checkpoint must have been written by to be resumed (a config hash)
      * @param precision fp32, or fp16 mixed precision with fp32 master weights ({@link MixedPrecision})
+     * @param teacherCacheDir where cached teacher outputs are also kept on disk, so that a resumed run
+     *     or another student of the same teacher and data skips the teacher pass; null keeps them
+     *     in memory only
      */
     public record Options(int epochs, int batchSize, float learningRate, float weightDecay, double warmupFraction,
             float maxGradNorm, int accumulation, int evalEvery, int checkpointEvery, int logEvery, long seed,
-            boolean cacheTeacher, Path out, String identity, Precision precision) {
+            boolean cacheTeacher, Path out, String identity, Precision precision, Path teacherCacheDir) {
 
         /** Log lines every 50 updates unless asked otherwise. */
         public static final int LOG_EVERY = 50;
@@ -100,17 +105,22 @@ public final class Trainer {
             }
         }
 
-        /** fp32 training. */
+        /** fp32 training, teacher outputs kept in memory only. */
         public Options(int epochs, int batchSize, float learningRate, float weightDecay, double warmupFraction,
                 float maxGradNorm, int accumulation, int evalEvery, int checkpointEvery, int logEvery, long seed,
                 boolean cacheTeacher, Path out, String identity) {
             this(epochs, batchSize, learningRate, weightDecay, warmupFraction, maxGradNorm, accumulation, evalEvery,
-                    checkpointEvery, logEvery, seed, cacheTeacher, out, identity, Precision.FP32);
+                    checkpointEvery, logEvery, seed, cacheTeacher, out, identity, Precision.FP32, null);
         }
 
         public Options withPrecision(Precision p) {
             return new Options(epochs, batchSize, learningRate, weightDecay, warmupFraction, maxGradNorm, accumulation,
-                    evalEvery, checkpointEvery, logEvery, seed, cacheTeacher, out, identity, p);
+                    evalEvery, checkpointEvery, logEvery, seed, cacheTeacher, out, identity, p, teacherCacheDir);
+        }
+
+        public Options withTeacherCacheDir(Path dir) {
+            return new Options(epochs, batchSize, learningRate, weightDecay, warmupFraction, maxGradNorm, accumulation,
+                    evalEvery, checkpointEvery, logEvery, seed, cacheTeacher, out, identity, precision, dir);
         }
     }
 
@@ -480,7 +490,7 @@ public final class Trainer {
             return null;
         }
         return TeacherCache.build(teacher, ps, tokenizer, data, lengths, teacherLogits, teacherCls, teacherHidden,
-                Runtime.getRuntime().maxMemory() / 4, student.manager());
+                Runtime.getRuntime().maxMemory() / 4, opt.teacherCacheDir(), opt.precision(), student.manager());
     }
 
     private void evaluate(State st, double epoch) {

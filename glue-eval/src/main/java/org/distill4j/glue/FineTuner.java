@@ -61,7 +61,7 @@ public final class FineTuner {
         Trainer.Options options = new Trainer.Options(cfg.epochs(), cfg.batchSize(), cfg.learningRate(),
                 FineTuneConfig.WEIGHT_DECAY, FineTuneConfig.WARMUP_FRACTION, FineTuneConfig.MAX_GRAD_NORM, 1, 0,
                 cfg.checkpointEvery(), Trainer.Options.LOG_EVERY, cfg.seed(), false, cfg.out(), cfg.identity(),
-                cfg.precision());
+                cfg.precision(), null);
         Path best = cfg.out().resolve("best");
         try (NDManager root = NDManager.newBaseManager(cfg.device().resolve());
                 BertModel model = source.toModel(root, new BertModel.Heads(false, false, task.outputs()));

@@ -85,10 +85,10 @@ class DistillationTest {
 
     @Test
     void resumedDistillationEqualsUninterruptedRun() throws Exception {
-        // The teacher's logits are cached, and rebuilt after the restart.
+        // The teacher's logits are cached, and read back from the run's cache file after the restart.
         assertResumeIsExact(Objective.SOFT, true, Precision.FP32);
         // A learned projection, whose weights and moments the checkpoint must hold; the teacher's
-        // token states are cached, and rebuilt after the restart.
+        // token states are cached, and read back from the run's cache file after the restart.
         assertResumeIsExact(Objective.HIDDEN, true, Precision.FP32);
         // Logits and [CLS] states cached.
         assertResumeIsExact(Objective.PATIENCE, true, Precision.FP32);
@@ -205,8 +205,9 @@ class DistillationTest {
                 case PATIENCE -> List.of(new SoftTargetLoss(1f, 2f),
                         new PatienceLoss(100f, LayerMapping.explicit(new int[] {1}, new int[] {3})));
             };
+            // Cached outputs are kept in the run directory: the resumed run reads what the crashed one wrote.
             Trainer.Options o = new Trainer.Options(2, 16, 5e-4f, 0.01f, 0.1, 1f, 1, 6, 4, 5, 9, cache, out,
-                    "resume-test").withPrecision(precision);
+                    "resume-test").withPrecision(precision).withTeacherCacheDir(out.resolve("teacher-cache"));
             Trainer t = new Trainer(o, student, teacher, tok, terms, false, GlueTraining.examples(train, 160),
                     GlueTraining.evaluator(List.of(devSlice), tok), (m, e) -> {});
             Trainer.Result r = (abortAfter > 0 ? t.abortAfterStep(abortAfter) : t).run(resume);

@@ -113,7 +113,7 @@ public final class RecipeRunner {
             Trainer.Options options = new Trainer.Options(t.epochs(), t.batchSize(), t.lr().floatValue(),
                     t.weightDecay().floatValue(), t.warmup(), t.maxGradNorm().floatValue(), t.accumulation(),
                     t.evalEvery(), t.checkpointEvery(), Trainer.Options.LOG_EVERY, cfg.seed(), t.cacheTeacher(), out,
-                    hash, Precision.parse(t.precision()));
+                    hash, Precision.parse(t.precision()), teacherCacheDir(out));
             Path best = out.resolve("best");
             Checkpoint source = studentCkpt != null ? studentCkpt : teacherCkpt != null ? teacherCkpt : init;
             Trainer trainer = new Trainer(options, student, teacher, tok, plan.terms(), task.isRegression(),
@@ -157,6 +157,17 @@ public final class RecipeRunner {
             writeReport(out, cfg, task, outcome);
             return outcome;
         }
+    }
+
+    /**
+     * Where cached teacher outputs are kept between runs: {@code teacher-cache/} beside the run
+     * directories, so that every student of a table (runs/NAME) shares one teacher pass per
+     * teacher, task and kind of output. Files are keyed by content; deleting the directory only
+     * costs the next run a teacher pass.
+     */
+    static Path teacherCacheDir(Path out) {
+        Path parent = out.toAbsolutePath().normalize().getParent();
+        return (parent != null ? parent : out.toAbsolutePath()).resolve("teacher-cache");
     }
 
     /** The teacher's directory, fine-tuned first if the recipe says how and it is missing. */

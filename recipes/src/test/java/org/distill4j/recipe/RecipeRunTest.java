@@ -99,6 +99,12 @@ class RecipeRunTest {
         String metrics = Files.readString(out.resolve("metrics.jsonl"));
         assertTrue(metrics.contains("\"patience\""), metrics);
         assertTrue(Files.readString(out.resolve("report.md")).contains("| student `"));
+        // The teacher's logits and [CLS] states are kept beside the run directory for later runs.
+        try (var kept = Files.list(tmp.resolve("teacher-cache"))) {
+            List<String> names = kept.map(p -> p.getFileName().toString()).toList();
+            assertEquals(1, names.size(), names.toString());
+            assertTrue(names.get(0).matches("teacher-[0-9a-f]{64}\\.bin"), names.toString());
+        }
     }
 
     /**
