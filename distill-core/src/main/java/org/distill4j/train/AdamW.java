@@ -97,32 +97,7 @@ public final class AdamW implements AutoCloseable {
     public float step(float lr, float maxGradNorm, Map<String, NDArray> grads) {
         steps++;
         try (NDManager tmp = state.newSubManager()) {
-            // Squares summed in double, on the device, read back once: a float sum overflows long
-            // before the norm itself would, and one read per parameter would stall a GPU each time.
-            NDList squares = new NDList(params.size());
-            for (String name : params.keySet()) {
-                NDArray g = grads.get(name);
-                if (g == null) {
-                    throw new IllegalArgumentException("no gradient for parameter " + name);
-                }
-                NDArray sq = g.toType(DataType.FLOAT64, false).square().sum();
-                sq.attach(tmp);
-                squares.add(sq);
-            }
-            NDArray stacked = NDArrays.stack(squares);
-            stacked.attach(tmp);
-            double[] sq = stacked.toDoubleArray();
-            double sumSq = 0;
-            List<String> nonFinite = new ArrayList<>();
-            int i = 0;
-            for (String name : params.keySet()) {
-                if (!Double.isFinite(sq[i])) {
-                    nonFinite.add(name + " (max |g| " + grads.get(name).abs().max().getFloat() + ")");
-                }
-                sumSq += sq[i++];
-            }
-            float norm = (float) Math.sqrt(sumSq);
-            skipped = nonFinite.isEmpty() && Float.isFinite(norm) ? List.of() : List.copyOf(nonFinite);
+            float norm = gradientNorm(grads);
             if (!Float.isFinite(norm)) {
                 // Skip the update, as mixed-precision loss scaling does: one bad batch must not
                 // poison the weights. The caller decides how many skips in a row are too many.
@@ -151,6 +126,44 @@ public final class AdamW implements AutoCloseable {
                 w.subi(update.muli(lr / bc1));
                 JniUtils.zeroGrad((PtNDArray) w);
             }
+            return norm;
+        }
+    }
+
+    /**
+     * The global L2 norm of {@code grads} (one per parameter), updating nothing; when it is not
+     * finite, {@link #nonFiniteParameters} names the parameters at fault.
+     */
+    public float gradientNorm(Map<String, NDArray> grads) {
+        try (NDManager tmp = state.newSubManager()) {
+            // Squares summed in double, on the device, read back once: a float sum overflows long
+            // before the norm itself would, and one read per parameter would stall a GPU each time.
+            NDList squares = new NDList(params.size());
+            for (String name : params.keySet()) {
+                NDArray g = grads.get(name);
+                if (g == null) {
+                    throw new IllegalArgumentException("no gradient for parameter " + name);
+                }
+                NDArray sq = g.toType(DataType.FLOAT64, false).square().sum();
+                sq.attach(tmp);
+                squares.add(sq);
+            }
+            NDArray stacked = NDArrays.stack(squares);
+            stacked.attach(tmp);
+            double[] sq = stacked.toDoubleArray();
+            double sumSq = 0;
+            List<String> nonFinite = new ArrayList<>();
+            int i = 0;
+            for (String name : params.keySet()) {
+                if (!Double.isFinite(sq[i])) {
+                    try (NDArray max = grads.get(name).abs().max()) {
+                        nonFinite.add(name + " (max |g| " + max.getFloat() + ")");
+                    }
+                }
+                sumSq += sq[i++];
+            }
+            float norm = (float) Math.sqrt(sumSq);
+            skipped = nonFinite.isEmpty() && Float.isFinite(norm) ? List.of() : List.copyOf(nonFinite);
             return norm;
         }
     }

@@ -351,13 +351,17 @@ public final class Trainer {
                     } else if (!finite || !Float.isFinite(norm)) {
                         String why;
                         if (finite) {
-                            why = "non-finite gradients in " + adam.nonFiniteParameters();
+                            why = "non-finite gradients in " + listed(adam.nonFiniteParameters(), trainable.size());
                         } else {
                             adam.zeroGradients(); // earlier micro-batches of this update may have left some
                             if (mixed != null) {
                                 mixed.zeroGradients();
                             }
                             why = "non-finite loss " + values;
+                        }
+                        if (mixed == null) {
+                            dumpSkipped(adam, st, first, end, prefetch, lr, values, why,
+                                    finite ? adam.nonFiniteParameters() : List.of());
                         }
                         st.skipped++;
                         skippedInARow++;
@@ -401,6 +405,160 @@ public final class Trainer {
             double seconds = (System.nanoTime() - started) / 1e9;
             return new Result(st.best, List.copyOf(st.evaluations), st.step, st.skipped, seconds,
                     st.trainedExamples / Math.max(1e-9, st.trainSeconds));
+        }
+    }
+
+    /**
+     * Keeps what it takes to replay an fp32 update skipped on a non-finite loss or gradients
+     * ({@link #replay}): a checkpoint as it stood before the update (the skip changed nothing) and
+     * {@code skip.json} with the update's micro-batches, their examples, the learning rate and the
+     * loss values seen. Such updates come rarely and at different steps in repeated runs; a replay
+     * tells a batch that always yields them from a computation that is not repeatable. At most
+     * {@link #MAX_SKIP_DUMPS} per run, as each holds the student and its optimizer moments.
+     */
+    private void dumpSkipped(AdamW adam, State st, int first, int end, Prefetcher prefetch, float lr,
+            Map<String, Float> values, String why, List<String> nonFinite) {
+        Path root = opt.out().resolve("skipped");
+        Path dir = root.resolve("step-" + (st.step + 1));
+        try {
+            if (Files.isDirectory(root)) {
+                try (var kept = Files.list(root)) {
+                    if (kept.filter(d -> !d.equals(dir) && !d.getFileName().toString().endsWith(".tmp")).count()
+                            >= MAX_SKIP_DUMPS) {
+                        return;
+                    }
+                }
+            }
+            State before = new State();
+            before.micro = first;
+            before.step = st.step;
+            before.skipped = st.skipped;
+            before.best = st.best;
+            before.evaluations.addAll(st.evaluations);
+            save(dir, adam, before, false);
+            ObjectNode n = JSON.createObjectNode();
+            n.put("step", st.step + 1);
+            n.put("first_micro_batch", first);
+            n.put("end_micro_batch", end);
+            n.put("lr", lr);
+            n.put("why", why);
+            n.putPOJO("non_finite_gradients", nonFinite);
+            n.putPOJO("values", values);
+            ObjectNode bits = n.putObject("value_bits"); // exact, for a replay to compare bit for bit
+            values.forEach((k, v) -> bits.put(k, Float.floatToRawIntBits(v)));
+            List<int[]> examples = new ArrayList<>();
+            for (int micro = first; micro < end; micro++) {
+                examples.add(prefetch.indices(micro));
+            }
+            n.putPOJO("examples", examples);
+            JSON.writerWithDefaultPrettyPrinter().writeValue(dir.resolve("skip.json").toFile(), n);
+            System.err.printf("%nthe skipped update is kept for replay in %s%n", dir);
+        } catch (IOException | DistillException e) {
+            // Diagnostics only: a full disk must not end a run that can go on.
+            System.err.printf("%nwarning: could not keep the skipped update in %s: %s%n", dir, e.getMessage());
+        }
+    }
+
+    /** A list of parameters for a log line: all of a few, the first three of many. */
+    static String listed(List<String> names, int of) {
+        return names.size() <= 4 ? names.toString()
+                : names.size() + " of " + of + " parameters " + names.subList(0, 3) + " and " + (names.size() - 3)
+                        + " more";
+    }
+
+    /** Skipped updates kept for replay per run. */
+    static final int MAX_SKIP_DUMPS = 3;
+
+    /**
+     * What replaying a kept update gave ({@link #replay}).
+     *
+     * @param step the update replayed
+     * @param values the loss terms now
+     * @param recorded the loss terms as the run saw them
+     * @param nonFinite parameters whose gradients are not finite now (empty: the update is clean)
+     * @param gradNorm the global gradient norm now (not finite when {@code nonFinite} is not empty)
+     * @param parameters how many parameters are trained
+     */
+    public record Replay(int step, Map<String, Float> values, Map<String, Float> recorded, List<String> nonFinite,
+            float gradNorm, int parameters) {
+
+        /** Whether the loss terms came out bit for bit as in the run. */
+        public boolean sameLoss() {
+            return values.equals(recorded);
+        }
+
+        /** One paragraph for a person. */
+        public String summary() {
+            return String.format("step %d: loss terms %s (the run saw %s: %s); gradients %s", step, values, recorded,
+                    sameLoss() ? "bit-identical" : "different", nonFinite.isEmpty()
+                            ? String.format("all finite (norm %.4g): the skip did not repeat", gradNorm)
+                            : "not finite in " + listed(nonFinite, parameters) + ": the skip repeats");
+        }
+    }
+
+    /**
+     * Recomputes an update that {@code dumpSkipped} kept in {@code dir} ({@code runs/NAME/skipped/step-N})
+     * from its checkpoint and examples, and reports whether its gradients are again non-finite.
+     * Applies nothing: the student ends as the checkpoint left it. The trainer must be built as for
+     * the run (same recipe): the checkpoint's identity is checked.
+     */
+    public Replay replay(Path dir) {
+        JsonNode skip;
+        try {
+            skip = JSON.readTree(dir.resolve("skip.json").toFile());
+        } catch (IOException e) {
+            throw new DistillException("Cannot read " + dir.resolve("skip.json") + " (a kept skipped update has one): "
+                    + e.getMessage(), e);
+        }
+        int[] lengths = new int[data.size()];
+        for (int i = 0; i < lengths.length; i++) {
+            lengths[i] = data.length(i);
+        }
+        LengthBucketSampler sampler = new LengthBucketSampler(lengths, opt.batchSize(), opt.seed());
+        int first = skip.path("first_micro_batch").asInt();
+        int end = skip.path("end_micro_batch").asInt();
+        Map<String, Float> recorded = new LinkedHashMap<>();
+        skip.path("value_bits").fields()
+                .forEachRemaining(e -> recorded.put(e.getKey(), Float.intBitsToFloat(e.getValue().asInt())));
+        if (opt.precision() != Precision.FP32) {
+            throw new DistillException("replay is for fp32 runs, as only they keep skipped updates (in fp16 a skip is "
+                    + "a loss-scale overflow, expected now and then); build the trainer with precision fp32");
+        }
+        try (NDManager root = student.manager().newSubManager();
+                AdamW adam = new AdamW(trainable, opt.weightDecay(), root);
+                Prefetcher prefetch = new Prefetcher(sampler, end)) {
+            mixed = null;
+            State st = restore(dir, adam);
+            if (st.micro != first) {
+                throw new DistillException(dir + ": its checkpoint stands at micro-batch " + st.micro + " but skip.json "
+                        + "says the update began at " + first);
+            }
+            ParameterStore ps = new ParameterStore(root, false);
+            cache = cacheTeacher(ps, lengths);
+            Map<String, Float> values = new LinkedHashMap<>();
+            boolean finite = true;
+            for (int micro = first; micro < end; micro++) {
+                int[] idx = prefetch.indices(micro);
+                int[] kept = JSON.convertValue(skip.path("examples").path(micro - first), int[].class);
+                if (!java.util.Arrays.equals(idx, kept)) {
+                    throw new DistillException(dir + ": micro-batch " + micro + " holds other examples than when it "
+                            + "was kept: the data, batch size or seed differ from the run's");
+                }
+                finite &= microStep(ps, idx, prefetch.take(micro), end - first, micro, values);
+            }
+            float norm;
+            try (NDManager tmp = root.newSubManager()) {
+                Map<String, NDArray> grads = new LinkedHashMap<>();
+                for (Map.Entry<String, Parameter> e : trainable.entrySet()) {
+                    NDArray g = e.getValue().getArray().getGradient();
+                    g.attach(tmp); // a new handle owned by the parameter's manager: free it with tmp
+                    grads.put(e.getKey(), g);
+                }
+                norm = finite ? adam.gradientNorm(grads) : Float.NaN;
+            }
+            adam.zeroGradients();
+            List<String> nonFinite = finite ? adam.nonFiniteParameters() : List.of("the loss itself");
+            return new Replay(skip.path("step").asInt(), values, recorded, nonFinite, norm, trainable.size());
         }
     }
 

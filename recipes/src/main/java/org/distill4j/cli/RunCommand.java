@@ -25,6 +25,11 @@ final class RunCommand implements Runnable {
     @Option(names = "--resume", description = "continue from the run's checkpoint")
     boolean resume;
 
+    @Option(names = "--replay", paramLabel = "DIR", description = "instead of training, recompute an update the run "
+            + "skipped on non-finite values and kept (runs/NAME/skipped/step-N; FILE: that run's recipe.yaml) and say "
+            + "whether it is non-finite again")
+    Path replay;
+
     @Option(names = "--glue-dir", paramLabel = "DIR", description = "GLUE data (default data.glue_dir, $GLUE_DIR, then "
             + "../shared/data/glue)")
     Path glueDir;
@@ -47,6 +52,10 @@ final class RunCommand implements Runnable {
             all.add("train.precision=" + precision);
         }
         Recipe.Resolved r = RecipeFile.read(file, all);
+        if (replay != null) {
+            System.out.println(RecipeRunner.replay(r, glueDir, replay).summary());
+            return;
+        }
         RecipeRunner.Outcome o = RecipeRunner.run(r, glueDir, resume);
         System.out.printf("run directory: %s%n", o.dir());
     }

@@ -60,11 +60,29 @@ public final class RecipeRunner {
      * @param glueDirOption --glue-dir from the command line (null: $GLUE_DIR, then ../shared/data/glue)
      */
     public static Outcome run(Recipe.Resolved r, Path glueDirOption, boolean resume) {
+        return execute(r, glueDirOption, resume, null).outcome();
+    }
+
+    /**
+     * Replays an update the run skipped and kept ({@code runs/NAME/skipped/step-N}; see
+     * {@link Trainer#replay}) with the models and data the recipe builds: give the run's own
+     * {@code runs/NAME/recipe.yaml}. Writes nothing into the run directory.
+     */
+    public static Trainer.Replay replay(Recipe.Resolved r, Path glueDirOption, Path dump) {
+        return execute(r, glueDirOption, false, dump).replay();
+    }
+
+    /** A training run's outcome, or a replay's. */
+    private record Executed(Outcome outcome, Trainer.Replay replay) {}
+
+    private static Executed execute(Recipe.Resolved r, Path glueDirOption, boolean resume, Path replay) {
         RecipeConfig cfg = r.config();
         GlueTask task = r.task();
         Path out = Path.of(cfg.output().dir());
         Path glueDir = cfg.data().glueDir() != null ? Path.of(cfg.data().glueDir()) : GlueReader.locate(glueDirOption);
-        writeText(out.resolve("recipe.yaml"), RecipeFile.write(cfg));
+        if (replay == null) {
+            writeText(out.resolve("recipe.yaml"), RecipeFile.write(cfg));
+        }
         Dataset train = GlueReader.read(glueDir, task, task.train(), cfg.data().skipBadRows());
         List<Dataset> devs = task.select("dev").stream()
                 .map(s -> GlueReader.read(glueDir, task, s, cfg.data().skipBadRows())).toList();
@@ -92,7 +110,9 @@ public final class RecipeRunner {
         devs.forEach(d -> dataFiles.add(d.file()));
         Provenance provenance = Provenance.of(hash, dataFiles, distils ? cfg.teacher().model() : null,
                 distils ? teacherCkpt.weights() : null, cfg.seed());
-        writeJson(out.resolve("provenance.json"), provenance);
+        if (replay == null) {
+            writeJson(out.resolve("provenance.json"), provenance);
+        }
 
         try (NDManager root = NDManager.newBaseManager(DeviceChoice.parse(cfg.device()).resolve());
                 BertModel teacher = distils ? teacherCkpt.toModel(root) : null;
@@ -126,6 +146,9 @@ public final class RecipeRunner {
                         info.putPOJO("provenance", provenance);
                         GlueTraining.writeModel(best, cfg.name(), m, source, info);
                     });
+            if (replay != null) {
+                return new Executed(null, trainer.replay(replay));
+            }
             Trainer.Result result = trainer.run(resume);
             System.err.printf("%s: best %s at step %d (epoch %.2f), %d steps%s, %.0f s%n", cfg.name(),
                     result.best().score().summary(), result.best().step(), result.best().epoch(), result.steps(),
@@ -155,7 +178,7 @@ public final class RecipeRunner {
             }
             Outcome outcome = new Outcome(out, result, rows);
             writeReport(out, cfg, task, outcome);
-            return outcome;
+            return new Executed(outcome, null);
         }
     }
 

@@ -126,6 +126,32 @@ class DistillCliTest {
     }
 
     @Test
+    void replayNamesTheMissingFileAndLeavesTheRunAlone() throws Exception {
+        Path out = tmp.resolve("run");
+        Path recipe = tmp.resolve("r.yaml");
+        Files.writeString(recipe, """
+                name: replay-test
+                method: finetune
+                task: WNLI
+                data:
+                  glue_dir: %s
+                  train_limit: 32
+                student:
+                  init: builtin:all-minilm-l6-v2
+                  layers: [1, 2]
+                output:
+                  dir: %s
+                """.formatted(GLUE, out));
+        Path dump = tmp.resolve("no-such-dump");
+        Run r = run("run", recipe.toString(), "--replay", dump.toString());
+        assertEquals(1, r.code(), r.out());
+        assertTrue(r.err().contains(dump.resolve("skip.json").toString()), r.err());
+        // A replay writes nothing into the run directory (its provenance stays the run's).
+        assertTrue(!Files.exists(out.resolve("provenance.json")) && !Files.exists(out.resolve("recipe.yaml")),
+                "a replay wrote into " + out);
+    }
+
+    @Test
     void finetuneEvalPredictAndReportChainOnWnli() throws Exception {
         Path run = tmp.resolve("wnli");
         Run ft = run("finetune", "--model", "builtin:all-minilm-l6-v2", "--task", "WNLI", "--epochs", "1",

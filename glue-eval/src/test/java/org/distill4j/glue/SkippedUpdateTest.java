@@ -1,0 +1,138 @@
+package org.distill4j.glue;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.distill4j.loss.HardLabelLoss;
+import org.distill4j.loss.LossTerm;
+import org.distill4j.loss.StepContext;
+import org.distill4j.model.BertConfig;
+import org.distill4j.model.BertModel;
+import org.distill4j.text.BertTokenizer;
+import org.distill4j.train.Trainer;
+import org.distill4j.weights.Checkpoint;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Updates skipped on non-finite gradients are kept with their batch and state, and replay: a
+ * term that makes NaN gradients from a finite loss (the derivative of √x at 0, as a norm of a
+ * zero vector would) on chosen micro-batches, on a real SST-2 slice.
+ */
+class SkippedUpdateTest {
+
+    @TempDir
+    Path tmp;
+
+    /** Zero in value; NaN gradients into the student's head on the micro-batches (calls) it is told. */
+    private static final class Poison implements LossTerm {
+        Set<Integer> at = Set.of();
+        boolean always;
+        int calls;
+
+        @Override
+        public String name() {
+            return "poison";
+        }
+
+        @Override
+        public float weight() {
+            return 1f;
+        }
+
+        @Override
+        public TeacherNeed teacherNeed() {
+            return TeacherNeed.NONE;
+        }
+
+        @Override
+        public NDArray compute(StepContext step) {
+            calls++;
+            NDArray zero = step.studentLogits().sub(step.studentLogits()).sum();
+            return always || at.contains(calls) ? zero.sqrt() : zero;
+        }
+    }
+
+    /** A fresh 1-layer student trained 20 updates of 8 sentences (or replaying {@code dump}). */
+    private Object run(Path out, Poison poison, Path dump) {
+        Checkpoint ckpt = Checkpoint.load("builtin:all-minilm-l6-v2");
+        Dataset train = GlueReader.read(SmallDistillation.GLUE, GlueTask.SST2, GlueTask.SST2.train(), false);
+        Dataset dev = GlueReader.read(SmallDistillation.GLUE, GlueTask.SST2, GlueTask.SST2.split("dev"), false);
+        Dataset devSlice = new Dataset(dev.task(), dev.split(), dev.file(), dev.examples().subList(0, 16), 0);
+        Engine.getInstance().setRandomSeed(5);
+        try (NDManager root = NDManager.newBaseManager();
+                BertModel student = BertModel.create(BertConfig.of(ckpt.config().vocabSize(), 64, 1, 4, 128),
+                        new BertModel.Heads(false, false, 2), root);
+                BertTokenizer tok = ckpt.tokenizer(32)) {
+            Trainer.Options o = new Trainer.Options(1, 8, 5e-4f, 0.01f, 0.1, 1f, 1, 0, 0, 5, 3, false, out, "skip");
+            List<LossTerm> terms = List.of(new HardLabelLoss(1f), poison);
+            Trainer t = new Trainer(o, student, null, tok, terms, false, GlueTraining.examples(train, 160),
+                    GlueTraining.evaluator(List.of(devSlice), tok), (m, e) -> {});
+            return dump == null ? t.run(false) : t.replay(dump);
+        }
+    }
+
+    private static List<String> kept(Path out) throws Exception {
+        try (Stream<Path> s = Files.list(out.resolve("skipped"))) {
+            return s.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+    }
+
+    @Test
+    void skippedUpdatesAreKeptAndReplay() throws Exception {
+        Path out = tmp.resolve("run");
+        Poison poison = new Poison();
+        poison.at = Set.of(4, 9, 12, 15); // not in a row: the run goes on
+        Trainer.Result r = (Trainer.Result) run(out, poison, null);
+        assertEquals(4, r.skippedSteps());
+        // At most three kept: each holds the student and its optimizer moments.
+        assertEquals(List.of("step-12", "step-4", "step-9"), kept(out));
+        Path dump = out.resolve("skipped/step-9");
+        for (String f : List.of("model.safetensors", "optimizer.safetensors", "state.json", "skip.json")) {
+            assertTrue(Files.isRegularFile(dump.resolve(f)), f);
+        }
+        JsonNode skip = new ObjectMapper().readTree(dump.resolve("skip.json").toFile());
+        assertEquals(9, skip.path("step").asInt());
+        assertEquals(8, skip.path("first_micro_batch").asInt()); // the update before it was the eighth
+        assertEquals(8, skip.path("examples").path(0).size()); // one micro-batch of eight sentences
+        assertTrue(skip.path("non_finite_gradients").toString().contains("classifier.weight"), skip.toString());
+
+        // Replayed with the batch that poisons: the NaN comes back from the same finite loss.
+        Poison again = new Poison();
+        again.always = true;
+        Trainer.Replay bad = (Trainer.Replay) run(tmp.resolve("replay"), again, dump);
+        System.out.println(bad.summary());
+        assertEquals(9, bad.step());
+        assertTrue(bad.nonFinite().stream().anyMatch(p -> p.startsWith("classifier.")), bad.summary());
+        assertLossAsRecorded(bad);
+        // And without: the same state and batch give finite gradients.
+        Trainer.Replay clean = (Trainer.Replay) run(tmp.resolve("replay-clean"), new Poison(), dump);
+        System.out.println(clean.summary());
+        assertTrue(clean.nonFinite().isEmpty(), clean.summary());
+        assertTrue(Float.isFinite(clean.gradNorm()) && clean.gradNorm() > 0, clean.summary());
+        assertLossAsRecorded(clean);
+    }
+
+    /**
+     * The replay starts from the kept weights and batch, so its loss is the run's: bit for bit on a
+     * machine with repeatable kernels, which the summary reports; a rounding apart at most.
+     */
+    private static void assertLossAsRecorded(Trainer.Replay r) {
+        for (Map.Entry<String, Float> e : r.recorded().entrySet()) {
+            float now = r.values().get(e.getKey());
+            assertEquals(e.getValue(), now, 1e-5f * Math.max(1f, Math.abs(e.getValue())), e.getKey() + ": " + r.summary());
+        }
+        assertEquals(r.recorded().keySet(), r.values().keySet());
+    }
+}
