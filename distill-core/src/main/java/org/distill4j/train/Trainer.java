@@ -287,10 +287,7 @@ public final class Trainer {
 
     /** Trains; with {@code resume}, continues from {@code out/checkpoint} if there is one. */
     public Result run(boolean resume) {
-        int[] lengths = new int[data.size()];
-        for (int i = 0; i < lengths.length; i++) {
-            lengths[i] = data.length(i);
-        }
+        int[] lengths = lengths();
         LengthBucketSampler sampler = new LengthBucketSampler(lengths, opt.batchSize(), opt.seed());
         int perEpoch = sampler.batchesPerEpoch();
         int totalMicro = perEpoch * opt.epochs();
@@ -510,10 +507,7 @@ public final class Trainer {
             throw new DistillException("Cannot read " + dir.resolve("skip.json") + " (a kept skipped update has one): "
                     + e.getMessage(), e);
         }
-        int[] lengths = new int[data.size()];
-        for (int i = 0; i < lengths.length; i++) {
-            lengths[i] = data.length(i);
-        }
+        int[] lengths = lengths();
         LengthBucketSampler sampler = new LengthBucketSampler(lengths, opt.batchSize(), opt.seed());
         int first = skip.path("first_micro_batch").asInt();
         int end = skip.path("end_micro_batch").asInt();
@@ -560,6 +554,15 @@ public final class Trainer {
             List<String> nonFinite = finite ? adam.nonFiniteParameters() : List.of("the loss itself");
             return new Replay(skip.path("step").asInt(), values, recorded, nonFinite, norm, trainable.size());
         }
+    }
+
+    /** Each example's length proxy, which orders batches (and the teacher cache's passes). */
+    private int[] lengths() {
+        int[] lengths = new int[data.size()];
+        for (int i = 0; i < lengths.length; i++) {
+            lengths[i] = data.length(i);
+        }
+        return lengths;
     }
 
     /** Applies the accumulated gradients: straight from the parameters, or unscaled from fp16 working copies. */
