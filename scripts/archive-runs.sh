@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Keeps the small records of finished runs in docs/results/runs/NAME/ (report.json, report.md,
-# provenance.json, metrics.jsonl, run.txt, the best model's distill.json), so that the results
-# tables can be printed again after runs/ is gone. Models are never copied.
+# provenance.json, metrics.jsonl, run.txt, the best model's distill.json, and each kept skipped
+# update's skip.json as skipped-step-N.json), so that the results tables can be printed again
+# after runs/ is gone. Models and checkpoints are never copied.
 # A run counts as finished when the trainer marked its checkpoint so ("finished": true in
 # checkpoint/state.json, what Trainer.finished reads), or, for `distill report` output, when it has
 # report.json.
@@ -26,6 +27,10 @@ for run in "$@"; do
   mkdir -p "$dest/$name"
   for f in report.json report.md provenance.json metrics.jsonl run.txt best/distill.json; do
     [ -f "$run/$f" ] && cp "$run/$f" "$dest/$name/$(basename "$f")"
+  done
+  # What a skipped update was (its examples and loss values), without the checkpoint kept beside it.
+  for f in "$run"/skipped/step-*/skip.json; do
+    [ -f "$f" ] && cp "$f" "$dest/$name/skipped-$(basename "$(dirname "$f")").json"
   done
   echo "archived $run -> $dest/$name" >&2
 done
