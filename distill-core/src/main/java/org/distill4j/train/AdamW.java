@@ -79,14 +79,29 @@ public final class AdamW implements AutoCloseable {
      */
     public float step(float lr, float maxGradNorm) {
         try (NDManager tmp = state.newSubManager()) {
-            Map<String, NDArray> grads = new LinkedHashMap<>();
-            for (Map.Entry<String, Parameter> e : params.entrySet()) {
-                NDArray g = e.getValue().getArray().getGradient();
-                g.attach(tmp); // the handle is new and owned by the parameter's manager: free it with tmp
-                grads.put(e.getKey(), g);
-            }
-            return step(lr, maxGradNorm, grads);
+            return step(lr, maxGradNorm, parameterGradients(tmp));
         }
+    }
+
+    /**
+     * The global L2 norm of the parameters' own gradients, updating and clearing nothing; when it
+     * is not finite, {@link #nonFiniteParameters} names the parameters at fault.
+     */
+    public float gradientNorm() {
+        try (NDManager tmp = state.newSubManager()) {
+            return gradientNorm(parameterGradients(tmp));
+        }
+    }
+
+    /** Handles to the parameters' gradients, freed with {@code tmp}. */
+    private Map<String, NDArray> parameterGradients(NDManager tmp) {
+        Map<String, NDArray> grads = new LinkedHashMap<>();
+        for (Map.Entry<String, Parameter> e : params.entrySet()) {
+            NDArray g = e.getValue().getArray().getGradient();
+            g.attach(tmp); // the handle is new and owned by the parameter's manager: free it with tmp
+            grads.put(e.getKey(), g);
+        }
+        return grads;
     }
 
     /**
@@ -130,11 +145,8 @@ public final class AdamW implements AutoCloseable {
         }
     }
 
-    /**
-     * The global L2 norm of {@code grads} (one per parameter), updating nothing; when it is not
-     * finite, {@link #nonFiniteParameters} names the parameters at fault.
-     */
-    public float gradientNorm(Map<String, NDArray> grads) {
+    /** The global L2 norm of {@code grads} (one per parameter); records the non-finite ones. */
+    private float gradientNorm(Map<String, NDArray> grads) {
         try (NDManager tmp = state.newSubManager()) {
             // Squares summed in double, on the device, read back once: a float sum overflows long
             // before the norm itself would, and one read per parameter would stall a GPU each time.

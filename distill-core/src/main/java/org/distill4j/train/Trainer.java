@@ -500,6 +500,10 @@ public final class Trainer {
      * the run (same recipe): the checkpoint's identity is checked.
      */
     public Replay replay(Path dir) {
+        if (opt.precision() != Precision.FP32) {
+            throw new DistillException("replay is for fp32 runs, as only they keep skipped updates (in fp16 a skip is "
+                    + "a loss-scale overflow, expected now and then); build the trainer with precision fp32");
+        }
         JsonNode skip;
         try {
             skip = JSON.readTree(dir.resolve("skip.json").toFile());
@@ -514,10 +518,6 @@ public final class Trainer {
         Map<String, Float> recorded = new LinkedHashMap<>();
         skip.path("value_bits").fields()
                 .forEachRemaining(e -> recorded.put(e.getKey(), Float.intBitsToFloat(e.getValue().asInt())));
-        if (opt.precision() != Precision.FP32) {
-            throw new DistillException("replay is for fp32 runs, as only they keep skipped updates (in fp16 a skip is "
-                    + "a loss-scale overflow, expected now and then); build the trainer with precision fp32");
-        }
         try (NDManager root = student.manager().newSubManager();
                 AdamW adam = new AdamW(trainable, opt.weightDecay(), root);
                 Prefetcher prefetch = new Prefetcher(sampler, end)) {
@@ -540,16 +540,7 @@ public final class Trainer {
                 }
                 finite &= microStep(ps, idx, prefetch.take(micro), end - first, micro, values);
             }
-            float norm;
-            try (NDManager tmp = root.newSubManager()) {
-                Map<String, NDArray> grads = new LinkedHashMap<>();
-                for (Map.Entry<String, Parameter> e : trainable.entrySet()) {
-                    NDArray g = e.getValue().getArray().getGradient();
-                    g.attach(tmp); // a new handle owned by the parameter's manager: free it with tmp
-                    grads.put(e.getKey(), g);
-                }
-                norm = finite ? adam.gradientNorm(grads) : Float.NaN;
-            }
+            float norm = finite ? adam.gradientNorm() : Float.NaN;
             adam.zeroGradients();
             List<String> nonFinite = finite ? adam.nonFiniteParameters() : List.of("the loss itself");
             return new Replay(skip.path("step").asInt(), values, recorded, nonFinite, norm, trainable.size());
