@@ -137,11 +137,13 @@ final class TeacherCache {
         Path file = null;
         byte[] key = null;
         if (store != null) {
+            long started = System.nanoTime();
             key = key(teacher, batches, tokenBatches, outputs, withCls, layers, precision);
             file = store.resolve("teacher-" + HexFormat.of().formatHex(key) + ".bin");
             TeacherCache kept = read(file, key, n, outputs, withCls ? states : 0, hidden, layers, tokens);
             if (kept != null) {
-                System.err.printf("teacher outputs read from %s: %.0f MB for %d examples%n", file, bytes / 1e6, n);
+                System.err.printf("teacher outputs read from %s: %.0f MB for %d examples in %.1f s%n", file,
+                        bytes / 1e6, n, (System.nanoTime() - started) / 1e9);
                 return kept;
             }
         }
