@@ -179,7 +179,11 @@ public final class Trainer {
     /** One evaluation during the run; {@code epoch} counts completed epochs, fractional between them. */
     public record Evaluation(int step, double epoch, Score score) {}
 
-    /** The outcome of a run. */
+    /**
+     * The outcome of a run. {@code seconds} is the run's wall-clock time from the start of training
+     * (teacher pass and evaluations included), summed over the processes of a resumed run; work
+     * done after a crash's last checkpoint, and then redone, counts once.
+     */
     public record Result(Evaluation best, List<Evaluation> evaluations, int steps, int skippedSteps, double seconds,
             double examplesPerSecond) {}
 
@@ -303,8 +307,10 @@ public final class Trainer {
                     : new MixedPrecision(opt.precision(), trainable,
                             teacher == null ? List.of(student) : List.of(student, teacher), root);
             State st = new State();
+            st.since = started;
             if (resume && Files.isDirectory(ckpt)) {
                 st = restore(ckpt, adam);
+                st.since = started;
                 System.err.printf("resumed from %s at step %d of %d%n", ckpt, st.step, totalSteps);
             } else {
                 startFresh();
@@ -399,8 +405,7 @@ public final class Trainer {
             if (st.micro > startMicro || !resume) {
                 save(ckpt, adam, st, true); // a resumed run that was already finished has nothing new to save
             }
-            double seconds = (System.nanoTime() - started) / 1e9;
-            return new Result(st.best, List.copyOf(st.evaluations), st.step, st.skipped, seconds,
+            return new Result(st.best, List.copyOf(st.evaluations), st.step, st.skipped, st.wallSeconds(),
                     st.trainedExamples / Math.max(1e-9, st.trainSeconds));
         }
     }
@@ -432,6 +437,10 @@ public final class Trainer {
             before.skipped = st.skipped;
             before.best = st.best;
             before.evaluations.addAll(st.evaluations);
+            before.trainedExamples = st.trainedExamples;
+            before.trainSeconds = st.trainSeconds;
+            before.wallBefore = st.wallBefore;
+            before.since = st.since;
             save(dir, adam, before, false);
             ObjectNode n = JSON.createObjectNode();
             n.put("step", st.step + 1);
@@ -763,6 +772,14 @@ public final class Trainer {
         final List<Evaluation> evaluations = new ArrayList<>();
         double trainedExamples;
         double trainSeconds;
+        /** Wall-clock seconds of the earlier processes of a resumed run, up to its checkpoint. */
+        double wallBefore;
+        /** When this process's part of the run began ({@link System#nanoTime}). */
+        long since = System.nanoTime();
+
+        double wallSeconds() {
+            return wallBefore + (System.nanoTime() - since) / 1e9;
+        }
     }
 
     /** Loss values and throughput over the updates since the last log line. */
@@ -839,6 +856,7 @@ public final class Trainer {
             n.putPOJO("evaluations", st.evaluations);
             n.put("trained_examples", st.trainedExamples);
             n.put("train_seconds", st.trainSeconds);
+            n.put("wall_seconds", st.wallSeconds());
             if (mixed != null) {
                 n.put("loss_scale", mixed.scaler().scale());
                 n.put("loss_scale_clean_updates", mixed.scaler().cleanUpdates());
@@ -877,6 +895,15 @@ public final class Trainer {
             st.best = best.isMissingNode() || best.isNull() ? null : JSON.treeToValue(best, Evaluation.class);
             st.trainedExamples = n.path("trained_examples").asDouble();
             st.trainSeconds = n.path("train_seconds").asDouble();
+            if (n.has("wall_seconds")) {
+                st.wallBefore = n.path("wall_seconds").asDouble();
+            } else {
+                // Older builds kept only the time of the updates: the run's time will leave out
+                // the earlier processes' teacher pass and evaluations.
+                st.wallBefore = st.trainSeconds;
+                System.err.printf("note: %s predates wall_seconds; the run's time counts only the %.0f s of "
+                        + "updates before the resume, not its teacher pass or evaluations%n", dir, st.trainSeconds);
+            }
             if (mixed != null && n.has("loss_scale")) {
                 mixed.scaler().restore((float) n.path("loss_scale").asDouble(),
                         n.path("loss_scale_clean_updates").asInt());

@@ -11,6 +11,7 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Parameter;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -39,6 +40,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 class DistillationTest {
 
     static final Path GLUE = SmallDistillation.GLUE;
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     @TempDir
     Path tmp;
@@ -128,7 +130,14 @@ class DistillationTest {
         Map<String, float[]> straight = train(dir.resolve("straight"), objective, cache, precision, 0, false);
         Path out = dir.resolve("interrupted");
         assertThrows(Trainer.Aborted.class, () -> train(out, objective, cache, precision, 9, false));
+        JsonNode crashed = JSON.readTree(out.resolve("checkpoint").resolve("state.json").toFile());
+        // Wall time covers the teacher pass and the evaluation at update 6, not only the updates.
+        assertTrue(crashed.path("wall_seconds").asDouble() > crashed.path("train_seconds").asDouble(),
+                crashed.toString());
         Map<String, float[]> resumed = train(out, objective, cache, precision, 0, true);
+        JsonNode end = JSON.readTree(out.resolve("checkpoint").resolve("state.json").toFile());
+        // The run's time goes on from the crashed process's checkpoint instead of starting over.
+        assertTrue(end.path("wall_seconds").asDouble() > crashed.path("wall_seconds").asDouble(), end.toString());
         assertEquals(straight.keySet(), resumed.keySet());
         Difference resume = Difference.of(straight, resumed);
         if (resume.elements() == 0) {
