@@ -24,7 +24,8 @@ import org.distill4j.weights.Tensor;
  * How a model was made, written as {@code provenance.json} with every run and copied into the
  * model's {@code distill.json}: enough to tell two runs apart and to redo one.
  *
- * @param gitCommit the source commit, with {@code -dirty} if the tree had changes ("unknown" outside git)
+ * @param gitCommit the commit the running code was built from, with {@code -dirty} if the tree had
+ *     uncommitted changes ("unknown" outside git); see {@link #currentCommit}
  * @param configHash SHA-256 of the resolved recipe
  * @param dataFiles SHA-256 of each data file read, by path
  * @param teacher the teacher's name, or null
@@ -35,6 +36,9 @@ import org.distill4j.weights.Tensor;
  */
 public record Provenance(String gitCommit, String configHash, Map<String, String> dataFiles, String teacher,
         String teacherHash, long seed, Map<String, String> versions, String created) {
+
+    /** The system property that names the commit the application was built from. */
+    public static final String BUILD_COMMIT = "distill4j.commit";
 
     /** Provenance of a run starting now. */
     public static Provenance of(String configHash, Iterable<Path> dataFiles, String teacher, StateDict teacherWeights,
@@ -87,8 +91,19 @@ public record Provenance(String gitCommit, String configHash, Map<String, String
         return HexFormat.of().formatHex(d.digest());
     }
 
-    /** The current git commit, "-dirty" when there are uncommitted changes; "unknown" without git. */
+    /**
+     * The commit of the code that runs. The {@code distill} launcher records it when it builds the
+     * application and passes it as {@value #BUILD_COMMIT}: a frozen copy of the application
+     * ({@code DISTILL_APP}) may run long after the checkout has moved on, and the checkout's HEAD
+     * would then name code that did not run. Without the property (Maven, an IDE, an application
+     * built before the launcher recorded it), the checkout's HEAD, "-dirty" when there are
+     * uncommitted changes; "unknown" without git.
+     */
     public static String currentCommit() {
+        String built = System.getProperty(BUILD_COMMIT);
+        if (built != null && !built.isBlank()) {
+            return built.trim();
+        }
         String head = git("rev-parse", "HEAD");
         if (head == null) {
             return "unknown";
