@@ -14,6 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -69,6 +70,9 @@ public final class Trainer {
 
     /** Consecutive skipped updates that end a run: one bad batch is noise, five is divergence. */
     static final int MAX_SKIPPED_IN_A_ROW = 5;
+
+    /** The longest a run goes without a checkpoint, unless {@link #checkpointAtLeastEvery} says otherwise. */
+    public static final Duration CHECKPOINT_INTERVAL = Duration.ofMinutes(10);
 
     /**
      * How to train.
@@ -204,6 +208,7 @@ public final class Trainer {
     private TeacherCache cache;
     private MixedPrecision mixed;
     private int abortAfterStep;
+    private Duration checkpointInterval = CHECKPOINT_INTERVAL;
 
     /**
      * @param teacher the frozen teacher, or null when no term needs one
@@ -255,6 +260,20 @@ public final class Trainer {
         for (Parameter p : model.namedParameters().values()) {
             p.getArray().setRequiresGradient(false);
         }
+    }
+
+    /**
+     * Checkpoints also whenever this much wall-clock time has passed since the last checkpoint,
+     * whatever {@link Options#checkpointEvery}: on a CPU one step interval can be seconds for a small
+     * student and an hour for BERT-base, and a crash (or a session's end) should never cost more
+     * than this. Default {@link #CHECKPOINT_INTERVAL}; checkpoints do not change the result.
+     */
+    public Trainer checkpointAtLeastEvery(Duration interval) {
+        if (interval.isNegative()) {
+            throw new IllegalArgumentException("checkpoint interval must be >= 0, not " + interval);
+        }
+        this.checkpointInterval = interval;
+        return this;
     }
 
     /** Makes the run stop abruptly after this many updates, without saving (tests of resume). */
@@ -323,6 +342,7 @@ public final class Trainer {
             cache = st.micro < totalMicro ? cacheTeacher(ps, lengths) : null;
             int skippedInARow = 0;
             Window window = new Window();
+            long lastSave = System.nanoTime();
             try (ProgressBar bar = ConsoleProgress.start("train", totalSteps, st.step, " steps")) {
                 while (st.micro < totalMicro) {
                     int first = st.micro;
@@ -338,6 +358,21 @@ public final class Trainer {
                         examples += idx.length;
                     }
                     float norm = finite ? update(adam, lr) : Float.NaN;
+                    String recomputed = null;
+                    if (finite && !Float.isFinite(norm) && mixed == null) {
+                        // fp32 gradients non-finite from a finite loss. Replays of such updates (same
+                        // state, batch and dropout, bit-identical loss) came out finite: a backward
+                        // that is not repeatable, not a bad batch. So compute the update once more
+                        // before giving it up; only a repeat is skipped.
+                        recomputed = "non-finite gradients in " + listed(adam.nonFiniteParameters(), trainable.size());
+                        prefetch.settle(); // the tokenizer is ours for the recomputation
+                        values.clear();
+                        for (int m = first; m < end; m++) {
+                            int[] idx = prefetch.indices(m);
+                            finite &= microStep(ps, idx, data.batch(tokenizer, idx), end - first, m, values);
+                        }
+                        norm = finite ? update(adam, lr) : Float.NaN;
+                    }
                     st.trainSeconds += (System.nanoTime() - t0) / 1e9;
                     st.trainedExamples += examples;
                     if (finite && !Float.isFinite(norm) && mixed != null) {
@@ -354,7 +389,8 @@ public final class Trainer {
                     } else if (!finite || !Float.isFinite(norm)) {
                         String why;
                         if (finite) {
-                            why = "non-finite gradients in " + listed(adam.nonFiniteParameters(), trainable.size());
+                            why = "non-finite gradients in " + listed(adam.nonFiniteParameters(), trainable.size())
+                                    + (recomputed != null ? " (computed twice)" : "");
                         } else {
                             adam.zeroGradients(); // earlier micro-batches of this update may have left some
                             if (mixed != null) {
@@ -378,6 +414,11 @@ public final class Trainer {
                     } else {
                         skippedInARow = 0;
                         window.add(values, examples, norm);
+                        if (recomputed != null) {
+                            System.err.printf("%nnote: step %d had %s; computed again, it came out finite%n",
+                                    st.step + 1, recomputed);
+                            appendMetrics(Map.of("step", st.step + 1, "recomputed", recomputed));
+                        }
                     }
                     st.step++;
                     bar.step();
@@ -397,8 +438,10 @@ public final class Trainer {
                         evaluate(st, (double) st.micro / perEpoch);
                     }
                     if (st.micro < totalMicro && (evaluate
-                            || (opt.checkpointEvery() > 0 && st.step % opt.checkpointEvery() == 0))) {
+                            || (opt.checkpointEvery() > 0 && st.step % opt.checkpointEvery() == 0)
+                            || System.nanoTime() - lastSave >= checkpointInterval.toNanos())) {
                         save(ckpt, adam, st, false);
+                        lastSave = System.nanoTime();
                     }
                 }
             }

@@ -26,9 +26,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Updates skipped on non-finite gradients are kept with their batch and state, and replay: a
- * term that makes NaN gradients from a finite loss (the derivative of √x at 0, as a norm of a
- * zero vector would) on chosen micro-batches, on a real SST-2 slice.
+ * Non-finite gradients from a finite loss: an update whose recomputation is finite goes ahead; one
+ * that repeats is skipped and kept with its batch and state, and replays. A term makes the NaN
+ * gradients (the derivative of √x at 0, as a norm of a zero vector would) on chosen calls, on a
+ * real SST-2 slice.
  */
 class SkippedUpdateTest {
 
@@ -93,9 +94,14 @@ class SkippedUpdateTest {
     void skippedUpdatesAreKeptAndReplay() throws Exception {
         Path out = tmp.resolve("run");
         Poison poison = new Poison();
-        poison.at = Set.of(4, 9, 12, 15); // not in a row: the run goes on
+        // Updates 4, 9, 12 and 15 poisoned on both computations (each update is one call, two when
+        // recomputed), not in a row: the run goes on.
+        poison.at = Set.of(4, 5, 10, 11, 14, 15, 18, 19);
         Trainer.Result r = (Trainer.Result) run(out, poison, null);
         assertEquals(4, r.skippedSteps());
+        assertEquals(24, poison.calls); // 20 updates, each skipped one computed twice
+        String log = Files.readString(out.resolve("metrics.jsonl"));
+        assertTrue(log.contains("(computed twice)"), log);
         // At most three kept: each holds the student and its optimizer moments.
         assertEquals(List.of("step-12", "step-4", "step-9"), kept(out));
         Path dump = out.resolve("skipped/step-9");
@@ -122,6 +128,34 @@ class SkippedUpdateTest {
         assertTrue(clean.nonFinite().isEmpty(), clean.summary());
         assertTrue(Float.isFinite(clean.gradNorm()) && clean.gradNorm() > 0, clean.summary());
         assertLossAsRecorded(clean);
+    }
+
+    @Test
+    void anUpdateWhoseRecomputationIsFiniteGoesAhead() throws Exception {
+        // The kind of NaN seen in real runs: a replay of the same state and batch is finite.
+        Poison poison = new Poison();
+        poison.at = Set.of(4, 9); // the first computation of updates 4 and 8
+        Path out = tmp.resolve("recomputed");
+        Trainer.Result r = (Trainer.Result) run(out, poison, null);
+        assertEquals(0, r.skippedSteps());
+        assertEquals(20, r.steps());
+        assertEquals(22, poison.calls);
+        assertTrue(!Files.exists(out.resolve("skipped")), "nothing to keep for replay when nothing was skipped");
+        List<JsonNode> noted = SmallDistillation.metricLines(out, "recomputed");
+        assertEquals(List.of(4, 8), noted.stream().map(n -> n.path("step").asInt()).toList(), noted.toString());
+        assertTrue(noted.get(0).path("recomputed").asText().startsWith("non-finite gradients in 23 of 23"), noted.toString());
+
+        // The recomputed update is the one a clean run makes: same dropout, same batch.
+        Poison none = new Poison();
+        Path clean = tmp.resolve("clean");
+        run(clean, none, null);
+        List<JsonNode> a = SmallDistillation.metricLines(out, "loss");
+        List<JsonNode> b = SmallDistillation.metricLines(clean, "loss");
+        assertEquals(b.size(), a.size());
+        for (int i = 0; i < a.size(); i++) {
+            assertEquals(b.get(i).path("loss").asDouble(), a.get(i).path("loss").asDouble(),
+                    1e-5 * Math.max(1, Math.abs(b.get(i).path("loss").asDouble())), a.get(i) + " vs " + b.get(i));
+        }
     }
 
     /**
