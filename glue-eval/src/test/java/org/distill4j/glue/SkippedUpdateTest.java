@@ -3,9 +3,7 @@ package org.distill4j.glue;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
@@ -17,11 +15,7 @@ import java.util.stream.Stream;
 import org.distill4j.loss.HardLabelLoss;
 import org.distill4j.loss.LossTerm;
 import org.distill4j.loss.StepContext;
-import org.distill4j.model.BertConfig;
-import org.distill4j.model.BertModel;
-import org.distill4j.text.BertTokenizer;
 import org.distill4j.train.Trainer;
-import org.distill4j.weights.Checkpoint;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -65,23 +59,10 @@ class SkippedUpdateTest {
         }
     }
 
-    /** A fresh 1-layer student trained 20 updates of 8 sentences (or replaying {@code dump}). */
-    private Object run(Path out, Poison poison, Path dump) {
-        Checkpoint ckpt = Checkpoint.load("builtin:all-minilm-l6-v2");
-        Dataset train = GlueReader.read(SmallDistillation.GLUE, GlueTask.SST2, GlueTask.SST2.train(), false);
-        Dataset dev = GlueReader.read(SmallDistillation.GLUE, GlueTask.SST2, GlueTask.SST2.split("dev"), false);
-        Dataset devSlice = new Dataset(dev.task(), dev.split(), dev.file(), dev.examples().subList(0, 16), 0);
-        Engine.getInstance().setRandomSeed(5);
-        try (NDManager root = NDManager.newBaseManager();
-                BertModel student = BertModel.create(BertConfig.of(ckpt.config().vocabSize(), 64, 1, 4, 128),
-                        new BertModel.Heads(false, false, 2), root);
-                BertTokenizer tok = ckpt.tokenizer(32)) {
-            Trainer.Options o = new Trainer.Options(1, 8, 5e-4f, 0.01f, 0.1, 1f, 1, 0, 0, 5, 3, false, out, "skip");
-            List<LossTerm> terms = List.of(new HardLabelLoss(1f), poison);
-            Trainer t = new Trainer(o, student, null, tok, terms, false, GlueTraining.examples(train, 160),
-                    GlueTraining.evaluator(List.of(devSlice), tok), (m, e) -> {});
-            return dump == null ? t.run(false) : t.replay(dump);
-        }
+    /** The tiny student of {@link SmallDistillation#tinyStudentRun} with the poison (or replaying {@code dump}). */
+    private static Object run(Path out, Poison poison, Path dump) {
+        return SmallDistillation.tinyStudentRun(out, "skip", List.of(new HardLabelLoss(1f), poison),
+                t -> dump == null ? t.run(false) : t.replay(dump));
     }
 
     private static List<String> kept(Path out) throws Exception {

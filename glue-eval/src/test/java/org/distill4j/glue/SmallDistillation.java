@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 import org.distill4j.loss.HiddenMseLoss;
 import org.distill4j.loss.LossTerm;
 import org.distill4j.loss.SoftTargetLoss;
@@ -62,6 +63,27 @@ final class SmallDistillation implements AutoCloseable {
     Trainer trainer(Trainer.Options options) {
         return new Trainer(options, student, teacher, tokenizer, terms, false, GlueTraining.examples(train, 480),
                 GlueTraining.evaluator(List.of(devSlice), tokenizer), (m, e) -> {});
+    }
+
+    /**
+     * A fresh 1-layer, 64-wide student without a teacher, trained with {@code terms} for one epoch
+     * of 20 updates of 8 SST-2 sentences (no step checkpoints, evaluated at the end on 16 dev
+     * sentences, logged every 5 updates); {@code action} runs the trainer and says what to return.
+     */
+    static <T> T tinyStudentRun(Path out, String identity, List<LossTerm> terms, Function<Trainer, T> action) {
+        Checkpoint ckpt = Checkpoint.load("builtin:all-minilm-l6-v2");
+        Dataset train = GlueReader.read(GLUE, GlueTask.SST2, GlueTask.SST2.train(), false);
+        Dataset dev = GlueReader.read(GLUE, GlueTask.SST2, GlueTask.SST2.split("dev"), false);
+        Dataset devSlice = new Dataset(dev.task(), dev.split(), dev.file(), dev.examples().subList(0, 16), 0);
+        Engine.getInstance().setRandomSeed(5);
+        try (NDManager root = NDManager.newBaseManager();
+                BertModel student = BertModel.create(BertConfig.of(ckpt.config().vocabSize(), 64, 1, 4, 128),
+                        new BertModel.Heads(false, false, 2), root);
+                BertTokenizer tok = ckpt.tokenizer(32)) {
+            Trainer.Options o = new Trainer.Options(1, 8, 5e-4f, 0.01f, 0.1, 1f, 1, 0, 0, 5, 3, false, out, identity);
+            return action.apply(new Trainer(o, student, null, tok, terms, false, GlueTraining.examples(train, 160),
+                    GlueTraining.evaluator(List.of(devSlice), tok), (m, e) -> {}));
+        }
     }
 
     /** Parameter values by name, copied to the heap. */
