@@ -330,6 +330,10 @@ public final class Trainer {
             if (resume && Files.isDirectory(ckpt)) {
                 st = restore(ckpt, adam);
                 st.since = started;
+                if (!st.wallKnown) {
+                    System.err.printf("note: %s predates wall_seconds; the run's time counts only the %.0f s of "
+                            + "updates before the resume, not its teacher pass or evaluations%n", ckpt, st.trainSeconds);
+                }
                 System.err.printf("resumed from %s at step %d of %d%n", ckpt, st.step, totalSteps);
             } else {
                 startFresh();
@@ -817,6 +821,8 @@ public final class Trainer {
         double trainSeconds;
         /** Wall-clock seconds of the earlier processes of a resumed run, up to its checkpoint. */
         double wallBefore;
+        /** Whether the checkpoint recorded {@link #wallBefore} (builds before 2026-12-02 did not). */
+        boolean wallKnown = true;
         /** When this process's part of the run began ({@link System#nanoTime}). */
         long since = System.nanoTime();
 
@@ -938,15 +944,10 @@ public final class Trainer {
             st.best = best.isMissingNode() || best.isNull() ? null : JSON.treeToValue(best, Evaluation.class);
             st.trainedExamples = n.path("trained_examples").asDouble();
             st.trainSeconds = n.path("train_seconds").asDouble();
-            if (n.has("wall_seconds")) {
-                st.wallBefore = n.path("wall_seconds").asDouble();
-            } else {
-                // Older builds kept only the time of the updates: the run's time will leave out
-                // the earlier processes' teacher pass and evaluations.
-                st.wallBefore = st.trainSeconds;
-                System.err.printf("note: %s predates wall_seconds; the run's time counts only the %.0f s of "
-                        + "updates before the resume, not its teacher pass or evaluations%n", dir, st.trainSeconds);
-            }
+            // Older builds kept only the time of the updates: the run's time then leaves out the
+            // earlier processes' teacher pass and evaluations (run() says so).
+            st.wallKnown = n.has("wall_seconds");
+            st.wallBefore = st.wallKnown ? n.path("wall_seconds").asDouble() : st.trainSeconds;
             if (mixed != null && n.has("loss_scale")) {
                 mixed.scaler().restore((float) n.path("loss_scale").asDouble(),
                         n.path("loss_scale_clean_updates").asInt());
