@@ -326,10 +326,8 @@ public final class Trainer {
                     : new MixedPrecision(opt.precision(), trainable,
                             teacher == null ? List.of(student) : List.of(student, teacher), root);
             State st = new State();
-            st.since = started;
             if (resume && Files.isDirectory(ckpt)) {
                 st = restore(ckpt, adam);
-                st.since = started;
                 if (!st.wallKnown) {
                     System.err.printf("note: %s predates wall_seconds; the run's time counts only the %.0f s of "
                             + "updates before the resume, not its teacher pass or evaluations%n", ckpt, st.trainSeconds);
@@ -338,6 +336,7 @@ public final class Trainer {
             } else {
                 startFresh();
             }
+            st.since = started; // this process's part counts from the start of run(), the restore included
             if (mixed != null) {
                 mixed.refresh();
             }
