@@ -29,6 +29,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.function.IntFunction;
 import me.tongfei.progressbar.ProgressBar;
 import org.distill4j.DistillException;
 import org.distill4j.loss.LossTerm;
@@ -352,14 +353,10 @@ public final class Trainer {
                     int end = Math.min(totalMicro, (first / opt.accumulation() + 1) * opt.accumulation());
                     float lr = schedule.at(st.step);
                     Map<String, Float> values = new LinkedHashMap<>();
-                    int examples = 0;
-                    boolean finite = true;
                     long t0 = System.nanoTime();
-                    for (; st.micro < end; st.micro++) {
-                        int[] idx = prefetch.indices(st.micro);
-                        finite &= microStep(ps, idx, prefetch.take(st.micro), end - first, st.micro, values);
-                        examples += idx.length;
-                    }
+                    boolean finite = accumulate(ps, prefetch, prefetch::take, first, end, values);
+                    st.micro = end;
+                    int examples = prefetch.examples(first, end);
                     float norm = finite ? update(adam, lr) : Float.NaN;
                     String recomputed = null;
                     if (finite && !Float.isFinite(norm) && mixed == null) {
@@ -368,12 +365,8 @@ public final class Trainer {
                         // that is not repeatable, not a bad batch. So compute the update once more
                         // before giving it up; only a repeat is skipped.
                         recomputed = "non-finite gradients in " + listed(adam.nonFiniteParameters(), trainable.size());
-                        prefetch.settle(); // the tokenizer is ours for the recomputation
                         values.clear();
-                        for (int m = first; m < end; m++) {
-                            int[] idx = prefetch.indices(m);
-                            finite &= microStep(ps, idx, data.batch(tokenizer, idx), end - first, m, values);
-                        }
+                        finite = accumulate(ps, prefetch, prefetch::again, first, end, values);
                         norm = finite ? update(adam, lr) : Float.NaN;
                     }
                     st.trainSeconds += (System.nanoTime() - t0) / 1e9;
@@ -584,17 +577,15 @@ public final class Trainer {
             }
             ParameterStore ps = new ParameterStore(root, false);
             cache = cacheTeacher(ps, lengths);
-            Map<String, Float> values = new LinkedHashMap<>();
-            boolean finite = true;
             for (int micro = first; micro < end; micro++) {
-                int[] idx = prefetch.indices(micro);
                 int[] kept = JSON.convertValue(skip.path("examples").path(micro - first), int[].class);
-                if (!java.util.Arrays.equals(idx, kept)) {
+                if (!java.util.Arrays.equals(prefetch.indices(micro), kept)) {
                     throw new DistillException(dir + ": micro-batch " + micro + " holds other examples than when it "
                             + "was kept: the data, batch size or seed differ from the run's");
                 }
-                finite &= microStep(ps, idx, prefetch.take(micro), end - first, micro, values);
             }
+            Map<String, Float> values = new LinkedHashMap<>();
+            boolean finite = accumulate(ps, prefetch, prefetch::take, first, end, values);
             float norm = finite ? adam.gradientNorm() : Float.NaN;
             adam.zeroGradients();
             List<String> nonFinite = finite ? adam.nonFiniteParameters() : List.of("the loss itself");
@@ -626,6 +617,22 @@ public final class Trainer {
             mixed.scaler().updated();
         }
         return norm;
+    }
+
+    /**
+     * Forward and backward of the micro-batches {@code [first, end)} of one update: the update itself,
+     * its recomputation and its replay all go through here, so they compute the same thing.
+     *
+     * @param batches the tokens of a micro-batch: {@link Prefetcher#take} or {@link Prefetcher#again}
+     * @return whether every loss was finite (all micro-batches are computed either way)
+     */
+    private boolean accumulate(ParameterStore ps, Prefetcher prefetch, IntFunction<TokenBatch> batches, int first,
+            int end, Map<String, Float> values) {
+        boolean finite = true;
+        for (int micro = first; micro < end; micro++) {
+            finite &= microStep(ps, prefetch.indices(micro), batches.apply(micro), end - first, micro, values);
+        }
+        return finite;
     }
 
     /**
@@ -772,6 +779,24 @@ public final class Trainer {
                 pending = pool.submit(() -> data.batch(tokenizer, next));
             }
             return batch;
+        }
+
+        /**
+         * The tokens of micro-batch {@code micro} tokenized again, for an update computed a second
+         * time; the batch in flight is left for {@link #take}.
+         */
+        TokenBatch again(int micro) {
+            settle(); // the tokenizer is not shared with the background thread
+            return data.batch(tokenizer, indices(micro));
+        }
+
+        /** How many examples micro-batches {@code [first, end)} hold. */
+        int examples(int first, int end) {
+            int n = 0;
+            for (int micro = first; micro < end; micro++) {
+                n += indices(micro).length;
+            }
+            return n;
         }
 
         /** Waits for the batch in flight, if any (keeping it for {@link #take}). */
