@@ -43,6 +43,11 @@ public final class DistilBertRecipe implements Recipe {
         Recipe.checkRange(s, "temperature", 0, 100, true, p);
         Recipe.checkRange(s, "cosine", 0, 1000, false, p);
         Object mlm = s.get("mlm");
+        if (Boolean.FALSE.equals(mlm)) {
+            // YAML 1.1 reads a bare `off` (in a file or a --set) as the boolean false.
+            mlm = "off";
+            s.put("mlm", mlm);
+        }
         if (!(mlm instanceof Number) && !"auto".equals(mlm) && !"off".equals(mlm)) {
             p.add("distill.mlm", "auto, off, or a weight; got '" + mlm + "'");
         } else {

@@ -60,6 +60,22 @@ class RecipeFileTest {
     }
 
     @Test
+    void distilBertMlmOffIsAcceptedAlthoughYamlReadsItAsFalse() throws IOException {
+        String distilbert = GOOD.replace("method: pkd", "method: distilbert").replace("strategy: last", "mlm: off");
+        Recipe.Resolved r = RecipeFile.read(file(distilbert), List.of());
+        assertEquals("off", r.config().distill().get("mlm"));
+        Recipe.Resolved set = RecipeFile.read(file(GOOD.replace("method: pkd", "method: distilbert")
+                .replace("  strategy: last", "  cosine: 1.0")), List.of("distill.mlm=off"));
+        assertEquals("off", set.config().distill().get("mlm"));
+        Path again = tmp.resolve("again.yaml");
+        Files.writeString(again, RecipeFile.write(r.config()));
+        assertEquals(RecipeFile.hash(r.config()), RecipeFile.hash(RecipeFile.read(again, List.of()).config()));
+        List<String> p = problems(distilbert.replace("mlm: off", "mlm: sometimes"));
+        assertEquals(1, p.size(), p.toString());
+        assertTrue(p.get(0).contains("distill.mlm: auto, off, or a weight; got 'sometimes'"), p.get(0));
+    }
+
+    @Test
     void unknownYamlKeyIsRejectedWithLineNumber() throws IOException {
         List<String> p = problems(GOOD.replace("  epochs: 2", "  epochs: 2\n  lerning_rate: 0.1"));
         assertEquals(1, p.size(), p.toString());
