@@ -139,7 +139,7 @@ class DistillationTest {
         // The run's time goes on from the crashed process's checkpoint instead of starting over.
         assertTrue(end.path("wall_seconds").asDouble() > crashed.path("wall_seconds").asDouble(), end.toString());
         assertEquals(straight.keySet(), resumed.keySet());
-        Difference resume = Difference.of(straight, resumed);
+        ParameterDifference resume = ParameterDifference.of(straight, resumed);
         if (resume.elements() == 0) {
             return;
         }
@@ -147,42 +147,13 @@ class DistillationTest {
         // run (what MKL_CBWR, set by the pom and the distill launcher, is there to prevent): train
         // straight through once more.
         Map<String, float[]> again = train(dir.resolve("straight-again"), objective, cache, precision, 0, false);
-        Difference platform = Difference.of(straight, again);
+        ParameterDifference platform = ParameterDifference.of(straight, again);
         String what = objective + " (cache " + cache + ", " + precision + "): the resumed run differs from the"
                 + " uninterrupted one in " + resume + "; a second uninterrupted run differs in " + platform;
         assertTrue(platform.elements() > 0, what + ": the kernels are deterministic, so the resume is not exact");
         // Run-to-run noise on this machine: a resumed run must be no further off than a repeat is.
         System.err.println("warning: " + what);
         assertTrue(resume.relative() <= 10 * platform.relative() + 1e-6, what);
-    }
-
-    /** How far two sets of parameters are apart: elements not bit-equal, and the relative L2 distance. */
-    private record Difference(long elements, double relative, String first) {
-        static Difference of(Map<String, float[]> a, Map<String, float[]> b) {
-            long n = 0;
-            double diff = 0;
-            double norm = 0;
-            String first = null;
-            for (Map.Entry<String, float[]> e : a.entrySet()) {
-                float[] x = e.getValue();
-                float[] y = b.get(e.getKey());
-                for (int i = 0; i < x.length; i++) {
-                    if (Float.floatToIntBits(x[i]) != Float.floatToIntBits(y[i])) {
-                        n++;
-                        first = first == null ? e.getKey() + "[" + i + "] " + x[i] + " vs " + y[i] : first;
-                    }
-                    diff += (double) (x[i] - y[i]) * (x[i] - y[i]);
-                    norm += (double) x[i] * x[i];
-                }
-            }
-            return new Difference(n, Math.sqrt(diff / Math.max(norm, 1e-30)), first);
-        }
-
-        @Override
-        public String toString() {
-            return elements == 0 ? "no element" : String.format("%d elements (relative L2 %.2e; first %s)",
-                    elements, relative, first);
-        }
     }
 
     /**

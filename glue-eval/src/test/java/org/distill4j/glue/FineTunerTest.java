@@ -52,8 +52,8 @@ class FineTunerTest {
         assertTrue(org.distill4j.train.Trainer.finished(b));
         StateDict x = Safetensors.read(a.resolve("checkpoint/model.safetensors"));
         StateDict y = Safetensors.read(b.resolve("checkpoint/model.safetensors"));
-        double resume = maxDifference(x, y);
-        if (resume == 0) {
+        ParameterDifference resume = ParameterDifference.of(x, y);
+        if (resume.elements() == 0) {
             return;
         }
         // Not bit-equal. Tell a resume defect from CPU kernels that are not repeatable run to run
@@ -61,26 +61,11 @@ class FineTunerTest {
         // train straight through once more, and allow the resumed run no more than that noise.
         Path c = tmp.resolve("uninterrupted-again");
         new FineTuner(config(GlueTask.STSB, 2, 96, 4, c)).run(false);
-        double platform = maxDifference(x, Safetensors.read(c.resolve("checkpoint/model.safetensors")));
-        String what = "resumed vs uninterrupted differ by " + resume + " at most; two uninterrupted runs by " + platform;
-        assertTrue(platform > 0, what + ": the kernels are repeatable, so the resume is not exact");
+        ParameterDifference platform = ParameterDifference.of(x, Safetensors.read(c.resolve("checkpoint/model.safetensors")));
+        String what = "resumed vs uninterrupted differ in " + resume + "; two uninterrupted runs in " + platform;
+        assertTrue(platform.elements() > 0, what + ": the kernels are repeatable, so the resume is not exact");
         System.err.println("warning: " + what);
-        assertTrue(resume <= 10 * platform, what);
-    }
-
-    /** The largest absolute difference between two checkpoints' parameters, name by name. */
-    private static double maxDifference(StateDict x, StateDict y) {
-        assertEquals(x.tensors().keySet(), y.tensors().keySet());
-        double max = 0;
-        for (String name : x.tensors().keySet()) {
-            float[] p = x.get(name).data();
-            float[] q = y.get(name).data();
-            assertEquals(p.length, q.length, name);
-            for (int i = 0; i < p.length; i++) {
-                max = Math.max(max, Math.abs((double) p[i] - q[i]));
-            }
-        }
-        return max;
+        assertTrue(resume.maxAbsolute() <= 10 * platform.maxAbsolute(), what);
     }
 
     @Test
