@@ -30,25 +30,33 @@ import org.distill4j.weights.Tensor;
  * @param dataFiles SHA-256 of each data file read, by path
  * @param teacher the teacher's name, or null
  * @param teacherHash SHA-256 over the teacher's tensors (names and float values), or null
+ * @param studentStart the checkpoint the student's weights were cut from (the teacher's layers, or
+ *     {@code student.init}), or null for a student of a new shape; recorded for plain fine-tuning
+ *     too, whose result depends on it as much as a distilled student's on its teacher
+ * @param studentStartHash SHA-256 over that checkpoint's tensors, as for the teacher, or null
  * @param seed the run's seed
  * @param versions distill4j, DJL, PyTorch, Java and OS versions
  * @param created when the run started (UTC)
  */
 public record Provenance(String gitCommit, String configHash, Map<String, String> dataFiles, String teacher,
-        String teacherHash, long seed, Map<String, String> versions, String created) {
+        String teacherHash, String studentStart, String studentStartHash, long seed, Map<String, String> versions, String created) {
 
     /** The system property that names the commit the application was built from. */
     public static final String BUILD_COMMIT = "distill4j.commit";
 
     /** Provenance of a run starting now. */
     public static Provenance of(String configHash, Iterable<Path> dataFiles, String teacher, StateDict teacherWeights,
-            long seed) {
+            String studentStart, StateDict studentStartWeights, long seed) {
         Map<String, String> data = new LinkedHashMap<>();
         for (Path f : dataFiles) {
             data.put(f.toString(), sha256(f));
         }
-        return new Provenance(currentCommit(), configHash, data, teacher,
-                teacherWeights == null ? null : sha256(teacherWeights), seed, currentVersions(), Instant.now().toString());
+        String teacherHash = teacherWeights == null ? null : sha256(teacherWeights);
+        // The usual case is a student cut from its teacher: hash a BERT-base once, not twice.
+        String startHash = studentStartWeights == null ? null
+                : studentStartWeights == teacherWeights ? teacherHash : sha256(studentStartWeights);
+        return new Provenance(currentCommit(), configHash, data, teacher, teacherHash, studentStart, startHash, seed,
+                currentVersions(), Instant.now().toString());
     }
 
     /** The versions of everything that decides the numbers. */

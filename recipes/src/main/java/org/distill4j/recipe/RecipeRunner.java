@@ -108,8 +108,11 @@ public final class RecipeRunner {
         String hash = RecipeFile.hash(cfg);
         List<Path> dataFiles = new ArrayList<>(List.of(train.file()));
         devs.forEach(d -> dataFiles.add(d.file()));
+        String start = studentCkpt == null ? null
+                : cfg.student().init() != null ? cfg.student().init() : cfg.teacher().model();
         Provenance provenance = Provenance.of(hash, dataFiles, distils ? cfg.teacher().model() : null,
-                distils ? teacherCkpt.weights() : null, cfg.seed());
+                distils ? teacherCkpt.weights() : null, start, studentCkpt == null ? null : init.weights(),
+                cfg.seed());
         if (replay == null) {
             writeJson(out.resolve("provenance.json"), provenance);
         }

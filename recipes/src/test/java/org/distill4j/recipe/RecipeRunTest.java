@@ -94,6 +94,11 @@ class RecipeRunTest {
         assertEquals("pkd", info.path("method").asText());
         assertEquals("SST-2", info.path("task").asText());
         assertEquals(64, info.path("provenance").path("teacherHash").asText().length(), info.toString());
+        // The student was cut from the teacher's layers: its start is the teacher, by name and by hash.
+        assertEquals(info.path("provenance").path("teacher").asText(),
+                info.path("provenance").path("studentStart").asText(), info.toString());
+        assertEquals(info.path("provenance").path("teacherHash").asText(),
+                info.path("provenance").path("studentStartHash").asText(), info.toString());
         assertEquals(64, info.path("provenance").path("configHash").asText().length(), info.toString());
         assertEquals(2, info.path("provenance").path("dataFiles").size(), info.toString()); // train, dev
         String metrics = Files.readString(out.resolve("metrics.jsonl"));
