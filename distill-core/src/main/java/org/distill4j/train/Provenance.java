@@ -39,7 +39,8 @@ import org.distill4j.weights.Tensor;
  * @param created when the run started (UTC)
  */
 public record Provenance(String gitCommit, String configHash, Map<String, String> dataFiles, String teacher,
-        String teacherHash, String studentStart, String studentStartHash, long seed, Map<String, String> versions, String created) {
+        String teacherHash, String studentStart, String studentStartHash, long seed, Map<String, String> versions,
+        String created) {
 
     /** The system property that names the commit the application was built from. */
     public static final String BUILD_COMMIT = "distill4j.commit";
