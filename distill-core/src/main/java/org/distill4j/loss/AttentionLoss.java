@@ -20,18 +20,16 @@ public final class AttentionLoss implements LossTerm {
     /** Which attention quantity is matched, and how. */
     public enum Kind { SCORES_MSE, PROBS_MSE, PROBS_KL }
 
-    private final float weight;
     private final LayerMapping mapping;
     private final Kind kind;
 
-    public AttentionLoss(float weight, LayerMapping mapping, Kind kind) {
+    public AttentionLoss(LayerMapping mapping, Kind kind) {
         for (LayerMapping.Pair p : mapping.pairs()) {
             if (p.student() == 0 || p.teacher() == 0) {
                 throw new IllegalArgumentException("attention losses map transformer layers (1 and up); mapping "
                         + mapping + " names layer 0, the embeddings, which have no attention");
             }
         }
-        this.weight = weight;
         this.mapping = mapping;
         this.kind = kind;
     }
@@ -61,12 +59,12 @@ public final class AttentionLoss implements LossTerm {
 
     @Override
     public NDArray compute(StepContext s) {
-        var t = s.requireTeacherOut(name());
+        TeacherOutputs t = s.requireTeacher(name());
         var st = s.studentOut();
         boolean scores = kind == Kind.SCORES_MSE;
         return mapping.sum(p -> of(
-                (scores ? st.attentionScores() : st.attentionProbs()).get(p.student() - 1),
-                (scores ? t.attentionScores() : t.attentionProbs()).get(p.teacher() - 1),
+                scores ? st.scores(p.student()) : st.probs(p.student()),
+                scores ? t.attentionScores(p.teacher()) : t.attentionProbs(p.teacher()),
                 s.input().attentionMask(), kind));
     }
 
@@ -75,13 +73,10 @@ public final class AttentionLoss implements LossTerm {
         return "attention_" + kind.name().toLowerCase(java.util.Locale.ROOT);
     }
 
-    @Override
-    public float weight() {
-        return weight;
-    }
 
     @Override
-    public TeacherNeed teacherNeed() {
-        return TeacherNeed.STATES;
+    public TeacherRequest teacherRequest() {
+        return kind == Kind.SCORES_MSE ? TeacherRequest.scoresOf(mapping.teacherLayers())
+                : TeacherRequest.probsOf(mapping.teacherLayers());
     }
 }

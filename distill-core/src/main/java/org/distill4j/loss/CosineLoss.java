@@ -11,11 +11,9 @@ import org.distill4j.mapping.LayerMapping;
  */
 public final class CosineLoss implements LossTerm {
 
-    private final float weight;
     private final LayerMapping mapping;
 
-    public CosineLoss(float weight, LayerMapping mapping) {
-        this.weight = weight;
+    public CosineLoss(LayerMapping mapping) {
         this.mapping = mapping;
     }
 
@@ -35,7 +33,7 @@ public final class CosineLoss implements LossTerm {
 
     @Override
     public NDArray compute(StepContext s) {
-        return mapping.sum(p -> of(s.studentOut().hiddenStates().get(p.student()), s.teacherHidden(name(), p.teacher()),
+        return mapping.sum(p -> of(s.studentOut().hidden(p.student()), s.requireTeacher(name()).hidden(p.teacher()),
                 s.input().attentionMask()));
     }
 
@@ -44,18 +42,9 @@ public final class CosineLoss implements LossTerm {
         return "cosine";
     }
 
-    @Override
-    public float weight() {
-        return weight;
-    }
 
     @Override
-    public Set<Integer> teacherLayers() {
-        return mapping.teacherLayers();
-    }
-
-    @Override
-    public TeacherNeed teacherNeed() {
-        return TeacherNeed.HIDDEN;
+    public TeacherRequest teacherRequest() {
+        return TeacherRequest.hiddenOf(mapping.teacherLayers());
     }
 }

@@ -9,11 +9,7 @@ import ai.djl.ndarray.types.DataType;
  */
 public final class HardLabelLoss implements LossTerm {
 
-    private final float weight;
-
-    public HardLabelLoss(float weight) {
-        this.weight = weight;
-    }
+    public HardLabelLoss() {}
 
     /**
      * @param logits [batch, classes], or [batch, 1] for a regression
@@ -37,13 +33,9 @@ public final class HardLabelLoss implements LossTerm {
         return "hard";
     }
 
-    @Override
-    public float weight() {
-        return weight;
-    }
 
     @Override
-    public TeacherNeed teacherNeed() {
-        return TeacherNeed.NONE;
+    public TeacherRequest teacherRequest() {
+        return TeacherRequest.NONE;
     }
 }

@@ -19,7 +19,6 @@ import org.distill4j.model.Dense;
  */
 public final class HiddenMseLoss implements LossTerm {
 
-    private final float weight;
     private final LayerMapping mapping;
     private final Dense projection;
     private final String name;
@@ -27,10 +26,8 @@ public final class HiddenMseLoss implements LossTerm {
     /**
      * @param owner manager for the projection's parameters (when the widths differ)
      */
-    public HiddenMseLoss(String name, float weight, LayerMapping mapping, int studentWidth, int teacherWidth,
-            NDManager owner) {
+    public HiddenMseLoss(String name, LayerMapping mapping, int studentWidth, int teacherWidth, NDManager owner) {
         this.name = name;
-        this.weight = weight;
         this.mapping = mapping;
         if (studentWidth != teacherWidth) {
             projection = new Dense(studentWidth, teacherWidth);
@@ -50,11 +47,11 @@ public final class HiddenMseLoss implements LossTerm {
     @Override
     public NDArray compute(StepContext s) {
         return mapping.sum(p -> {
-            NDArray hs = s.studentOut().hiddenStates().get(p.student());
+            NDArray hs = s.studentOut().hidden(p.student());
             if (projection != null) {
                 hs = projection.forward(s.ps(), hs, true);
             }
-            return of(hs, s.teacherHidden(name, p.teacher()), s.input().attentionMask());
+            return of(hs, s.requireTeacher(name).hidden(p.teacher()), s.input().attentionMask());
         });
     }
 
@@ -74,18 +71,9 @@ public final class HiddenMseLoss implements LossTerm {
         return name;
     }
 
-    @Override
-    public float weight() {
-        return weight;
-    }
 
     @Override
-    public Set<Integer> teacherLayers() {
-        return mapping.teacherLayers();
-    }
-
-    @Override
-    public TeacherNeed teacherNeed() {
-        return TeacherNeed.HIDDEN;
+    public TeacherRequest teacherRequest() {
+        return TeacherRequest.hiddenOf(mapping.teacherLayers());
     }
 }

@@ -20,7 +20,6 @@ public final class MaskedLmLoss implements LossTerm {
     /** BERT's masking rate (Devlin et al. 2019, section 3.1). */
     public static final double MASK_RATE = 0.15;
 
-    private final float weight;
     private final float temperature;
     private final long maskId;
     private final long vocabSize;
@@ -30,11 +29,10 @@ public final class MaskedLmLoss implements LossTerm {
      * @param maskId the tokenizer's [MASK] id
      * @param special ids never masked ([CLS], [SEP], [PAD])
      */
-    public MaskedLmLoss(float weight, float temperature, long maskId, long vocabSize, Set<Long> special) {
+    public MaskedLmLoss(float temperature, long maskId, long vocabSize, Set<Long> special) {
         if (!(temperature > 0)) {
             throw new IllegalArgumentException("temperature must be > 0, got " + temperature);
         }
-        this.weight = weight;
         this.temperature = temperature;
         this.maskId = maskId;
         this.vocabSize = vocabSize;
@@ -75,11 +73,8 @@ public final class MaskedLmLoss implements LossTerm {
         NDArray picked = s.manager().create(m.positions());
         long width = s.student().config().hiddenSize();
         NDArray hs = s.student().encode(s.ps(), masked, true).lastHidden().reshape(-1, width).get(picked);
-        // The teacher is frozen (its parameters need no gradient), so autograd records nothing here.
-        NDArray ht = s.teacher().encode(s.ps(), masked, false).lastHidden()
-                .reshape(-1, s.teacher().config().hiddenSize()).get(picked);
         NDArray zs = s.student().maskedLmLogits(s.ps(), hs, true);
-        NDArray zt = s.teacher().maskedLmLogits(s.ps(), ht, false);
+        NDArray zt = s.requireTeacher(name()).maskedLmLogits(masked, picked);
         return SoftTargetLoss.of(zs, zt, temperature, false);
     }
 
@@ -88,13 +83,9 @@ public final class MaskedLmLoss implements LossTerm {
         return "mlm";
     }
 
-    @Override
-    public float weight() {
-        return weight;
-    }
 
     @Override
-    public TeacherNeed teacherNeed() {
-        return TeacherNeed.NONE; // it runs the teacher itself, on the masked batch
+    public TeacherRequest teacherRequest() {
+        return TeacherRequest.maskedLmLogits();
     }
 }

@@ -12,11 +12,9 @@ import org.distill4j.mapping.LayerMapping;
  */
 public final class PatienceLoss implements LossTerm {
 
-    private final float weight;
     private final LayerMapping mapping;
 
-    public PatienceLoss(float weight, LayerMapping mapping) {
-        this.weight = weight;
+    public PatienceLoss(LayerMapping mapping) {
         this.mapping = mapping;
     }
 
@@ -33,7 +31,7 @@ public final class PatienceLoss implements LossTerm {
 
     @Override
     public NDArray compute(StepContext s) {
-        return mapping.sum(p -> of(s.studentOut().cls(p.student()), s.teacherCls(name(), p.teacher())))
+        return mapping.sum(p -> of(s.studentOut().cls(p.student()), s.requireTeacher(name()).cls(p.teacher())))
                 .div(mapping.pairs().size());
     }
 
@@ -42,13 +40,9 @@ public final class PatienceLoss implements LossTerm {
         return "patience";
     }
 
-    @Override
-    public float weight() {
-        return weight;
-    }
 
     @Override
-    public TeacherNeed teacherNeed() {
-        return TeacherNeed.CLS;
+    public TeacherRequest teacherRequest() {
+        return TeacherRequest.clsOf(mapping.teacherLayers());
     }
 }

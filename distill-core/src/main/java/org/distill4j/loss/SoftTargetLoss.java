@@ -13,14 +13,12 @@ import ai.djl.ndarray.NDArray;
  */
 public final class SoftTargetLoss implements LossTerm {
 
-    private final float weight;
     private final float temperature;
 
-    public SoftTargetLoss(float weight, float temperature) {
+    public SoftTargetLoss(float temperature) {
         if (!(temperature > 0)) {
             throw new IllegalArgumentException("temperature must be > 0, got " + temperature);
         }
-        this.weight = weight;
         this.temperature = temperature;
     }
 
@@ -37,7 +35,7 @@ public final class SoftTargetLoss implements LossTerm {
 
     @Override
     public NDArray compute(StepContext s) {
-        return of(s.studentLogits(), s.requireTeacherLogits(name()), temperature, s.regression());
+        return of(s.studentLogits(), s.requireTeacher(name()).logits(), temperature, s.regression());
     }
 
     public float temperature() {
@@ -49,13 +47,9 @@ public final class SoftTargetLoss implements LossTerm {
         return "soft";
     }
 
-    @Override
-    public float weight() {
-        return weight;
-    }
 
     @Override
-    public TeacherNeed teacherNeed() {
-        return TeacherNeed.LOGITS;
+    public TeacherRequest teacherRequest() {
+        return TeacherRequest.logitsOnly();
     }
 }

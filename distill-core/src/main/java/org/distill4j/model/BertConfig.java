@@ -1,12 +1,12 @@
 package org.distill4j.model;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.distill4j.DistillException;
+import org.distill4j.Json;
 
 /**
  * The shape of a BERT encoder, with the keys and meaning of a HuggingFace {@code config.json}.
@@ -14,7 +14,10 @@ import org.distill4j.DistillException;
  * @param vocabSize size of the word-piece vocabulary
  * @param hiddenSize width of every hidden state
  * @param numHiddenLayers number of transformer layers
- * @param numAttentionHeads heads per layer; must divide {@code hiddenSize}
+ * @param numAttentionHeads heads per layer
+ * @param attentionHeadSize width of each head's query, key and value; {@code hiddenSize / numAttentionHeads}
+ *     in a model as pre-trained, other values after heads were pruned or for a student narrower per head
+ *     ({@code attention_head_size} in {@code config.json}, written only when it is not that quotient)
  * @param intermediateSize width of the feed-forward layer
  * @param hiddenAct activation of the feed-forward layer ({@code gelu} only, as in BERT)
  * @param maxPositionEmbeddings longest sequence the position table covers
@@ -28,6 +31,7 @@ public record BertConfig(
         int hiddenSize,
         int numHiddenLayers,
         int numAttentionHeads,
+        int attentionHeadSize,
         int intermediateSize,
         String hiddenAct,
         int maxPositionEmbeddings,
@@ -36,14 +40,13 @@ public record BertConfig(
         float hiddenDropoutProb,
         float attentionProbsDropoutProb) {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     public BertConfig {
         require(vocabSize > 0, "vocab_size must be positive, got " + vocabSize);
         require(hiddenSize > 0, "hidden_size must be positive, got " + hiddenSize);
         require(numHiddenLayers > 0, "num_hidden_layers must be positive, got " + numHiddenLayers);
-        require(numAttentionHeads > 0 && hiddenSize % numAttentionHeads == 0,
-                "num_attention_heads (" + numAttentionHeads + ") must divide hidden_size (" + hiddenSize + ")");
+        require(numAttentionHeads > 0, "num_attention_heads must be positive, got " + numAttentionHeads);
+        require(attentionHeadSize > 0, "attention_head_size must be positive, got " + attentionHeadSize);
         require(intermediateSize > 0, "intermediate_size must be positive, got " + intermediateSize);
         require("gelu".equals(hiddenAct),
                 "hidden_act '" + hiddenAct + "' is not supported: BERT checkpoints use 'gelu'");
@@ -55,36 +58,65 @@ public record BertConfig(
                 "attention_probs_dropout_prob must be in [0, 1)");
     }
 
+    /** A config whose heads split the hidden size evenly, as every pre-trained BERT's do. */
+    public BertConfig(int vocabSize, int hiddenSize, int numHiddenLayers, int numAttentionHeads, int intermediateSize,
+            String hiddenAct, int maxPositionEmbeddings, int typeVocabSize, float layerNormEps, float hiddenDropoutProb,
+            float attentionProbsDropoutProb) {
+        this(vocabSize, hiddenSize, numHiddenLayers, numAttentionHeads,
+                evenHeadSize(hiddenSize, numAttentionHeads), intermediateSize, hiddenAct, maxPositionEmbeddings,
+                typeVocabSize, layerNormEps, hiddenDropoutProb, attentionProbsDropoutProb);
+    }
+
+    private static int evenHeadSize(int hiddenSize, int heads) {
+        require(heads > 0 && hiddenSize % heads == 0, "num_attention_heads (" + heads + ") must divide hidden_size ("
+                + hiddenSize + ") unless attention_head_size is given");
+        return hiddenSize / heads;
+    }
+
     /** BERT's defaults for everything but the size. */
     public static BertConfig of(int vocabSize, int hiddenSize, int layers, int heads, int intermediateSize) {
         return new BertConfig(vocabSize, hiddenSize, layers, heads, intermediateSize, "gelu", 512, 2,
                 1e-12f, 0.1f, 0.1f);
     }
 
-    public int headSize() {
-        return hiddenSize / numAttentionHeads;
+    /** The width of all heads together: the query, key and value projections' output size. */
+    public int allHeadsSize() {
+        return numAttentionHeads * attentionHeadSize;
     }
 
     /** A copy with another depth, e.g. for a student taken from a teacher's layers. */
     public BertConfig withLayers(int layers) {
-        return new BertConfig(vocabSize, hiddenSize, layers, numAttentionHeads, intermediateSize, hiddenAct,
-                maxPositionEmbeddings, typeVocabSize, layerNormEps, hiddenDropoutProb, attentionProbsDropoutProb);
+        return new BertConfig(vocabSize, hiddenSize, layers, numAttentionHeads, attentionHeadSize, intermediateSize,
+                hiddenAct, maxPositionEmbeddings, typeVocabSize, layerNormEps, hiddenDropoutProb,
+                attentionProbsDropoutProb);
+    }
+
+    /** A copy with fewer (or more) heads of the same size, e.g. after pruning heads. */
+    public BertConfig withHeads(int heads) {
+        return new BertConfig(vocabSize, hiddenSize, numHiddenLayers, heads, attentionHeadSize, intermediateSize,
+                hiddenAct, maxPositionEmbeddings, typeVocabSize, layerNormEps, hiddenDropoutProb,
+                attentionProbsDropoutProb);
     }
 
     /** Reads a HuggingFace {@code config.json}; missing optional keys take BERT's defaults. */
     public static BertConfig read(Path file) {
         JsonNode n;
         try {
-            n = JSON.readTree(file.toFile());
+            n = Json.MAPPER.readTree(file.toFile());
         } catch (IOException e) {
             throw new DistillException("Cannot read model config " + file + ": " + e.getMessage(), e);
         }
         try {
+            int hidden = requiredInt(n, "hidden_size", file);
+            int heads = requiredInt(n, "num_attention_heads", file);
+            int headSize = n.has("attention_head_size") ? requiredInt(n, "attention_head_size", file)
+                    : evenHeadSize(hidden, heads);
             return new BertConfig(
                     requiredInt(n, "vocab_size", file),
-                    requiredInt(n, "hidden_size", file),
+                    hidden,
                     requiredInt(n, "num_hidden_layers", file),
-                    requiredInt(n, "num_attention_heads", file),
+                    heads,
+                    headSize,
                     requiredInt(n, "intermediate_size", file),
                     n.path("hidden_act").asText("gelu"),
                     n.path("max_position_embeddings").asInt(512),
@@ -99,13 +131,16 @@ public record BertConfig(
 
     /** Writes a HuggingFace-compatible {@code config.json}. */
     public void write(Path file) {
-        ObjectNode n = JSON.createObjectNode();
+        ObjectNode n = Json.MAPPER.createObjectNode();
         n.putArray("architectures").add("BertModel");
         n.put("model_type", "bert");
         n.put("vocab_size", vocabSize);
         n.put("hidden_size", hiddenSize);
         n.put("num_hidden_layers", numHiddenLayers);
         n.put("num_attention_heads", numAttentionHeads);
+        if (attentionHeadSize * numAttentionHeads != hiddenSize) {
+            n.put("attention_head_size", attentionHeadSize);
+        }
         n.put("intermediate_size", intermediateSize);
         n.put("hidden_act", hiddenAct);
         n.put("max_position_embeddings", maxPositionEmbeddings);
@@ -117,7 +152,7 @@ public record BertConfig(
         n.put("torch_dtype", "float32");
         try {
             Files.createDirectories(file.toAbsolutePath().getParent());
-            JSON.writerWithDefaultPrettyPrinter().writeValue(file.toFile(), n);
+            Json.PRETTY.writeValue(file.toFile(), n);
         } catch (IOException e) {
             throw new DistillException("Cannot write " + file + ": " + e.getMessage(), e);
         }

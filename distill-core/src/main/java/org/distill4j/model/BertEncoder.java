@@ -64,7 +64,11 @@ public final class BertEncoder extends BertModule {
             probs = toFloat(probs, zero);
             scores = toFloat(scores, zero);
         }
-        return new EncoderOutput(hidden, probs, scores, mask);
+        int[] numbers = new int[order.length + 1];
+        for (int i = 0; i < order.length; i++) {
+            numbers[i + 1] = order[i] + 1;
+        }
+        return new EncoderOutput(hidden, probs, scores, mask, numbers);
     }
 
     /** fp32 copies that autograd follows: half + float promotes to float (a cast would not be recorded). */

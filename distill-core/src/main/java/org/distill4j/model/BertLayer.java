@@ -13,20 +13,17 @@ public final class BertLayer extends BertModule {
 
     private final float dropout;
     private final BertSelfAttention selfAttention;
-    private final Dense attentionOutput;
     private final BertLayerNorm attentionNorm;
-    private final Dense intermediate;
-    private final Dense output;
     private final BertLayerNorm outputNorm;
 
     public BertLayer(BertConfig config) {
         int h = config.hiddenSize();
         this.dropout = config.hiddenDropoutProb();
         selfAttention = child("attention.self", new BertSelfAttention(config));
-        attentionOutput = child("attention.output.dense", new Dense(h, h));
+        child("attention.output.dense", new Dense(config.allHeadsSize(), h));
         attentionNorm = child("attention.output.LayerNorm", new BertLayerNorm(h, config.layerNormEps()));
-        intermediate = child("intermediate.dense", new Dense(h, config.intermediateSize()));
-        output = child("output.dense", new Dense(config.intermediateSize(), h));
+        child("intermediate.dense", new Dense(h, config.intermediateSize()));
+        child("output.dense", new Dense(config.intermediateSize(), h));
         outputNorm = child("output.LayerNorm", new BertLayerNorm(h, config.layerNormEps()));
     }
 
@@ -41,12 +38,12 @@ public final class BertLayer extends BertModule {
             boolean training) {
         BertSelfAttention.Result att = selfAttention.forward(ps, x, maskBias, headMask, training);
         NDArray a = attentionNorm.forward(ps,
-                x.add(drop(attentionOutput.forward(ps, att.context(), training), training)), training);
-        NDArray inner = Activation.gelu(intermediate.forward(ps, a, training));
+                x.add(drop(projection("attention.output.dense").forward(ps, att.context(), training), training)), training);
+        NDArray inner = Activation.gelu(projection("intermediate.dense").forward(ps, a, training));
         if (ffnMask != null) {
             inner = inner.mul(ffnMask);
         }
-        NDArray y = outputNorm.forward(ps, a.add(drop(output.forward(ps, inner, training), training)), training);
+        NDArray y = outputNorm.forward(ps, a.add(drop(projection("output.dense").forward(ps, inner, training), training)), training);
         return new Result(y, att.scores(), att.probs());
     }
 

@@ -55,10 +55,20 @@ public final class BertModel extends BertModule implements AutoCloseable {
      */
     public static BertModel create(BertConfig config, Heads heads, NDManager parent) {
         BertModel model = new BertModel(config, heads, parent.newSubManager());
-        for (Parameter p : model.getParameters().values()) {
-            p.initialize(model.manager, DataType.FLOAT32);
-        }
+        model.initializeNew();
         return model;
+    }
+
+    /**
+     * Gives every parameter that has no value yet (all of them at creation, those of a module
+     * {@link #attach}ed since) BERT's random initialisation, in this model's manager.
+     */
+    public void initializeNew() {
+        for (Parameter p : namedParameters().values()) {
+            if (!p.isInitialized()) {
+                p.initialize(manager, DataType.FLOAT32);
+            }
+        }
     }
 
     /** The encoder's hidden states and attentions for a batch. */
@@ -72,7 +82,7 @@ public final class BertModel extends BertModule implements AutoCloseable {
 
     /** The sentence vector the task head reads: pooled [CLS] if there is a pooler, else [CLS]. */
     public NDArray sentence(ParameterStore ps, EncoderOutput out, boolean training) {
-        NDArray cls = out.cls(out.layers());
+        NDArray cls = out.lastCls();
         return pooler == null ? cls : pooler.forward(ps, cls, training);
     }
 

@@ -10,9 +10,12 @@ import ai.djl.training.ParameterStore;
 import ai.djl.training.initializer.Initializer;
 import ai.djl.training.initializer.NormalInitializer;
 import ai.djl.util.PairList;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 
 /**
  * Base of every learnable piece of the BERT stack. Parameters are registered under their
@@ -20,13 +23,32 @@ import java.util.Map;
  * weight import and export are a plain name-to-name copy and the model never needs DJL's
  * shape inference. Forward passes are typed methods on the subclasses; the generic
  * {@link #forwardInternal} is only a convenience for single-input modules.
+ *
+ * <p>The module tree is the one parameter registry: {@link #namedParameters} walks it at call time,
+ * so a module attached or swapped in after construction (a projection, a low-rank adapter) is seen
+ * by everything that reads parameters (initialisation, optimizer, checkpoints, weight files).
  */
-abstract class BertModule extends AbstractBlock {
+public abstract class BertModule extends AbstractBlock {
 
     /** BERT's initialiser: truncated-free normal with standard deviation 0.02. */
     static final Initializer BERT_INIT = new NormalInitializer(0.02f);
 
-    private final Map<String, Parameter> named = new LinkedHashMap<>();
+    /** A parameter of this module or a child module, in registration order (which fixes every walk's order). */
+    private sealed interface Entry permits Own, Child {}
+
+    private record Own(String name, Parameter parameter) implements Entry {}
+
+    private static final class Child implements Entry {
+        final String prefix;
+        BertModule module;
+
+        Child(String prefix, BertModule module) {
+            this.prefix = prefix;
+            this.module = module;
+        }
+    }
+
+    private final List<Entry> entries = new ArrayList<>();
 
     /** Registers a parameter with a fixed shape and initialiser under a HuggingFace name. */
     protected final Parameter param(String name, Shape shape, Initializer init, Parameter.Type type) {
@@ -36,20 +58,105 @@ abstract class BertModule extends AbstractBlock {
                 .optShape(shape)
                 .optInitializer(init)
                 .build());
-        named.put(name, p);
+        entries.add(new Own(name, p));
         return p;
     }
 
     /** Registers a child module; its parameters appear as {@code prefix.name} (just {@code name} for ""). */
     protected final <M extends BertModule> M child(String prefix, M module) {
+        if (entries.stream().anyMatch(e -> e instanceof Child c && c.prefix.equals(prefix))) {
+            throw new IllegalArgumentException(getClass().getSimpleName() + " already has a module '" + prefix + "'");
+        }
         addChildBlock(prefix.isEmpty() ? "bert" : prefix, module);
-        ((BertModule) module).named.forEach((k, v) -> named.put(prefix.isEmpty() ? k : prefix + "." + k, v));
+        entries.add(new Child(prefix, module));
         return module;
     }
 
-    /** Every parameter of this module and its children, by HuggingFace name, in a stable order. */
+    /**
+     * Attaches a module after construction (a projection a loss term learns, an adapter); its
+     * parameters appear under {@code prefix.} like those of the modules made with the model.
+     */
+    public final <M extends BertModule> M attach(String prefix, M module) {
+        return child(prefix, module);
+    }
+
+    /**
+     * Replaces the module at {@code path} (a path of {@link #modules}, e.g.
+     * {@code encoder.layer.0.attention.self.query}) by {@code wrap} of it. A projection can only be
+     * replaced by a projection of the same in and out width.
+     */
+    public final void replace(String path, UnaryOperator<BertModule> wrap) {
+        for (Map.Entry<String, BertModule> m : modules().entrySet()) {
+            for (Entry e : m.getValue().entries) {
+                if (e instanceof Child c && join(m.getKey(), c.prefix).equals(path)) {
+                    BertModule next = wrap.apply(c.module);
+                    if (c.module instanceof LinearProjection old && !(next instanceof LinearProjection p
+                            && p.in() == old.in() && p.out() == old.out())) {
+                        throw new IllegalArgumentException(path + " is a projection " + old.in() + " -> " + old.out()
+                                + "; its replacement must be one too, got " + next.getClass().getSimpleName());
+                    }
+                    c.module = next;
+                    return;
+                }
+            }
+        }
+        throw new IllegalArgumentException("no module at '" + path + "'; modules are " + modules().keySet());
+    }
+
+    /** The projection now at {@code prefix}: the one made with the module, or what {@link #replace} put there. */
+    protected final LinearProjection projection(String prefix) {
+        return (LinearProjection) current(prefix);
+    }
+
+    /** The module now at {@code prefix} (the one given to {@link #child}, or what replaced it). */
+    protected final BertModule current(String prefix) {
+        for (Entry e : entries) {
+            if (e instanceof Child c && c.prefix.equals(prefix)) {
+                return c.module;
+            }
+        }
+        throw new IllegalArgumentException(getClass().getSimpleName() + " has no module '" + prefix + "'");
+    }
+
+    /** Every parameter of this module and its children, by HuggingFace name, in registration order. */
     public Map<String, Parameter> namedParameters() {
+        Map<String, Parameter> named = new LinkedHashMap<>();
+        collect("", named);
         return Collections.unmodifiableMap(named);
+    }
+
+    /** Every module below this one (itself at ""), by path, parents before their children. */
+    public Map<String, BertModule> modules() {
+        Map<String, BertModule> out = new LinkedHashMap<>();
+        collectModules("", out);
+        return Collections.unmodifiableMap(out);
+    }
+
+    private void collect(String prefix, Map<String, Parameter> into) {
+        for (Entry e : entries) {
+            if (e instanceof Own o) {
+                String name = join(prefix, o.name());
+                if (into.putIfAbsent(name, o.parameter()) != null) {
+                    throw new IllegalStateException("two parameters are named " + name);
+                }
+            } else {
+                Child c = (Child) e;
+                c.module.collect(join(prefix, c.prefix), into);
+            }
+        }
+    }
+
+    private void collectModules(String path, Map<String, BertModule> into) {
+        into.put(path, this);
+        for (Entry e : entries) {
+            if (e instanceof Child c) {
+                c.module.collectModules(join(path, c.prefix), into);
+            }
+        }
+    }
+
+    private static String join(String prefix, String name) {
+        return prefix.isEmpty() ? name : name.isEmpty() ? prefix : prefix + "." + name;
     }
 
     /**

@@ -19,18 +19,16 @@ public final class BertSelfAttention extends BertModule {
     private final int heads;
     private final int headSize;
     private final float dropout;
-    private final Dense query;
-    private final Dense key;
-    private final Dense value;
 
     public BertSelfAttention(BertConfig config) {
         this.heads = config.numAttentionHeads();
-        this.headSize = config.headSize();
+        this.headSize = config.attentionHeadSize();
         this.dropout = config.attentionProbsDropoutProb();
         int h = config.hiddenSize();
-        query = child("query", new Dense(h, h));
-        key = child("key", new Dense(h, h));
-        value = child("value", new Dense(h, h));
+        int inner = heads * headSize;
+        child("query", new Dense(h, inner));
+        child("key", new Dense(h, inner));
+        child("value", new Dense(h, inner));
     }
 
     /** What one attention pass produced. */
@@ -40,13 +38,13 @@ public final class BertSelfAttention extends BertModule {
      * @param x [batch, seq, hidden]
      * @param maskBias [batch, 1, 1, seq]: 0 for real tokens, {@link #MASKED_SCORE} for padding
      * @param headMask [heads] multiplier of each head's probabilities, or null
-     * @return context [batch, seq, hidden]; scores (scaled, before the padding bias) and
+     * @return context [batch, seq, heads × head size]; scores (scaled, before the padding bias) and
      *     probabilities [batch, heads, seq, seq]
      */
     public Result forward(ParameterStore ps, NDArray x, NDArray maskBias, NDArray headMask, boolean training) {
-        NDArray q = splitHeads(query.forward(ps, x, training));
-        NDArray k = splitHeads(key.forward(ps, x, training));
-        NDArray v = splitHeads(value.forward(ps, x, training));
+        NDArray q = splitHeads(projection("query").forward(ps, x, training));
+        NDArray k = splitHeads(projection("key").forward(ps, x, training));
+        NDArray v = splitHeads(projection("value").forward(ps, x, training));
         NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).div((float) Math.sqrt(headSize));
         NDArray probs = scores.add(maskBias).softmax(-1);
         if (headMask != null) {

@@ -12,22 +12,21 @@ import ai.djl.training.ParameterStore;
 public final class ClassifierHead extends BertModule {
 
     private final float dropout;
-    private final Dense dense;
 
     public ClassifierHead(BertConfig config, int outputs) {
         if (outputs < 1) {
             throw new IllegalArgumentException("a classifier head needs at least one output, got " + outputs);
         }
         this.dropout = config.hiddenDropoutProb();
-        dense = child("", new Dense(config.hiddenSize(), outputs));
+        child("", new Dense(config.hiddenSize(), outputs));
     }
 
     /** @param sentence [batch, hidden]; returns [batch, outputs] */
     public NDArray forward(ParameterStore ps, NDArray sentence, boolean training) {
-        return dense.forward(ps, Dropout.dropout(sentence, dropout, training).singletonOrThrow(), training);
+        return projection("").forward(ps, Dropout.dropout(sentence, dropout, training).singletonOrThrow(), training);
     }
 
     public int outputs() {
-        return dense.out();
+        return projection("").out();
     }
 }

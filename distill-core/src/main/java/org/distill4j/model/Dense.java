@@ -8,7 +8,7 @@ import ai.djl.training.ParameterStore;
 import ai.djl.training.initializer.Initializer;
 
 /** A fully connected layer, {@code y = x W^T + b}, with the weight stored [out, in] as in PyTorch. */
-public final class Dense extends BertModule {
+public final class Dense extends BertModule implements LinearProjection {
 
     private final int in;
     private final int out;
@@ -22,14 +22,17 @@ public final class Dense extends BertModule {
         this.bias = param("bias", new Shape(out), Initializer.ZEROS, Parameter.Type.BIAS);
     }
 
+    @Override
     public NDArray forward(ParameterStore ps, NDArray x, boolean training) {
         return Linear.linear(x, value(ps, weight, x, training), value(ps, bias, x, training)).singletonOrThrow();
     }
 
+    @Override
     public int in() {
         return in;
     }
 
+    @Override
     public int out() {
         return out;
     }

@@ -14,14 +14,13 @@ import ai.djl.training.initializer.Initializer;
  */
 public final class MaskedLmHead extends BertModule {
 
-    private final Dense transform;
     private final BertLayerNorm norm;
     private final Parameter bias;
     private final Parameter decoder;
 
     /** @param wordEmbeddings the encoder's word-embedding table, reused as the decoder weight */
     public MaskedLmHead(BertConfig config, Parameter wordEmbeddings) {
-        transform = child("transform.dense", new Dense(config.hiddenSize(), config.hiddenSize()));
+        child("transform.dense", new Dense(config.hiddenSize(), config.hiddenSize()));
         norm = child("transform.LayerNorm", new BertLayerNorm(config.hiddenSize(), config.layerNormEps()));
         bias = param("bias", new Shape(config.vocabSize()), Initializer.ZEROS, Parameter.Type.BIAS);
         decoder = wordEmbeddings;
@@ -29,7 +28,7 @@ public final class MaskedLmHead extends BertModule {
 
     /** @param hidden [batch, seq, hidden] or [n, hidden]; returns vocabulary logits */
     public NDArray forward(ParameterStore ps, NDArray hidden, boolean training) {
-        NDArray t = norm.forward(ps, Activation.gelu(transform.forward(ps, hidden, training)), training);
+        NDArray t = norm.forward(ps, Activation.gelu(projection("transform.dense").forward(ps, hidden, training)), training);
         return Linear.linear(t, value(ps, decoder, t, training), value(ps, bias, t, training)).singletonOrThrow();
     }
 }

@@ -6,14 +6,12 @@ import ai.djl.training.ParameterStore;
 /** BERT's pooler: {@code tanh(W · h_[CLS] + b)}, trained by next-sentence prediction. */
 public final class Pooler extends BertModule {
 
-    private final Dense dense;
-
     public Pooler(BertConfig config) {
-        dense = child("dense", new Dense(config.hiddenSize(), config.hiddenSize()));
+        child("dense", new Dense(config.hiddenSize(), config.hiddenSize()));
     }
 
     /** @param cls [batch, hidden] */
     public NDArray forward(ParameterStore ps, NDArray cls, boolean training) {
-        return dense.forward(ps, cls, training).tanh();
+        return projection("dense").forward(ps, cls, training).tanh();
     }
 }

@@ -86,7 +86,7 @@ public final class SentenceEmbedder {
             EncoderOutput out = model.encode(ps, batch.toInput(step), false);
             NDArray v;
             if (pooling == Pooling.CLS) {
-                v = out.cls(out.layers());
+                v = out.lastCls();
             } else {
                 NDArray mask = out.attentionMask().toType(DataType.FLOAT32, false).expandDims(-1);
                 v = out.lastHidden().mul(mask).sum(new int[] {1}).div(mask.sum(new int[] {1}));

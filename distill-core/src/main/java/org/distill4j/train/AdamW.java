@@ -192,6 +192,11 @@ public final class AdamW implements AutoCloseable {
         return skipped;
     }
 
+    /** Number of parameters it updates. */
+    public int size() {
+        return params.size();
+    }
+
     /** Number of updates applied so far. */
     public int steps() {
         return steps;
@@ -201,8 +206,8 @@ public final class AdamW implements AutoCloseable {
     public void save(Path file) {
         StateDict dict = new StateDict("optimizer state");
         for (String name : params.keySet()) {
-            dict.put("m." + name, tensor(m.get(name)));
-            dict.put("v." + name, tensor(v.get(name)));
+            dict.put("m." + name, Tensor.of(m.get(name)));
+            dict.put("v." + name, Tensor.of(v.get(name)));
         }
         Safetensors.write(dict, file, Map.of("steps", Integer.toString(steps)));
     }
@@ -220,10 +225,6 @@ public final class AdamW implements AutoCloseable {
             StateDict.assign(v.get(name), tv);
         }
         this.steps = stepsDone;
-    }
-
-    private static Tensor tensor(NDArray a) {
-        return new Tensor(a.getShape().getShape(), a.toFloatArray());
     }
 
     @Override

@@ -2,21 +2,19 @@ package org.distill4j.train;
 
 import ai.djl.engine.Engine;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import org.distill4j.DistillException;
+import org.distill4j.Sha256;
 import org.distill4j.weights.StateDict;
 import org.distill4j.weights.Tensor;
 
@@ -75,21 +73,12 @@ public record Provenance(String gitCommit, String configHash, Map<String, String
 
     /** SHA-256 of a file, hex. */
     public static String sha256(Path file) {
-        try (InputStream in = Files.newInputStream(file)) {
-            MessageDigest d = digest();
-            byte[] buf = new byte[1 << 16];
-            for (int n = in.read(buf); n > 0; n = in.read(buf)) {
-                d.update(buf, 0, n);
-            }
-            return HexFormat.of().formatHex(d.digest());
-        } catch (IOException e) {
-            throw new DistillException("Cannot hash " + file + ": " + e.getMessage(), e);
-        }
+        return Sha256.of(file);
     }
 
     /** SHA-256 over tensor names and values, in name order: the same weights give the same hash. */
     public static String sha256(StateDict weights) {
-        MessageDigest d = digest();
+        MessageDigest d = Sha256.digest();
         for (Map.Entry<String, Tensor> e : new TreeMap<>(weights.tensors()).entrySet()) {
             d.update(e.getKey().getBytes(StandardCharsets.UTF_8));
             float[] data = e.getValue().data();
@@ -97,7 +86,7 @@ public record Provenance(String gitCommit, String configHash, Map<String, String
             b.asFloatBuffer().put(data);
             d.update(b);
         }
-        return HexFormat.of().formatHex(d.digest());
+        return Sha256.hex(d.digest());
     }
 
     /**
@@ -137,14 +126,6 @@ public record Provenance(String gitCommit, String configHash, Map<String, String
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return null;
-        }
-    }
-
-    private static MessageDigest digest() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
         }
     }
 }

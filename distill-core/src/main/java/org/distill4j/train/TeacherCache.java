@@ -17,17 +17,18 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import me.tongfei.progressbar.ProgressBar;
+import org.distill4j.Sha256;
+import org.distill4j.loss.TeacherOutputs;
+import org.distill4j.loss.TeacherRequest;
 import org.distill4j.model.BertModel;
 import org.distill4j.model.EncoderOutput;
 import org.distill4j.text.BertTokenizer;
@@ -95,7 +96,7 @@ final class TeacherCache {
      * @param precision the precision the teacher computes in (part of the file's key)
      * @param scope the manager under which each batch's arrays are made and freed
      */
-    static TeacherCache build(BertModel teacher, ParameterStore ps, BertTokenizer tokenizer, Trainer.Examples data,
+    static TeacherCache build(BertModel teacher, ParameterStore ps, BertTokenizer tokenizer, Examples data,
             int[] lengths, boolean withLogits, boolean withCls, Set<Integer> hiddenLayers, long budgetBytes,
             Path store, Precision precision, NDManager scope) {
         int n = data.size();
@@ -139,7 +140,7 @@ final class TeacherCache {
         if (store != null) {
             long started = System.nanoTime();
             key = key(teacher, batches, tokenBatches, outputs, withCls, layers, precision);
-            file = store.resolve("teacher-" + HexFormat.of().formatHex(key) + ".bin");
+            file = store.resolve("teacher-" + Sha256.hex(key) + ".bin");
             TeacherCache kept = read(file, key, n, outputs, withCls ? states : 0, hidden, layers, tokens);
             if (kept != null) {
                 System.err.printf("teacher outputs read from %s: %.0f MB for %d examples in %.1f s%n", file,
@@ -183,7 +184,7 @@ final class TeacherCache {
                             tokenStates[idx[j]] = new float[layers.length * tokens[idx[j]] * hidden];
                         }
                         for (int k = 0; k < layers.length; k++) {
-                            float[] flat = out.hiddenStates().get(layers[k]).toFloatArray();
+                            float[] flat = out.hidden(layers[k]).toFloatArray();
                             for (int j = 0; j < idx.length; j++) {
                                 int len = tokens[idx[j]] * hidden;
                                 // BERT pads on the right: the real tokens are a row's first ones.
@@ -210,12 +211,7 @@ final class TeacherCache {
      */
     private static byte[] key(BertModel teacher, List<int[]> batches, List<TokenBatch> tokenBatches, int outputs,
             boolean withCls, int[] layers, Precision precision) {
-        MessageDigest d;
-        try {
-            d = MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        MessageDigest d = Sha256.digest();
         d.update(MAGIC);
         String what = outputs + " outputs, cls " + withCls + ", layers " + Arrays.toString(layers) + ", batch "
                 + BATCH + ", " + precision + ", " + Engine.getInstance().getEngineName() + " "
@@ -334,107 +330,18 @@ final class TeacherCache {
         }
     }
 
-    /** Little-endian ints and floats through a 4 MB buffer: the cache is up to gigabytes. */
-    private static final class FloatFile {
-        private final FileChannel ch;
-        private final ByteBuffer buf = ByteBuffer.allocate(1 << 22).order(ByteOrder.LITTLE_ENDIAN);
 
-        FloatFile(FileChannel ch) {
-            this.ch = ch;
-            buf.limit(0); // empty, for reading
-        }
-
-        void put(byte[] b) throws IOException {
-            room(b.length);
-            buf.put(b);
-        }
-
-        void put(int[] a) throws IOException {
-            for (int off = 0; off < a.length; ) {
-                room(4);
-                int k = Math.min(buf.remaining() / 4, a.length - off);
-                buf.asIntBuffer().put(a, off, k);
-                buf.position(buf.position() + 4 * k);
-                off += k;
-            }
-        }
-
-        void put(float[] a) throws IOException {
-            for (int off = 0; off < a.length; ) {
-                room(4);
-                int k = Math.min(buf.remaining() / 4, a.length - off);
-                buf.asFloatBuffer().put(a, off, k);
-                buf.position(buf.position() + 4 * k);
-                off += k;
-            }
-        }
-
-        /** Writes what is buffered when fewer than {@code bytes} are free (the buffer is in write mode). */
-        private void room(int bytes) throws IOException {
-            if (buf.limit() == 0) {
-                buf.clear(); // the first write
-            }
-            if (buf.remaining() < bytes) {
-                flush();
-                buf.clear();
-            }
-        }
-
-        void flush() throws IOException {
-            buf.flip();
-            while (buf.hasRemaining()) {
-                ch.write(buf);
-            }
-        }
-
-        byte[] bytes(int n) throws IOException {
-            fill(n);
-            byte[] b = new byte[n];
-            buf.get(b);
-            return b;
-        }
-
-        int[] ints(int n) throws IOException {
-            int[] a = new int[n];
-            for (int off = 0; off < n; ) {
-                fill(4);
-                int k = Math.min(buf.remaining() / 4, n - off);
-                buf.asIntBuffer().get(a, off, k);
-                buf.position(buf.position() + 4 * k);
-                off += k;
-            }
-            return a;
-        }
-
-        float[] floats(int n) throws IOException {
-            float[] a = new float[n];
-            for (int off = 0; off < n; ) {
-                fill(4);
-                int k = Math.min(buf.remaining() / 4, n - off);
-                buf.asFloatBuffer().get(a, off, k);
-                buf.position(buf.position() + 4 * k);
-                off += k;
-            }
-            return a;
-        }
-
-        /** Bytes read from the file but not yet consumed. */
-        long buffered() {
-            return buf.remaining();
-        }
-
-        /** Reads until at least {@code bytes} are buffered (the buffer is in read mode). */
-        private void fill(int bytes) throws IOException {
-            while (buf.remaining() < bytes) {
-                buf.compact();
-                int r = ch.read(buf);
-                buf.flip();
-                if (r < 0) {
-                    throw new IOException("it ends early (truncated)");
-                }
-            }
-        }
+    /**
+     * The cached answers for the examples {@code idx}, padded to {@code seq} tokens, as a stage's
+     * terms read them; made in {@code m}. Only what {@code request} asks for is made.
+     */
+    TeacherOutputs outputs(NDManager m, int[] idx, int seq, TeacherRequest request) {
+        NDArray l = request.logits() ? logits(m, idx) : null;
+        List<NDArray> c = request.cls().isEmpty() ? null : cls(m, idx);
+        Map<Integer, NDArray> h = request.hidden().isEmpty() ? null : hidden(m, idx, seq);
+        return new CachedTeacher(request, l, c, h);
     }
+
 
     /** The task logits of examples {@code idx}, [batch, outputs], made in {@code m}. */
     NDArray logits(NDManager m, int[] idx) {

@@ -1,7 +1,6 @@
 package org.distill4j.weights;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
@@ -17,6 +16,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.Iterator;
 import java.util.Map;
 import org.distill4j.DistillException;
+import org.distill4j.Json;
 
 /**
  * The safetensors format: an 8-byte little-endian header length, a JSON header mapping each
@@ -25,7 +25,6 @@ import org.distill4j.DistillException;
  */
 public final class Safetensors {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private Safetensors() {}
 
@@ -39,7 +38,7 @@ public final class Safetensors {
             }
             byte[] header = new byte[(int) headerLen];
             buf.get(8, header);
-            JsonNode root = JSON.readTree(header);
+            JsonNode root = Json.MAPPER.readTree(header);
             long dataStart = 8 + headerLen;
             StateDict dict = new StateDict(file.toString());
             for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
@@ -99,7 +98,7 @@ public final class Safetensors {
      * and renamed, so a crash never leaves a half-written model.
      */
     public static void write(StateDict dict, Path file, Map<String, String> metadata) {
-        ObjectNode header = JSON.createObjectNode();
+        ObjectNode header = Json.MAPPER.createObjectNode();
         ObjectNode meta = header.putObject("__metadata__");
         meta.put("format", "pt");
         metadata.forEach(meta::put);
@@ -117,7 +116,7 @@ public final class Safetensors {
         }
         byte[] json;
         try {
-            json = JSON.writeValueAsBytes(header);
+            json = Json.MAPPER.writeValueAsBytes(header);
         } catch (IOException e) {
             throw new DistillException("Cannot encode safetensors header: " + e.getMessage(), e);
         }

@@ -81,8 +81,13 @@ public final class StateDict {
             }
         }
         try {
+            long allHeads = require("encoder.layer.0.attention.self.query.weight").shape()[0];
+            if (allHeads % numAttentionHeads != 0) {
+                throw new IllegalArgumentException(numAttentionHeads + " heads do not divide the query projection's "
+                        + allHeads + " outputs");
+            }
             return new BertConfig((int) word.shape()[0], (int) word.shape()[1], layers, numAttentionHeads,
-                    (int) inter.shape()[0], "gelu", (int) pos.shape()[0], (int) type.shape()[0], layerNormEps, 0.1f,
+                    (int) (allHeads / numAttentionHeads), (int) inter.shape()[0], "gelu", (int) pos.shape()[0], (int) type.shape()[0], layerNormEps, 0.1f,
                     0.1f);
         } catch (IllegalArgumentException e) {
             throw new DistillException(source + ": the tensors describe an impossible model: " + e.getMessage(), e);

@@ -1,5 +1,7 @@
 package org.distill4j.weights;
 
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
 import java.util.Arrays;
 
 /**
@@ -18,6 +20,16 @@ public record Tensor(long[] shape, float[] data) {
         if (n != data.length) {
             throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " holds " + n + " values, data has "
                     + data.length);
+        }
+    }
+
+    /** A copy of an array's values (any float type), on the heap. */
+    public static Tensor of(NDArray a) {
+        if (a.getDataType() == DataType.FLOAT32) {
+            return new Tensor(a.getShape().getShape(), a.toFloatArray());
+        }
+        try (NDArray f = a.toType(DataType.FLOAT32, true)) {
+            return new Tensor(a.getShape().getShape(), f.toFloatArray());
         }
     }
 

@@ -10,10 +10,13 @@ import java.util.Map;
 import org.distill4j.loss.CosineLoss;
 import org.distill4j.loss.HardLabelLoss;
 import org.distill4j.loss.SoftTargetLoss;
+import org.distill4j.loss.WeightedTerm;
 import org.distill4j.mapping.LayerMapping;
 import org.distill4j.model.BertModel;
 import org.distill4j.text.BertTokenizer;
+import org.distill4j.train.Examples;
 import org.distill4j.train.Trainer;
+import org.distill4j.train.TrainerOptions;
 import org.distill4j.weights.Checkpoint;
 
 /**
@@ -42,14 +45,14 @@ public final class DistillationBenchmark {
                 BertModel student = BertModel.create(ckpt.config().withLayers(6), new BertModel.Heads(false, false, 2),
                         root);
                 BertTokenizer tok = ckpt.tokenizer(128)) {
-            var terms = List.of(new HardLabelLoss(0.5f), new SoftTargetLoss(0.5f, 2f),
-                    new CosineLoss(1f, LayerMapping.explicit(new int[] {6}, new int[] {12})));
+            var terms = List.of(WeightedTerm.of(new HardLabelLoss(), 0.5f), WeightedTerm.of(new SoftTargetLoss(2f), 0.5f),
+                    WeightedTerm.of(new CosineLoss(LayerMapping.explicit(new int[] {6}, new int[] {12})), 1f));
             // Warm-up run, then the measured run; every batch is 32 × 128 tokens (texts are truncated).
             for (int n : new int[] {3, steps}) {
-                Trainer.Options o = new Trainer.Options(1, 32, 1e-4f, 0.01f, 0.1, 1f, 1, 0, 0, 1000, 1, false,
-                        dir.resolve("run" + n), "bench");
+                TrainerOptions o = TrainerOptions.builder(dir.resolve("run" + n), "bench").epochs(1).batchSize(32)
+                        .learningRate(1e-4f).checkpointEvery(0).logEvery(1000).seed(1).cacheTeacher(false).build();
                 Trainer.Result r = new Trainer(o, student, teacher, tok, terms, false, examples(32 * n),
-                        m -> new Trainer.Score(0, Map.of(), "-"), (m, e) -> {}).run(false);
+                        m -> new Trainer.Score(0, Map.of(), "-"), (m, e) -> {}, "bench").run(false);
                 if (n == steps) {
                     System.out.printf("distill4j (DJL %s, PyTorch %s): %.0f ms/step over %d steps (mean, training "
                             + "time only)%n", Engine.getDjlVersion(), Engine.getEngine("PyTorch").getVersion(),
@@ -75,21 +78,22 @@ public final class DistillationBenchmark {
                 BertModel student = BertModel.create(org.distill4j.model.BertConfig.of(vocab, 64, 1, 4, 128),
                         new BertModel.Heads(false, false, 2), root);
                 BertTokenizer tok = ckpt.tokenizer(32)) {
-            var terms = List.of(new HardLabelLoss(0.5f), new SoftTargetLoss(0.5f, 2f),
-                    new org.distill4j.loss.HiddenMseLoss("hidden_mse", 1f, LayerMapping.explicit(new int[] {1},
-                            new int[] {2}), 64, 128, root),
-                    new org.distill4j.loss.AttentionLoss(1f, LayerMapping.explicit(new int[] {1}, new int[] {2}),
-                            org.distill4j.loss.AttentionLoss.Kind.PROBS_KL));
+            var terms = List.of(WeightedTerm.of(new HardLabelLoss(), 0.5f), WeightedTerm.of(new SoftTargetLoss(2f), 0.5f),
+                    WeightedTerm.of(new org.distill4j.loss.HiddenMseLoss("hidden_mse", LayerMapping.explicit(
+                            new int[] {1}, new int[] {2}), 64, 128, root), 1f),
+                    WeightedTerm.of(new org.distill4j.loss.AttentionLoss(LayerMapping.explicit(new int[] {1},
+                            new int[] {2}), org.distill4j.loss.AttentionLoss.Kind.PROBS_KL), 1f));
             System.out.println("| step | RSS (MiB) |");
             System.out.println("|---|---|");
-            Trainer.Options o = new Trainer.Options(1, 8, 1e-4f, 0.01f, 0.1, 1f, 1, steps / 10, 0, 1000, 1, false,
-                    dir.resolve("leak"), "leak");
+            TrainerOptions o = TrainerOptions.builder(dir.resolve("leak"), "leak").epochs(1).batchSize(8)
+                    .learningRate(1e-4f).evalEvery(steps / 10).checkpointEvery(0).logEvery(1000).seed(1)
+                    .cacheTeacher(false).build();
             int[] evals = {0};
             new Trainer(o, student, teacher, tok, terms, false, shortExamples(8 * steps), m -> {
                 evals[0]++;
                 System.out.printf("| %d | %d |%n", evals[0] * (steps / 10), rssMiB());
                 return new Trainer.Score(0, Map.of(), "-");
-            }, (m, e) -> {}).run(false);
+            }, (m, e) -> {}, "leak").run(false);
         }
     }
 
@@ -106,17 +110,17 @@ public final class DistillationBenchmark {
         return -1;
     }
 
-    private static Trainer.Examples shortExamples(int n) {
+    private static Examples shortExamples(int n) {
         List<String> texts = new ArrayList<>();
         float[] labels = new float[n];
         for (int i = 0; i < n; i++) {
             texts.add("example " + i + " of a short sentence with " + (i % 7) + " extra words".repeat(1 + i % 3));
             labels[i] = i % 2;
         }
-        return new Trainer.Examples(texts, null, labels);
+        return new Examples(texts, null, labels);
     }
 
-    private static Trainer.Examples examples(int n) {
+    private static Examples examples(int n) {
         String base = "the film is a quiet study of grief and the small ways people find to go on living after "
                 + "a loss they cannot name ";
         List<String> texts = new ArrayList<>();
@@ -125,6 +129,6 @@ public final class DistillationBenchmark {
             texts.add(i + " " + base.repeat(8));
             labels[i] = i % 2;
         }
-        return new Trainer.Examples(texts, null, labels);
+        return new Examples(texts, null, labels);
     }
 }

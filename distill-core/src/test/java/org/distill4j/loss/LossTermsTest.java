@@ -48,7 +48,7 @@ class LossTermsTest {
         // Regression: the squared difference of the predictions, (2.5 − 1)² averaged with 0.
         assertEquals(1.125, SoftTargetLoss.of(a(new float[] {2.5f, 0}, 2, 1), a(new float[] {1, 0}, 2, 1), 2f, true)
                 .getFloat(), TOL);
-        assertThrows(IllegalArgumentException.class, () -> new SoftTargetLoss(1, 0));
+        assertThrows(IllegalArgumentException.class, () -> new SoftTargetLoss(0));
     }
 
     @Test
@@ -100,13 +100,13 @@ class LossTermsTest {
         // MSE over the 4 real cells: (0.09 + 0.09 + 0 + 0) / 4.
         assertEquals(0.045, AttentionLoss.of(s, t, mask, AttentionLoss.Kind.PROBS_MSE).getFloat(), TOL);
         assertThrows(IllegalArgumentException.class,
-                () -> new AttentionLoss(1, LayerMapping.explicit(new int[] {0}, new int[] {0}),
+                () -> new AttentionLoss(LayerMapping.explicit(new int[] {0}, new int[] {0}),
                         AttentionLoss.Kind.PROBS_MSE));
     }
 
     @Test
     void maskedLmMaskingFollowsBert() {
-        MaskedLmLoss mlm = new MaskedLmLoss(1, 2, 103, 30522, Set.of(101L, 102L, 0L));
+        MaskedLmLoss mlm = new MaskedLmLoss(2, 103, 30522, Set.of(101L, 102L, 0L));
         long[] ids = new long[10_000];
         long[] att = new long[ids.length];
         for (int i = 0; i < ids.length; i++) {

@@ -126,6 +126,14 @@ class BertEncoderTest {
             assertArrayEquals(full.hiddenStates().get(2).toFloatArray(), firstTwo.lastHidden().toFloatArray(), 0f);
             EncoderOutput skip = model.encode(ps, in, ForwardOptions.layers(0, 2, 4), false);
             assertEquals(3, skip.layers());
+            // States keep the numbers of the full model: layers 1, 3, 5 ran; 2 did not.
+            assertArrayEquals(new int[] {0, 1, 3, 5}, skip.layerNumbers());
+            assertArrayEquals(skip.hiddenStates().get(2).toFloatArray(), skip.hidden(3).toFloatArray(), 0f);
+            assertArrayEquals(full.hidden(1).toFloatArray(), skip.hidden(1).toFloatArray(), 0f);
+            IllegalArgumentException missing = assertThrows(IllegalArgumentException.class, () -> skip.hidden(2));
+            assertEquals("layer 2 did not run in this forward pass; its layers were [1, 3, 5] (0 is the embeddings)",
+                    missing.getMessage());
+            assertThrows(IllegalArgumentException.class, () -> skip.probs(2));
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> model.encode(ps, in, ForwardOptions.layers(0, 6), false));
             assertTrue(e.getMessage().contains("layer 6 does not exist"), e.getMessage());

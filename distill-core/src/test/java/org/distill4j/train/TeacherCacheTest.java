@@ -41,7 +41,7 @@ class TeacherCacheTest {
     private static NDManager root;
     private static BertModel teacher;
     private static BertTokenizer tok;
-    private static Trainer.Examples data;
+    private static Examples data;
     private static int[] lengths;
 
     @TempDir
@@ -55,7 +55,7 @@ class TeacherCacheTest {
         teacher = ckpt.toModel(root, new BertModel.Heads(false, false, 2));
         tok = ckpt.tokenizer(64);
         List<GlueSample.Text> texts = GlueSample.dev("MRPC", 3, 4, N);
-        data = new Trainer.Examples(texts.stream().map(GlueSample.Text::first).toList(),
+        data = new Examples(texts.stream().map(GlueSample.Text::first).toList(),
                 texts.stream().map(GlueSample.Text::second).toList(), new float[N]);
         lengths = new int[N];
         for (int i = 0; i < N; i++) {

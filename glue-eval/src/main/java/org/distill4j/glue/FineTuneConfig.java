@@ -29,10 +29,6 @@ public record FineTuneConfig(String model, GlueTask task, int epochs, float lear
         int maxLength, long seed, Path out, Path glueDir, boolean skipBadRows, int trainLimit, int checkpointEvery,
         DeviceChoice device, Precision precision) {
 
-    public static final float WARMUP_FRACTION = 0.1f;
-    public static final float WEIGHT_DECAY = 0.01f;
-    public static final float MAX_GRAD_NORM = 1.0f;
-
     public FineTuneConfig {
         if (epochs < 1) {
             throw new IllegalArgumentException("--epochs must be at least 1, got " + epochs);

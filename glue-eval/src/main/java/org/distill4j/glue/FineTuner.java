@@ -10,9 +10,11 @@ import java.nio.file.Path;
 import java.util.List;
 import org.distill4j.DistillException;
 import org.distill4j.loss.HardLabelLoss;
+import org.distill4j.loss.WeightedTerm;
 import org.distill4j.model.BertModel;
 import org.distill4j.text.BertTokenizer;
 import org.distill4j.train.Trainer;
+import org.distill4j.train.TrainerOptions;
 import org.distill4j.weights.Checkpoint;
 
 /**
@@ -58,10 +60,9 @@ public final class FineTuner {
                 .map(s -> GlueReader.read(cfg.glueDir(), task, s, cfg.skipBadRows())).toList();
         Checkpoint source = Checkpoint.load(cfg.model());
         Engine.getInstance().setRandomSeed((int) cfg.seed()); // the head's initialisation
-        Trainer.Options options = new Trainer.Options(cfg.epochs(), cfg.batchSize(), cfg.learningRate(),
-                FineTuneConfig.WEIGHT_DECAY, FineTuneConfig.WARMUP_FRACTION, FineTuneConfig.MAX_GRAD_NORM, 1, 0,
-                cfg.checkpointEvery(), Trainer.Options.LOG_EVERY, cfg.seed(), false, cfg.out(), cfg.identity(),
-                cfg.precision(), null);
+        TrainerOptions options = TrainerOptions.builder(cfg.out(), cfg.identity()).epochs(cfg.epochs())
+                .batchSize(cfg.batchSize()).learningRate(cfg.learningRate()).checkpointEvery(cfg.checkpointEvery())
+                .seed(cfg.seed()).cacheTeacher(false).precision(cfg.precision()).build();
         Path best = cfg.out().resolve("best");
         try (NDManager root = NDManager.newBaseManager(cfg.device().resolve());
                 BertModel model = source.toModel(root, new BertModel.Heads(false, false, task.outputs()));
@@ -69,14 +70,14 @@ public final class FineTuner {
             if (!resume || !Files.isDirectory(cfg.out().resolve("checkpoint"))) {
                 writeRunFile();
             }
-            Trainer trainer = new Trainer(options, model, null, tok, List.of(new HardLabelLoss(1f)),
+            Trainer trainer = new Trainer(options, model, null, tok, List.of(WeightedTerm.of(new HardLabelLoss(), 1f)),
                     task.isRegression(), GlueTraining.examples(train, cfg.trainLimit()),
                     GlueTraining.evaluator(devs, tok), (m, e) -> {
                         ObjectNode info = GlueTraining.info(task, e);
                         info.put("base_model", cfg.model());
                         info.putPOJO("fine_tune", cfg.identity());
                         GlueTraining.writeModel(best, "fine-tuned " + source.name(), m, source, info);
-                    }).abortAfterStep(abortAfterStep);
+                    }, "finetune").abortAfterStep(abortAfterStep);
             Trainer.Result r;
             try {
                 r = trainer.run(resume);

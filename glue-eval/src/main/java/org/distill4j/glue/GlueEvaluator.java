@@ -3,7 +3,6 @@ package org.distill4j.glue;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.ParameterStore;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -15,6 +14,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import org.distill4j.DistillException;
+import org.distill4j.Json;
 import org.distill4j.model.BertModel;
 import org.distill4j.text.BertTokenizer;
 import org.distill4j.text.TokenBatch;
@@ -22,7 +22,6 @@ import org.distill4j.text.TokenBatch;
 /** Runs a task model over a GLUE split: predictions, scores, and the files GLUE users expect. */
 public final class GlueEvaluator {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private GlueEvaluator() {}
 
@@ -127,7 +126,7 @@ public final class GlueEvaluator {
     public static void writeEvaluation(Path dir, Dataset data, double[] predictions, TaskScore score, String model) {
         try {
             Files.createDirectories(dir);
-            ObjectNode n = JSON.createObjectNode();
+            ObjectNode n = Json.MAPPER.createObjectNode();
             n.put("task", data.task().dirName());
             n.put("split", data.split().name());
             n.put("model", model);
@@ -137,7 +136,7 @@ public final class GlueEvaluator {
             score.metrics().forEach(metrics::put);
             n.put("score", score.score());
             String suffix = data.task().select("dev").size() > 1 ? "_" + data.split().name() : "";
-            JSON.writerWithDefaultPrettyPrinter().writeValue(dir.resolve("metrics" + suffix + ".json").toFile(), n);
+            Json.PRETTY.writeValue(dir.resolve("metrics" + suffix + ".json").toFile(), n);
             try (PrintWriter w = new PrintWriter(Files.newBufferedWriter(dir.resolve("predictions" + suffix + ".tsv"),
                     StandardCharsets.UTF_8))) {
                 w.println("index\tprediction\tgold");

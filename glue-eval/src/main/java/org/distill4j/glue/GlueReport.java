@@ -2,7 +2,6 @@ package org.distill4j.glue;
 
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
@@ -16,8 +15,10 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import org.distill4j.DistillException;
+import org.distill4j.Json;
 import org.distill4j.model.BertModel;
 import org.distill4j.text.BertTokenizer;
+import org.distill4j.train.TrainerOptions;
 import org.distill4j.weights.Checkpoint;
 import org.distill4j.weights.Tensor;
 import org.knowm.xchart.BitmapEncoder;
@@ -31,7 +32,6 @@ import org.knowm.xchart.CategoryChartBuilder;
  */
 public final class GlueReport {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     /**
      * One model on one task.
@@ -72,7 +72,7 @@ public final class GlueReport {
                 for (Split split : f.task().select("dev")) {
                     Dataset dev = GlueReader.read(glueDir, f.task(), split, false);
                     firstDev.putIfAbsent(f.task(), dev);
-                    s.add(GlueEvaluator.score(dev, GlueEvaluator.predict(model, tok, dev, 64)));
+                    s.add(GlueEvaluator.score(dev, GlueEvaluator.predict(model, tok, dev, TrainerOptions.EVAL_BATCH_SIZE)));
                 }
                 scores.add(s);
                 System.err.printf("%s %s: %s%n", f.name(), f.task(), s.get(0).summary());
@@ -118,7 +118,7 @@ public final class GlueReport {
     private static JsonNode readInfo(Path dir) {
         Path f = dir.resolve("distill.json");
         try {
-            return JSON.readTree(f.toFile());
+            return Json.MAPPER.readTree(f.toFile());
         } catch (IOException e) {
             throw new DistillException(dir + " is not a fine-tuned model directory (no readable distill.json): "
                     + e.getMessage(), e);
@@ -138,7 +138,7 @@ public final class GlueReport {
         try {
             Files.createDirectories(out);
             Files.writeString(out.resolve("report.md"), markdown(models, tasks, grid));
-            JSON.writerWithDefaultPrettyPrinter().writeValue(out.resolve("report.json").toFile(), json(entries));
+            Json.PRETTY.writeValue(out.resolve("report.json").toFile(), json(entries));
             chart(models, tasks, grid, out.resolve("report.png"));
         } catch (IOException e) {
             throw new DistillException("Cannot write report to " + out + ": " + e.getMessage(), e);
@@ -189,7 +189,7 @@ public final class GlueReport {
     }
 
     private static ArrayNode json(List<Entry> entries) {
-        ArrayNode a = JSON.createArrayNode();
+        ArrayNode a = Json.MAPPER.createArrayNode();
         for (Entry e : entries) {
             ObjectNode n = a.addObject();
             n.put("model", e.model());

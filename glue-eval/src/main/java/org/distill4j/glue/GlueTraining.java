@@ -1,6 +1,5 @@
 package org.distill4j.glue;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -8,10 +7,13 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.distill4j.DistillException;
+import org.distill4j.Json;
 import org.distill4j.model.BertModel;
 import org.distill4j.text.BertTokenizer;
 import org.distill4j.train.AtomicDirectory;
+import org.distill4j.train.Examples;
 import org.distill4j.train.Trainer;
+import org.distill4j.train.TrainerOptions;
 import org.distill4j.weights.Checkpoint;
 import org.distill4j.weights.HfModelDirectory;
 import org.distill4j.weights.StateDict;
@@ -19,19 +21,18 @@ import org.distill4j.weights.StateDict;
 /** What the generic {@link Trainer} needs from GLUE: training examples, dev scoring, model directories. */
 public final class GlueTraining {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private GlueTraining() {}
 
     /** A task's training examples, the first {@code limit} of them (0 = all). */
-    public static Trainer.Examples examples(Dataset train, int limit) {
+    public static Examples examples(Dataset train, int limit) {
         List<Example> ex = limit > 0 && limit < train.size() ? train.examples().subList(0, limit) : train.examples();
         float[] labels = new float[ex.size()];
         for (int i = 0; i < labels.length; i++) {
             labels[i] = (float) ex.get(i).label();
         }
         boolean pairs = ex.get(0).textB() != null;
-        return new Trainer.Examples(ex.stream().map(Example::textA).toList(),
+        return new Examples(ex.stream().map(Example::textA).toList(),
                 pairs ? ex.stream().map(Example::textB).toList() : null, labels);
     }
 
@@ -45,7 +46,7 @@ public final class GlueTraining {
             TaskScore first = null;
             StringBuilder summary = new StringBuilder();
             for (Dataset dev : devs) {
-                TaskScore s = GlueEvaluator.score(dev, GlueEvaluator.predict(model, tokenizer, dev, 64));
+                TaskScore s = GlueEvaluator.score(dev, GlueEvaluator.predict(model, tokenizer, dev, TrainerOptions.EVAL_BATCH_SIZE));
                 String prefix = first == null ? "" : dev.split().name() + "_";
                 s.metrics().forEach((k, v) -> metrics.put(prefix + k, v));
                 if (first != null) {
@@ -86,7 +87,7 @@ public final class GlueTraining {
         });
         HfModelDirectory.write(new Checkpoint(name, model.config(), weights, source.tokenizerJson()), tmp);
         try {
-            JSON.writerWithDefaultPrettyPrinter().writeValue(tmp.resolve("distill.json").toFile(), info);
+            Json.PRETTY.writeValue(tmp.resolve("distill.json").toFile(), info);
         } catch (IOException e) {
             throw new DistillException("Cannot write " + tmp.resolve("distill.json") + ": " + e.getMessage(), e);
         }
@@ -95,7 +96,7 @@ public final class GlueTraining {
 
     /** The task part of {@code distill.json}: task, labels, and the dev metrics of an evaluation. */
     public static ObjectNode info(GlueTask task, Trainer.Evaluation e) {
-        ObjectNode d = JSON.createObjectNode();
+        ObjectNode d = Json.MAPPER.createObjectNode();
         d.put("task", task.dirName());
         if (!task.isRegression()) {
             d.putPOJO("labels", task.labels());

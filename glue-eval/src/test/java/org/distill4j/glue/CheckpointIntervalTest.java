@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import org.distill4j.loss.HardLabelLoss;
+import org.distill4j.loss.WeightedTerm;
 import org.distill4j.train.Trainer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -25,10 +26,9 @@ class CheckpointIntervalTest {
 
     /** The tiny student of {@link SmallDistillation#tinyStudentRun}, crashing after update 7 (of 20). */
     private static void crashAfterSeven(Path out, Duration interval) {
-        SmallDistillation.tinyStudentRun(out, "interval", List.of(new HardLabelLoss(1f)), t -> {
-            Trainer run = interval == null ? t : t.checkpointAtLeastEvery(interval);
-            return assertThrows(Trainer.Aborted.class, () -> run.abortAfterStep(7).run(false));
-        });
+        SmallDistillation.tinyStudentRun(out, "interval", List.of(WeightedTerm.of(new HardLabelLoss(), 1f)),
+                o -> interval == null ? o : o.checkpointInterval(interval),
+                t -> assertThrows(Trainer.Aborted.class, () -> t.abortAfterStep(7).run(false)));
     }
 
     @Test

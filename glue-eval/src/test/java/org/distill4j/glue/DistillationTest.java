@@ -17,15 +17,16 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import org.distill4j.loss.HiddenMseLoss;
-import org.distill4j.loss.LossTerm;
 import org.distill4j.loss.PatienceLoss;
 import org.distill4j.loss.SoftTargetLoss;
+import org.distill4j.loss.WeightedTerm;
 import org.distill4j.mapping.LayerMapping;
 import org.distill4j.model.BertConfig;
 import org.distill4j.model.BertModel;
 import org.distill4j.text.BertTokenizer;
 import org.distill4j.train.Precision;
 import org.distill4j.train.Trainer;
+import org.distill4j.train.TrainerOptions;
 import org.distill4j.weights.Checkpoint;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -52,7 +53,7 @@ class DistillationTest {
             Map<String, float[]> studentBefore = values(d.student.namedParameters());
             Map<String, float[]> projectionBefore = values(d.hidden.parameters());
             Path out = tmp.resolve("run");
-            Trainer.Options o = new Trainer.Options(1, 8, 5e-4f, 0.01f, 0.1, 1f, 2, 0, 0, 5, 9, false, out, "test");
+            TrainerOptions o = SmallDistillation.options(out, "test").epochs(1).batchSize(8).accumulation(2).build();
             Trainer.Result r = d.trainer(o).run(false);
 
             assertEquals(30, r.steps()); // 480 examples in micro-batches of 8, two per update
@@ -177,19 +178,21 @@ class DistillationTest {
                 BertModel student = BertModel.create(BertConfig.of(ckpt.config().vocabSize(), width, 1, 4, 128),
                         new BertModel.Heads(false, false, 2), root);
                 BertTokenizer tok = ckpt.tokenizer(48)) {
-            HiddenMseLoss hidden = new HiddenMseLoss("hidden_mse", 1f,
-                    LayerMapping.explicit(new int[] {1}, new int[] {6}), width, 384, root);
-            List<LossTerm> terms = switch (objective) {
-                case SOFT -> List.of(new SoftTargetLoss(1f, 2f));
-                case HIDDEN -> List.of(new SoftTargetLoss(1f, 2f), hidden);
-                case PATIENCE -> List.of(new SoftTargetLoss(1f, 2f),
-                        new PatienceLoss(100f, LayerMapping.explicit(new int[] {1}, new int[] {3})));
+            HiddenMseLoss hidden = new HiddenMseLoss("hidden_mse", LayerMapping.explicit(new int[] {1}, new int[] {6}),
+                    width, 384, root);
+            WeightedTerm soft = WeightedTerm.of(new SoftTargetLoss(2f), 1f);
+            List<WeightedTerm> terms = switch (objective) {
+                case SOFT -> List.of(soft);
+                case HIDDEN -> List.of(soft, WeightedTerm.of(hidden, 1f));
+                case PATIENCE -> List.of(soft,
+                        WeightedTerm.of(new PatienceLoss(LayerMapping.explicit(new int[] {1}, new int[] {3})), 100f));
             };
             // Cached outputs are kept in the run directory: the resumed run reads what the crashed one wrote.
-            Trainer.Options o = new Trainer.Options(2, 16, 5e-4f, 0.01f, 0.1, 1f, 1, 6, 4, 5, 9, cache, out,
-                    "resume-test").withPrecision(precision).withTeacherCacheDir(out.resolve("teacher-cache"));
+            TrainerOptions o = SmallDistillation.options(out, "resume-test").epochs(2).batchSize(16).evalEvery(6)
+                    .checkpointEvery(4).cacheTeacher(cache).precision(precision)
+                    .teacherCacheDir(out.resolve("teacher-cache")).build();
             Trainer t = new Trainer(o, student, teacher, tok, terms, false, GlueTraining.examples(train, 160),
-                    GlueTraining.evaluator(List.of(devSlice), tok), (m, e) -> {});
+                    GlueTraining.evaluator(List.of(devSlice), tok), (m, e) -> {}, "train");
             Trainer.Result r = (abortAfter > 0 ? t.abortAfterStep(abortAfter) : t).run(resume);
             assertEquals(20, r.steps());
             Map<String, float[]> v = values(student.namedParameters());

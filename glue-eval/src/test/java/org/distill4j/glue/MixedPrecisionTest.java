@@ -23,6 +23,7 @@ import org.distill4j.text.BertTokenizer;
 import org.distill4j.train.MixedPrecision;
 import org.distill4j.train.Precision;
 import org.distill4j.train.Trainer;
+import org.distill4j.train.TrainerOptions;
 import org.distill4j.weights.Checkpoint;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -68,8 +69,8 @@ class MixedPrecisionTest {
             Map<String, float[]> teacherBefore = values(d.teacher.namedParameters());
             Map<String, float[]> studentBefore = values(d.student.namedParameters());
             Path out = tmp.resolve("fp16");
-            Trainer.Options o = new Trainer.Options(1, 16, 5e-4f, 0.01f, 0.1, 1f, 1, 0, 0, 5, 9, false, out, "fp16")
-                    .withPrecision(Precision.FP16);
+            TrainerOptions o = SmallDistillation.options(out, "fp16").epochs(1).batchSize(16)
+                    .precision(Precision.FP16).build();
             Trainer.Result r = d.trainer(o).run(false);
 
             assertEquals(30, r.steps());

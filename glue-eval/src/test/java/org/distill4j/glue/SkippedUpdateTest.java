@@ -15,7 +15,10 @@ import java.util.stream.Stream;
 import org.distill4j.loss.HardLabelLoss;
 import org.distill4j.loss.LossTerm;
 import org.distill4j.loss.StepContext;
+import org.distill4j.loss.TeacherRequest;
+import org.distill4j.loss.WeightedTerm;
 import org.distill4j.train.Trainer;
+import org.distill4j.train.UpdateReplay;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -42,13 +45,8 @@ class SkippedUpdateTest {
         }
 
         @Override
-        public float weight() {
-            return 1f;
-        }
-
-        @Override
-        public TeacherNeed teacherNeed() {
-            return TeacherNeed.NONE;
+        public TeacherRequest teacherRequest() {
+            return TeacherRequest.NONE;
         }
 
         @Override
@@ -61,7 +59,7 @@ class SkippedUpdateTest {
 
     /** The tiny student of {@link SmallDistillation#tinyStudentRun} with the poison (or replaying {@code dump}). */
     private static Object run(Path out, Poison poison, Path dump) {
-        return SmallDistillation.tinyStudentRun(out, "skip", List.of(new HardLabelLoss(1f), poison),
+        return SmallDistillation.tinyStudentRun(out, "skip", List.of(WeightedTerm.of(new HardLabelLoss(), 1f), WeightedTerm.of(poison, 1f)),
                 t -> dump == null ? t.run(false) : t.replay(dump));
     }
 
@@ -98,13 +96,13 @@ class SkippedUpdateTest {
         // Replayed with the batch that poisons: the NaN comes back from the same finite loss.
         Poison again = new Poison();
         again.always = true;
-        Trainer.Replay bad = (Trainer.Replay) run(tmp.resolve("replay"), again, dump);
+        UpdateReplay bad = (UpdateReplay) run(tmp.resolve("replay"), again, dump);
         System.out.println(bad.summary());
         assertEquals(9, bad.step());
         assertTrue(bad.nonFinite().stream().anyMatch(p -> p.startsWith("classifier.")), bad.summary());
         assertLossAsRecorded(bad);
         // And without: the same state and batch give finite gradients.
-        Trainer.Replay clean = (Trainer.Replay) run(tmp.resolve("replay-clean"), new Poison(), dump);
+        UpdateReplay clean = (UpdateReplay) run(tmp.resolve("replay-clean"), new Poison(), dump);
         System.out.println(clean.summary());
         assertTrue(clean.nonFinite().isEmpty(), clean.summary());
         assertTrue(Float.isFinite(clean.gradNorm()) && clean.gradNorm() > 0, clean.summary());
@@ -143,7 +141,7 @@ class SkippedUpdateTest {
      * The replay starts from the kept weights and batch, so its loss is the run's: bit for bit on a
      * machine with repeatable kernels, which the summary reports; a rounding apart at most.
      */
-    private static void assertLossAsRecorded(Trainer.Replay r) {
+    private static void assertLossAsRecorded(UpdateReplay r) {
         for (Map.Entry<String, Float> e : r.recorded().entrySet()) {
             float now = r.values().get(e.getKey());
             assertEquals(e.getValue(), now, 1e-5f * Math.max(1f, Math.abs(e.getValue())), e.getKey() + ": " + r.summary());

@@ -13,14 +13,16 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
+import java.util.function.UnaryOperator;
 import org.distill4j.loss.HiddenMseLoss;
-import org.distill4j.loss.LossTerm;
 import org.distill4j.loss.SoftTargetLoss;
+import org.distill4j.loss.WeightedTerm;
 import org.distill4j.mapping.LayerMapping;
 import org.distill4j.model.BertConfig;
 import org.distill4j.model.BertModel;
 import org.distill4j.text.BertTokenizer;
 import org.distill4j.train.Trainer;
+import org.distill4j.train.TrainerOptions;
 import org.distill4j.weights.Checkpoint;
 
 /**
@@ -38,7 +40,7 @@ final class SmallDistillation implements AutoCloseable {
     final BertModel student;
     final BertTokenizer tokenizer;
     final HiddenMseLoss hidden;
-    final List<LossTerm> terms;
+    final List<WeightedTerm> terms;
     private final Dataset train;
     private final Dataset devSlice;
 
@@ -56,13 +58,19 @@ final class SmallDistillation implements AutoCloseable {
         student = BertModel.create(BertConfig.of(ckpt.config().vocabSize(), 128, 2, 4, 512),
                 new BertModel.Heads(false, false, 2), root);
         tokenizer = ckpt.tokenizer(maxLength);
-        hidden = new HiddenMseLoss("hidden_mse", 1f, LayerMapping.uniform(2, 6), 128, 384, root);
-        terms = List.of(new SoftTargetLoss(1f, 2f), hidden);
+        hidden = new HiddenMseLoss("hidden_mse", LayerMapping.uniform(2, 6), 128, 384, root);
+        terms = List.of(WeightedTerm.of(new SoftTargetLoss(2f), 1f), WeightedTerm.of(hidden, 1f));
     }
 
-    Trainer trainer(Trainer.Options options) {
+    Trainer trainer(TrainerOptions options) {
         return new Trainer(options, student, teacher, tokenizer, terms, false, GlueTraining.examples(train, 480),
-                GlueTraining.evaluator(List.of(devSlice), tokenizer), (m, e) -> {});
+                GlueTraining.evaluator(List.of(devSlice), tokenizer), (m, e) -> {}, "train");
+    }
+
+    /** Options of the shared tests: seed 9, no teacher cache, log every 5 updates, no step checkpoints. */
+    static TrainerOptions.Builder options(Path out, String identity) {
+        return TrainerOptions.builder(out, identity).learningRate(5e-4f).checkpointEvery(0).logEvery(5).seed(9)
+                .cacheTeacher(false);
     }
 
     /**
@@ -70,7 +78,13 @@ final class SmallDistillation implements AutoCloseable {
      * of 20 updates of 8 SST-2 sentences (no step checkpoints, evaluated at the end on 16 dev
      * sentences, logged every 5 updates); {@code action} runs the trainer and says what to return.
      */
-    static <T> T tinyStudentRun(Path out, String identity, List<LossTerm> terms, Function<Trainer, T> action) {
+    static <T> T tinyStudentRun(Path out, String identity, List<WeightedTerm> terms, Function<Trainer, T> action) {
+        return tinyStudentRun(out, identity, terms, o -> o, action);
+    }
+
+    /** As above, with options changed by {@code options}. */
+    static <T> T tinyStudentRun(Path out, String identity, List<WeightedTerm> terms,
+            UnaryOperator<TrainerOptions.Builder> options, Function<Trainer, T> action) {
         Checkpoint ckpt = Checkpoint.load("builtin:all-minilm-l6-v2");
         Dataset train = GlueReader.read(GLUE, GlueTask.SST2, GlueTask.SST2.train(), false);
         Dataset dev = GlueReader.read(GLUE, GlueTask.SST2, GlueTask.SST2.split("dev"), false);
@@ -80,9 +94,9 @@ final class SmallDistillation implements AutoCloseable {
                 BertModel student = BertModel.create(BertConfig.of(ckpt.config().vocabSize(), 64, 1, 4, 128),
                         new BertModel.Heads(false, false, 2), root);
                 BertTokenizer tok = ckpt.tokenizer(32)) {
-            Trainer.Options o = new Trainer.Options(1, 8, 5e-4f, 0.01f, 0.1, 1f, 1, 0, 0, 5, 3, false, out, identity);
+            TrainerOptions o = options.apply(options(out, identity).epochs(1).batchSize(8).seed(3)).build();
             return action.apply(new Trainer(o, student, null, tok, terms, false, GlueTraining.examples(train, 160),
-                    GlueTraining.evaluator(List.of(devSlice), tok), (m, e) -> {}));
+                    GlueTraining.evaluator(List.of(devSlice), tok), (m, e) -> {}, "train"));
         }
     }
 

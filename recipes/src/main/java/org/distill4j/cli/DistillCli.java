@@ -5,7 +5,8 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** The {@code distill} command line. */
-@Command(name = "distill", mixinStandardHelpOptions = true, versionProvider = VersionCommand.Provider.class,
+@Command(name = "distill", mixinStandardHelpOptions = true, scope = CommandLine.ScopeType.INHERIT,
+        versionProvider = VersionCommand.Provider.class,
         description = "Distil BERT-family encoders with DJL: inspect, convert, embed, fill masks, fine-tune and evaluate on GLUE.",
         subcommands = {VersionCommand.class, InspectCommand.class, ConvertCommand.class, EmbedCommand.class,
                 FillMaskCommand.class, FinetuneCommand.class, RunCommand.class, ValidateCommand.class,

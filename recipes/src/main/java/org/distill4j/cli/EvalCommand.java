@@ -1,11 +1,11 @@
 package org.distill4j.cli;
 
 import ai.djl.ndarray.NDManager;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.distill4j.DistillException;
+import org.distill4j.Json;
 import org.distill4j.glue.Dataset;
 import org.distill4j.glue.GlueEvaluator;
 import org.distill4j.glue.GlueReader;
@@ -81,7 +81,7 @@ class EvalCommand implements Runnable {
             throw new DistillException(modelDir + " has no distill.json naming its task; pass --task");
         }
         try {
-            return GlueTask.parse(new ObjectMapper().readTree(info.toFile()).path("task").asText());
+            return GlueTask.parse(Json.MAPPER.readTree(info.toFile()).path("task").asText());
         } catch (IOException e) {
             throw new DistillException("Cannot read " + info + ": " + e.getMessage(), e);
         }

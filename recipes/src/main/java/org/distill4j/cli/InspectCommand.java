@@ -23,7 +23,7 @@ final class InspectCommand implements Runnable {
         BertConfig c = ckpt.config();
         System.out.println("model        " + ckpt.name());
         System.out.printf("shape        %d layers, hidden %d, %d heads (head size %d), FFN %d%n", c.numHiddenLayers(),
-                c.hiddenSize(), c.numAttentionHeads(), c.headSize(), c.intermediateSize());
+                c.hiddenSize(), c.numAttentionHeads(), c.attentionHeadSize(), c.intermediateSize());
         System.out.printf("vocabulary   %d word pieces, %d positions, %d token types%n", c.vocabSize(),
                 c.maxPositionEmbeddings(), c.typeVocabSize());
         System.out.printf("layer norm   eps %.0e; dropout hidden %.2f, attention %.2f%n", c.layerNormEps(),

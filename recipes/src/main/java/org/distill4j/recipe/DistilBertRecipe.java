@@ -8,9 +8,9 @@ import java.util.Set;
 import org.distill4j.DistillException;
 import org.distill4j.loss.CosineLoss;
 import org.distill4j.loss.HardLabelLoss;
-import org.distill4j.loss.LossTerm;
 import org.distill4j.loss.MaskedLmLoss;
 import org.distill4j.loss.SoftTargetLoss;
+import org.distill4j.loss.WeightedTerm;
 import org.distill4j.mapping.LayerMapping;
 
 /**
@@ -59,10 +59,10 @@ public final class DistilBertRecipe implements Recipe {
     public Plan plan(Context c) {
         double alpha = c.number("alpha");
         float t = (float) c.number("temperature");
-        List<LossTerm> terms = new ArrayList<>();
+        List<WeightedTerm> terms = new ArrayList<>();
         List<String> notes = new ArrayList<>();
-        terms.add(new HardLabelLoss((float) alpha));
-        terms.add(new SoftTargetLoss((float) (1 - alpha), t));
+        terms.add(WeightedTerm.of(new HardLabelLoss(), (float) alpha));
+        terms.add(WeightedTerm.of(new SoftTargetLoss(t), (float) (1 - alpha)));
         if (c.number("cosine") > 0) {
             if (c.student().config().hiddenSize() != c.teacher().config().hiddenSize()) {
                 throw new DistillException("distill.cosine needs student and teacher of one width (student "
@@ -71,7 +71,7 @@ public final class DistilBertRecipe implements Recipe {
             }
             LayerMapping last = LayerMapping.explicit(new int[] {c.student().config().numHiddenLayers()},
                     new int[] {c.teacher().config().numHiddenLayers()});
-            terms.add(new CosineLoss((float) c.number("cosine"), last));
+            terms.add(WeightedTerm.of(new CosineLoss(last), (float) c.number("cosine")));
         }
         Object mlm = c.settings().get("mlm");
         boolean heads = c.teacher().heads().maskedLm() && c.student().heads().maskedLm();
@@ -89,12 +89,13 @@ public final class DistilBertRecipe implements Recipe {
                 notes.add("masked-LM term unavailable: the teacher has no masked-LM head");
             }
         }
-        return new Plan(terms, notes);
+        return Plan.single(terms, notes);
     }
 
-    private static LossTerm mlmTerm(Context c, float weight, float t) {
+    private static WeightedTerm mlmTerm(Context c, float weight, float t) {
         var tok = c.tokenizer();
         Set<Long> special = Set.of(tok.tokenId("[CLS]"), tok.tokenId("[SEP]"), tok.tokenId("[PAD]"));
-        return new MaskedLmLoss(weight, t, tok.tokenId("[MASK]"), c.student().config().vocabSize(), special);
+        return WeightedTerm.of(new MaskedLmLoss(t, tok.tokenId("[MASK]"), c.student().config().vocabSize(), special),
+                weight);
     }
 }

@@ -3,6 +3,7 @@ package org.distill4j.recipe;
 import java.util.List;
 import java.util.Map;
 import org.distill4j.loss.HardLabelLoss;
+import org.distill4j.loss.WeightedTerm;
 
 /**
  * No distillation: the student learns from the gold labels alone. The baseline every distilled
@@ -30,6 +31,6 @@ public final class FineTuneRecipe implements Recipe {
 
     @Override
     public Plan plan(Context c) {
-        return new Plan(List.of(new HardLabelLoss(1f)), List.of());
+        return Plan.single(List.of(WeightedTerm.of(new HardLabelLoss(), 1f)), List.of());
     }
 }

@@ -6,6 +6,7 @@ import java.util.Map;
 import org.distill4j.loss.HardLabelLoss;
 import org.distill4j.loss.PatienceLoss;
 import org.distill4j.loss.SoftTargetLoss;
+import org.distill4j.loss.WeightedTerm;
 import org.distill4j.mapping.LayerMapping;
 
 /**
@@ -66,8 +67,8 @@ public final class PkdRecipe implements Recipe {
             mapping = LayerMapping.explicit(s, t);
         } else if (m == 1) {
             double a = c.number("alpha");
-            return new Plan(List.of(new HardLabelLoss((float) (1 - a)),
-                    new SoftTargetLoss((float) a, (float) c.number("temperature"))),
+            return Plan.single(List.of(WeightedTerm.of(new HardLabelLoss(), (float) (1 - a)),
+                    WeightedTerm.of(new SoftTargetLoss((float) c.number("temperature")), (float) a)),
                     List.of("a 1-layer student has no intermediate layer to be patient with: no PT term"));
         } else {
             mapping = (c.word("strategy").equals("skip") ? LayerMapping.uniform(m, n) : LayerMapping.last(m, n))
@@ -75,10 +76,10 @@ public final class PkdRecipe implements Recipe {
         }
         mapping.validate(m, n);
         double alpha = c.number("alpha");
-        return new Plan(List.of(
-                new HardLabelLoss((float) (1 - alpha)),
-                new SoftTargetLoss((float) alpha, (float) c.number("temperature")),
-                new PatienceLoss((float) c.number("beta"), mapping)),
+        return Plan.single(List.of(
+                WeightedTerm.of(new HardLabelLoss(), (float) (1 - alpha)),
+                WeightedTerm.of(new SoftTargetLoss((float) c.number("temperature")), (float) alpha),
+                WeightedTerm.of(new PatienceLoss(mapping), (float) c.number("beta"))),
                 List.of("patience mapping (student->teacher): " + mapping));
     }
 }

@@ -7,11 +7,12 @@ import java.util.List;
 import java.util.Map;
 import org.distill4j.DistillException;
 import org.distill4j.glue.GlueTask;
-import org.distill4j.loss.LossTerm;
+import org.distill4j.loss.WeightedTerm;
 import org.distill4j.model.BertModel;
 import org.distill4j.text.BertTokenizer;
 import org.distill4j.train.DeviceChoice;
 import org.distill4j.train.Precision;
+import org.distill4j.train.Stage;
 
 /**
  * A distillation method, as configuration: its settings (the {@code distill:} section of a
@@ -35,7 +36,7 @@ public interface Recipe {
     /** Checks of the settings beyond their types (ranges, allowed words). */
     void check(Map<String, Object> settings, RecipeFile.Problems problems);
 
-    /** The loss terms, and notes for the log (e.g. a term left out and why). */
+    /** The stages with their weighted loss terms, and notes for the log (e.g. a term left out and why). */
     Plan plan(Context context);
 
     /** What a recipe builds its terms from. */
@@ -51,8 +52,14 @@ public interface Recipe {
         }
     }
 
-    /** The objective of a run. */
-    record Plan(List<LossTerm> terms, List<String> notes) {}
+    /** The objective of a run: its stages, in order. */
+    record Plan(List<Stage> stages, List<String> notes) {
+
+        /** One stage that trains everything and keeps the best model on dev. */
+        static Plan single(List<WeightedTerm> terms, List<String> notes) {
+            return new Plan(List.of(Stage.of("train", terms).build()), notes);
+        }
+    }
 
     /** A recipe file with every default filled in, its method and its task. */
     record Resolved(RecipeConfig config, Recipe recipe, GlueTask task) {}
@@ -237,12 +244,13 @@ public interface Recipe {
         }
     }
 
-    /** A list of the term names and weights, for logs. */
-    static List<String> describe(List<LossTerm> terms) {
+    /** The stages' weighted terms, for logs: {@code hard × 0.5 + soft × 0.5}, stages separated by {@code ; }. */
+    static String describe(Plan plan) {
         List<String> out = new ArrayList<>();
-        for (LossTerm t : terms) {
-            out.add(String.format("%s × %.3g", t.name(), t.weight()));
+        for (Stage s : plan.stages()) {
+            String terms = String.join(" + ", s.terms().stream().map(WeightedTerm::toString).toList());
+            out.add(plan.stages().size() == 1 ? terms : s.name() + ": " + terms);
         }
-        return out;
+        return String.join("; ", out);
     }
 }

@@ -17,15 +17,13 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.distill4j.DistillException;
+import org.distill4j.Sha256;
 import org.distill4j.glue.GlueTask;
 
 /**
@@ -159,12 +157,7 @@ public final class RecipeFile {
                 null, t.precision());
         RecipeConfig c = new RecipeConfig(config.name(), config.method(), config.task(), config.seed(), null,
                 config.data(), config.teacher(), config.student(), config.distill(), train, config.output());
-        try {
-            byte[] d = MessageDigest.getInstance("SHA-256").digest(write(c).getBytes(StandardCharsets.UTF_8));
-            return HexFormat.of().formatHex(d);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return Sha256.of(write(c));
     }
 
     private static void applyOverride(ObjectNode root, String override, Map<String, String> set) {

@@ -2,8 +2,6 @@ package org.distill4j.recipe;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -14,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.distill4j.DistillException;
+import org.distill4j.Json;
 import org.distill4j.glue.Dataset;
 import org.distill4j.glue.FineTuneConfig;
 import org.distill4j.glue.FineTuner;
@@ -28,6 +27,8 @@ import org.distill4j.train.DeviceChoice;
 import org.distill4j.train.Precision;
 import org.distill4j.train.Provenance;
 import org.distill4j.train.Trainer;
+import org.distill4j.train.UpdateReplay;
+import org.distill4j.train.TrainerOptions;
 import org.distill4j.weights.Checkpoint;
 
 /**
@@ -39,7 +40,6 @@ import org.distill4j.weights.Checkpoint;
  */
 public final class RecipeRunner {
 
-    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     /** One model's line of the report. */
     public record Row(String role, String model, TaskScore dev, long parameters, double examplesPerSecond) {}
@@ -68,12 +68,12 @@ public final class RecipeRunner {
      * {@link Trainer#replay}) with the models and data the recipe builds: give the run's own
      * {@code runs/NAME/recipe.yaml}. Writes nothing into the run directory.
      */
-    public static Trainer.Replay replay(Recipe.Resolved r, Path glueDirOption, Path dump) {
+    public static UpdateReplay replay(Recipe.Resolved r, Path glueDirOption, Path dump) {
         return execute(r, glueDirOption, false, dump).replay();
     }
 
     /** A training run's outcome, or a replay's. */
-    private record Executed(Outcome outcome, Trainer.Replay replay) {}
+    private record Executed(Outcome outcome, UpdateReplay replay) {}
 
     private static Executed execute(Recipe.Resolved r, Path glueDirOption, boolean resume, Path replay) {
         RecipeConfig cfg = r.config();
@@ -130,16 +130,18 @@ public final class RecipeRunner {
                     r.recipe().method(), task, student.config().numHiddenLayers(), student.config().hiddenSize(),
                     student.parameterCount(), teacher == null ? ""
                             : ", teacher " + teacher.config().numHiddenLayers() + " layers",
-                    String.join(" + ", Recipe.describe(plan.terms())));
+                    Recipe.describe(plan));
             plan.notes().forEach(n -> System.err.println("  " + n));
             RecipeConfig.Train t = cfg.train();
-            Trainer.Options options = new Trainer.Options(t.epochs(), t.batchSize(), t.lr().floatValue(),
-                    t.weightDecay().floatValue(), t.warmup(), t.maxGradNorm().floatValue(), t.accumulation(),
-                    t.evalEvery(), t.checkpointEvery(), Trainer.Options.LOG_EVERY, cfg.seed(), t.cacheTeacher(), out,
-                    hash, Precision.parse(t.precision()), teacherCacheDir(out));
+            TrainerOptions options = TrainerOptions.builder(out, hash).epochs(t.epochs()).batchSize(t.batchSize())
+                    .learningRate(t.lr().floatValue()).weightDecay(t.weightDecay().floatValue())
+                    .warmupFraction(t.warmup()).maxGradNorm(t.maxGradNorm().floatValue())
+                    .accumulation(t.accumulation()).evalEvery(t.evalEvery()).checkpointEvery(t.checkpointEvery())
+                    .seed(cfg.seed()).cacheTeacher(t.cacheTeacher()).precision(Precision.parse(t.precision()))
+                    .teacherCacheDir(teacherCacheDir(out)).build();
             Path best = out.resolve("best");
             Checkpoint source = studentCkpt != null ? studentCkpt : teacherCkpt != null ? teacherCkpt : init;
-            Trainer trainer = new Trainer(options, student, teacher, tok, plan.terms(), task.isRegression(),
+            Trainer trainer = new Trainer(options, student, teacher, tok, plan.stages(), task.isRegression(),
                     GlueTraining.examples(train, cfg.data().trainLimit()), GlueTraining.evaluator(devs, tok),
                     (m, e) -> {
                         ObjectNode info = GlueTraining.info(task, e);
@@ -174,7 +176,7 @@ public final class RecipeRunner {
                 for (int i = 0; i < models.size(); i++) {
                     BertModel m = models.get(i);
                     boolean isStudent = m == bestModel;
-                    TaskScore dev = GlueEvaluator.score(devs.get(0), GlueEvaluator.predict(m, tok, devs.get(0), 64));
+                    TaskScore dev = GlueEvaluator.score(devs.get(0), GlueEvaluator.predict(m, tok, devs.get(0), TrainerOptions.EVAL_BATCH_SIZE));
                     rows.add(new Row(isStudent ? "student" : "teacher",
                             isStudent ? best.toString() : cfg.teacher().model(), dev, m.parameterCount(), speed[i]));
                 }
@@ -273,7 +275,7 @@ public final class RecipeRunner {
     private static void writeJson(Path f, Object value) {
         try {
             Files.createDirectories(f.toAbsolutePath().getParent());
-            JSON.writeValue(f.toFile(), value);
+            Json.PRETTY.writeValue(f.toFile(), value);
         } catch (IOException e) {
             throw new DistillException("Cannot write " + f + ": " + e.getMessage(), e);
         }

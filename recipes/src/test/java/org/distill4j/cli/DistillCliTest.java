@@ -47,6 +47,18 @@ class DistillCliTest {
     }
 
     @Test
+    void everySubcommandPrintsItsUsageOnHelpAndExitsCleanly() {
+        for (String cmd : List.of("version", "inspect", "convert", "embed", "fill-mask", "finetune", "run", "validate",
+                "eval", "predict", "report", "glue", "glue download")) {
+            String[] args = (cmd + " --help").split(" ");
+            Run r = run(args);
+            assertEquals(0, r.code(), cmd + ": " + r.err());
+            assertTrue(r.out().startsWith("Usage: distill " + cmd), cmd + ": " + r.out());
+        }
+        assertEquals(0, run("help", "run").code());
+    }
+
+    @Test
     void inspectCountsParametersByPart() {
         Run r = run("inspect", "builtin:all-minilm-l6-v2");
         assertEquals(0, r.code(), r.err());

@@ -19,7 +19,7 @@ import org.distill4j.DistillException;
 import org.distill4j.glue.Example;
 import org.distill4j.glue.GlueReader;
 import org.distill4j.glue.GlueTask;
-import org.distill4j.loss.LossTerm;
+import org.distill4j.loss.WeightedTerm;
 import org.distill4j.model.BertModel;
 import org.distill4j.model.FillMask;
 import org.distill4j.text.BertTokenizer;
@@ -93,14 +93,14 @@ class RecipeRunTest {
         JsonNode info = new ObjectMapper().readTree(out.resolve("best/distill.json").toFile());
         assertEquals("pkd", info.path("method").asText());
         assertEquals("SST-2", info.path("task").asText());
-        assertEquals(64, info.path("provenance").path("teacherHash").asText().length(), info.toString());
+        assertEquals(64, info.path("provenance").path("teacher_hash").asText().length(), info.toString());
         // The student was cut from the teacher's layers: its start is the teacher, by name and by hash.
         assertEquals(info.path("provenance").path("teacher").asText(),
-                info.path("provenance").path("studentStart").asText(), info.toString());
-        assertEquals(info.path("provenance").path("teacherHash").asText(),
-                info.path("provenance").path("studentStartHash").asText(), info.toString());
-        assertEquals(64, info.path("provenance").path("configHash").asText().length(), info.toString());
-        assertEquals(2, info.path("provenance").path("dataFiles").size(), info.toString()); // train, dev
+                info.path("provenance").path("student_start").asText(), info.toString());
+        assertEquals(info.path("provenance").path("teacher_hash").asText(),
+                info.path("provenance").path("student_start_hash").asText(), info.toString());
+        assertEquals(64, info.path("provenance").path("config_hash").asText().length(), info.toString());
+        assertEquals(2, info.path("provenance").path("data_files").size(), info.toString()); // train, dev
         String metrics = Files.readString(out.resolve("metrics.jsonl"));
         assertTrue(metrics.contains("\"patience\""), metrics);
         assertTrue(Files.readString(out.resolve("report.md")).contains("| student `"));
@@ -188,7 +188,8 @@ class RecipeRunTest {
                 BertTokenizer tok = minilm.tokenizer(64)) {
             Map<String, Object> settings = new LinkedHashMap<>(recipe.defaults());
             Recipe.Plan auto = recipe.plan(new Recipe.Context(student, teacher, tok, GlueTask.SST2, settings, m));
-            assertEquals(List.of("hard", "soft", "cosine"), auto.terms().stream().map(LossTerm::name).toList());
+            assertEquals(List.of("hard", "soft", "cosine"),
+                    auto.stages().get(0).terms().stream().map(WeightedTerm::name).toList());
             assertEquals(List.of("masked-LM term unavailable: the teacher has no masked-LM head"), auto.notes());
 
             settings.put("mlm", 0.5);
