@@ -41,13 +41,11 @@ public record TrainerOptions(int epochs, int batchSize, float learningRate, floa
     public static final int BATCH_SIZE = 32;
     /** Examples per forward pass when only scoring (no activations kept for a backward pass). */
     public static final int EVAL_BATCH_SIZE = 64;
-    /** Peak learning rate: BERT's fine-tuning search was {5e-5, 3e-5, 2e-5}; distillation takes the highest. */
-    public static final float LEARNING_RATE = 5e-5f;
-    /** Peak learning rate when fine-tuning a small (MiniLM/bge-small sized) teacher, which needs more than BERT-base. */
-    public static final float SMALL_MODEL_LEARNING_RATE = 1e-4f;
-    public static final float WEIGHT_DECAY = 0.01f;
+    /** Peak learning rate: the highest of BERT's fine-tuning search {5e-5, 3e-5, 2e-5}. */
+    public static final double LEARNING_RATE = 5e-5;
+    public static final double WEIGHT_DECAY = 0.01;
     public static final double WARMUP_FRACTION = 0.1;
-    public static final float MAX_GRAD_NORM = 1f;
+    public static final double MAX_GRAD_NORM = 1.0;
     /** Updates between checkpoints, besides evaluations and {@link #CHECKPOINT_INTERVAL}. */
     public static final int CHECKPOINT_EVERY = 200;
     public static final Duration CHECKPOINT_INTERVAL = Duration.ofMinutes(10);
@@ -99,10 +97,10 @@ public record TrainerOptions(int epochs, int batchSize, float learningRate, floa
         private final String identity;
         private int epochs = EPOCHS;
         private int batchSize = BATCH_SIZE;
-        private float learningRate = LEARNING_RATE;
-        private float weightDecay = WEIGHT_DECAY;
+        private float learningRate = (float) LEARNING_RATE;
+        private float weightDecay = (float) WEIGHT_DECAY;
         private double warmupFraction = WARMUP_FRACTION;
-        private float maxGradNorm = MAX_GRAD_NORM;
+        private float maxGradNorm = (float) MAX_GRAD_NORM;
         private int accumulation = 1;
         private int evalEvery;
         private int checkpointEvery = CHECKPOINT_EVERY;

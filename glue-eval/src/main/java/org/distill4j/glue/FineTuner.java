@@ -73,7 +73,7 @@ public final class FineTuner {
             Trainer trainer = new Trainer(options, model, null, tok, List.of(WeightedTerm.of(new HardLabelLoss(), 1f)),
                     task.isRegression(), GlueTraining.examples(train, cfg.trainLimit()),
                     GlueTraining.evaluator(devs, tok), (m, e) -> {
-                        ObjectNode info = GlueTraining.info(task, e);
+                        ObjectNode info = GlueTraining.info(task, e, cfg.maxLength());
                         info.put("base_model", cfg.model());
                         info.putPOJO("fine_tune", cfg.identity());
                         GlueTraining.writeModel(best, "fine-tuned " + source.name(), m, source, info);

@@ -66,7 +66,7 @@ public final class GlueReport {
             for (Found f : found) {
                 BertModel model = f.ckpt().toModel(m);
                 models.add(model);
-                BertTokenizer tok = f.ckpt().tokenizer(128);
+                BertTokenizer tok = f.ckpt().tokenizer(GlueTraining.maxLength(f.dir()));
                 toks.add(tok);
                 List<TaskScore> s = new ArrayList<>();
                 for (Split split : f.task().select("dev")) {

@@ -2,6 +2,7 @@ package org.distill4j.glue;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -94,10 +95,17 @@ public final class GlueTraining {
         AtomicDirectory.replace(tmp, dir);
     }
 
-    /** The task part of {@code distill.json}: task, labels, and the dev metrics of an evaluation. */
-    public static ObjectNode info(GlueTask task, Trainer.Evaluation e) {
+    /** Tokens per example when a command is given no other length and a model records none: BERT's fine-tuning length. */
+    public static final int MAX_LENGTH = 128;
+
+    /**
+     * The task part of {@code distill.json}: task, labels, the length the model was trained at (which
+     * evaluation then uses), and the dev metrics of an evaluation.
+     */
+    public static ObjectNode info(GlueTask task, Trainer.Evaluation e, int maxLength) {
         ObjectNode d = Json.MAPPER.createObjectNode();
         d.put("task", task.dirName());
+        d.put("max_length", maxLength);
         if (!task.isRegression()) {
             d.putPOJO("labels", task.labels());
         }
@@ -107,5 +115,18 @@ public final class GlueTraining {
         ObjectNode m = d.putObject("dev_metrics");
         e.score().metrics().forEach(m::put);
         return d;
+    }
+
+    /** The tokens per example a model directory was trained at ({@code distill.json}), else {@link #MAX_LENGTH}. */
+    public static int maxLength(Path modelDir) {
+        Path info = modelDir.resolve("distill.json");
+        if (!Files.isRegularFile(info)) {
+            return MAX_LENGTH;
+        }
+        try {
+            return Json.MAPPER.readTree(info.toFile()).path("max_length").asInt(MAX_LENGTH);
+        } catch (IOException e) {
+            throw new DistillException("Cannot read " + info + ": " + e.getMessage(), e);
+        }
     }
 }

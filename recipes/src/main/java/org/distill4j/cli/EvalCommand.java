@@ -10,10 +10,12 @@ import org.distill4j.glue.Dataset;
 import org.distill4j.glue.GlueEvaluator;
 import org.distill4j.glue.GlueReader;
 import org.distill4j.glue.GlueTask;
+import org.distill4j.glue.GlueTraining;
 import org.distill4j.glue.Split;
 import org.distill4j.glue.TaskScore;
 import org.distill4j.model.BertModel;
 import org.distill4j.text.BertTokenizer;
+import org.distill4j.train.TrainerOptions;
 import org.distill4j.weights.Checkpoint;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -39,10 +41,12 @@ class EvalCommand implements Runnable {
     @Mixin
     GlueDataOptions glue;
 
-    @Option(names = "--max-length", defaultValue = "128", description = "tokens per example (default 128)")
-    int maxLength;
+    @Option(names = "--max-length", paramLabel = "N",
+            description = "tokens per example (default: the length the model was trained at, from its distill.json)")
+    Integer maxLength;
 
-    @Option(names = "--batch-size", defaultValue = "64", description = "examples per forward pass (default 64)")
+    @Option(names = "--batch-size", defaultValue = "" + TrainerOptions.EVAL_BATCH_SIZE,
+            description = "examples per forward pass (default ${DEFAULT-VALUE})")
     int batchSize;
 
 
@@ -55,7 +59,7 @@ class EvalCommand implements Runnable {
         Path dir = out != null ? out : model.resolve((this instanceof PredictCommand ? "predict-" : "eval-") + split);
         Checkpoint ckpt = Checkpoint.load(model.toString());
         try (NDManager m = NDManager.newBaseManager(device.resolve()); BertModel bert = ckpt.toModel(m);
-                BertTokenizer tok = ckpt.tokenizer(maxLength)) {
+                BertTokenizer tok = ckpt.tokenizer(maxLength != null ? maxLength : GlueTraining.maxLength(model))) {
             for (Split s : t.select(split)) {
                 Dataset data = GlueReader.read(glue.dir(), t, s, glue.skipBadRows);
                 double[] pred = GlueEvaluator.predict(bert, tok, data, batchSize);

@@ -4,6 +4,8 @@ import java.nio.file.Path;
 import org.distill4j.glue.FineTuneConfig;
 import org.distill4j.glue.FineTuner;
 import org.distill4j.glue.GlueTask;
+import org.distill4j.glue.GlueTraining;
+import org.distill4j.train.TrainerOptions;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -19,19 +21,24 @@ final class FinetuneCommand implements Runnable {
             + "QNLI, RTE or WNLI")
     String task;
 
-    @Option(names = "--epochs", defaultValue = "3", description = "passes over the training set (default 3)")
+    @Option(names = "--epochs", defaultValue = "" + TrainerOptions.EPOCHS,
+            description = "passes over the training set (default ${DEFAULT-VALUE})")
     int epochs;
 
-    @Option(names = "--lr", defaultValue = "2e-5", description = "peak learning rate (default 2e-5)")
+    @Option(names = "--lr", defaultValue = "" + TrainerOptions.LEARNING_RATE,
+            description = "peak learning rate (default ${DEFAULT-VALUE})")
     float lr;
 
-    @Option(names = "--batch-size", defaultValue = "32", description = "examples per step (default 32)")
+    @Option(names = "--batch-size", defaultValue = "" + TrainerOptions.BATCH_SIZE,
+            description = "examples per step (default ${DEFAULT-VALUE})")
     int batchSize;
 
-    @Option(names = "--max-length", defaultValue = "128", description = "tokens per example (default 128)")
+    @Option(names = "--max-length", defaultValue = "" + GlueTraining.MAX_LENGTH,
+            description = "tokens per example (default ${DEFAULT-VALUE})")
     int maxLength;
 
-    @Option(names = "--seed", defaultValue = "42", description = "data order, head init and dropout (default 42)")
+    @Option(names = "--seed", defaultValue = "" + TrainerOptions.SEED,
+            description = "data order, head init and dropout (default ${DEFAULT-VALUE})")
     long seed;
 
     @Option(names = "--out", paramLabel = "DIR", description = "run directory (default runs/finetune-TASK)")
@@ -46,7 +53,8 @@ final class FinetuneCommand implements Runnable {
     @Option(names = "--train-limit", defaultValue = "0", description = "use only the first N training examples")
     int trainLimit;
 
-    @Option(names = "--checkpoint-every", defaultValue = "200", description = "steps between checkpoints (default 200)")
+    @Option(names = "--checkpoint-every", defaultValue = "" + TrainerOptions.CHECKPOINT_EVERY,
+            description = "steps between checkpoints (default ${DEFAULT-VALUE})")
     int checkpointEvery;
 
     @Option(names = "--resume", description = "continue from DIR/checkpoint")

@@ -16,7 +16,8 @@ import org.distill4j.mapping.LayerMapping;
 /**
  * DistilBERT (Sanh et al. 2019) for a task: the student starts from every other teacher layer
  * ({@code student.layers: [2, 4, ...]}) and learns
- * α·CE(hard labels) + (1−α)·T²·KL(soft targets) + w_cos·(1 − cos) on the last hidden states,
+ * w_hard·CE(hard labels) + w_soft·T²·KL(soft targets) + w_cos·(1 − cos) on the last hidden states
+ * (the paper's α and 1 − α are the first two weights),
  * plus the masked-LM distillation term when both models have a masked-LM head (BERT-base does;
  * the ONNX builtins do not, and the log says the term is unavailable).
  */
@@ -30,7 +31,8 @@ public final class DistilBertRecipe implements Recipe {
     @Override
     public Map<String, Object> defaults() {
         Map<String, Object> d = new LinkedHashMap<>();
-        d.put("alpha", 0.5); // weight of the hard-label term; the soft term gets 1 − alpha
+        d.put("hard_weight", 0.5); // DistilBERT's α on the gold labels
+        d.put("soft_weight", 0.5); // and 1 − α on the soft targets
         d.put("temperature", 2.0); // DistilBERT's T
         d.put("cosine", 1.0);
         d.put("mlm", "auto"); // auto: 0.5 when both models have a masked-LM head; off; or a weight
@@ -39,7 +41,8 @@ public final class DistilBertRecipe implements Recipe {
 
     @Override
     public void check(Map<String, Object> s, RecipeFile.Problems p) {
-        Recipe.checkRange(s, "alpha", 0, 1, false, p);
+        Recipe.checkRange(s, "hard_weight", 0, 1000, false, p);
+        Recipe.checkRange(s, "soft_weight", 0, 1000, false, p);
         Recipe.checkRange(s, "temperature", 0, 100, true, p);
         Recipe.checkRange(s, "cosine", 0, 1000, false, p);
         Object mlm = s.get("mlm");
@@ -57,12 +60,11 @@ public final class DistilBertRecipe implements Recipe {
 
     @Override
     public Plan plan(Context c) {
-        double alpha = c.number("alpha");
         float t = (float) c.number("temperature");
         List<WeightedTerm> terms = new ArrayList<>();
         List<String> notes = new ArrayList<>();
-        terms.add(WeightedTerm.of(new HardLabelLoss(), (float) alpha));
-        terms.add(WeightedTerm.of(new SoftTargetLoss(t), (float) (1 - alpha)));
+        terms.add(WeightedTerm.of(new HardLabelLoss(), (float) c.number("hard_weight")));
+        terms.add(WeightedTerm.of(new SoftTargetLoss(t), (float) c.number("soft_weight")));
         if (c.number("cosine") > 0) {
             if (c.student().config().hiddenSize() != c.teacher().config().hiddenSize()) {
                 throw new DistillException("distill.cosine needs student and teacher of one width (student "

@@ -7,12 +7,14 @@ import java.util.List;
 import java.util.Map;
 import org.distill4j.DistillException;
 import org.distill4j.glue.GlueTask;
+import org.distill4j.glue.GlueTraining;
 import org.distill4j.loss.WeightedTerm;
 import org.distill4j.model.BertModel;
 import org.distill4j.text.BertTokenizer;
 import org.distill4j.train.DeviceChoice;
 import org.distill4j.train.Precision;
 import org.distill4j.train.Stage;
+import org.distill4j.train.TrainerOptions;
 
 /**
  * A distillation method, as configuration: its settings (the {@code distill:} section of a
@@ -102,7 +104,7 @@ public interface Recipe {
         }
 
         RecipeConfig.Data d = c.data() == null ? new RecipeConfig.Data(null, null, null, null) : c.data();
-        d = new RecipeConfig.Data(or(d.maxLength(), 128), or(d.trainLimit(), 0), d.glueDir(),
+        d = new RecipeConfig.Data(or(d.maxLength(), GlueTraining.MAX_LENGTH), or(d.trainLimit(), 0), d.glueDir(),
                 or(d.skipBadRows(), false));
         range(p, "data.max_length", d.maxLength(), 8, 512);
         range(p, "data.train_limit", d.trainLimit(), 0, Integer.MAX_VALUE);
@@ -110,7 +112,8 @@ public interface Recipe {
         RecipeConfig.Teacher t = c.teacher();
         if (t != null && t.finetune() != null) {
             RecipeConfig.Finetune f = t.finetune();
-            f = new RecipeConfig.Finetune(f.base(), or(f.epochs(), 3), or(f.lr(), 1e-4), or(f.batchSize(), 32),
+            f = new RecipeConfig.Finetune(f.base(), or(f.epochs(), TrainerOptions.EPOCHS),
+                    or(f.lr(), TrainerOptions.LEARNING_RATE), or(f.batchSize(), TrainerOptions.BATCH_SIZE),
                     or(f.trainLimit(), 0));
             if (f.base() == null) {
                 p.add("teacher.finetune.base", "required: the model to fine-tune into the teacher");
@@ -163,7 +166,10 @@ public interface Recipe {
             for (Map.Entry<String, Object> e : given.entrySet()) {
                 Object def = recipe.defaults().get(e.getKey());
                 String key = "distill." + e.getKey();
-                if (!recipe.defaults().containsKey(e.getKey())) {
+                if (e.getKey().equals("alpha")) {
+                    p.add(key, "renamed: alpha was the hard-label weight in distilbert and the soft-target weight in "
+                            + "pkd; give hard_weight and soft_weight instead (0.5 and 0.5 by default)");
+                } else if (!recipe.defaults().containsKey(e.getKey())) {
                     p.add(key, "not a setting of method " + recipe.method() + "; its settings are "
                             + recipe.defaults().keySet());
                 } else if (def instanceof Number && !(e.getValue() instanceof Number)) {
@@ -185,9 +191,11 @@ public interface Recipe {
         } catch (DistillException e) {
             p.add("train.precision", e.getMessage());
         }
-        tr = new RecipeConfig.Train(or(tr.epochs(), 3), or(tr.batchSize(), 32), or(tr.lr(), 5e-5),
-                or(tr.weightDecay(), 0.01), or(tr.warmup(), 0.1), or(tr.maxGradNorm(), 1.0), or(tr.accumulation(), 1),
-                or(tr.evalEvery(), 0), or(tr.checkpointEvery(), 200), or(tr.cacheTeacher(), true), precision);
+        tr = new RecipeConfig.Train(or(tr.epochs(), TrainerOptions.EPOCHS), or(tr.batchSize(), TrainerOptions.BATCH_SIZE),
+                or(tr.lr(), TrainerOptions.LEARNING_RATE), or(tr.weightDecay(), TrainerOptions.WEIGHT_DECAY),
+                or(tr.warmup(), TrainerOptions.WARMUP_FRACTION), or(tr.maxGradNorm(), TrainerOptions.MAX_GRAD_NORM),
+                or(tr.accumulation(), 1), or(tr.evalEvery(), 0), or(tr.checkpointEvery(), TrainerOptions.CHECKPOINT_EVERY),
+                or(tr.cacheTeacher(), true), precision);
         range(p, "train.epochs", tr.epochs(), 1, 1000);
         range(p, "train.batch_size", tr.batchSize(), 1, 4096);
         positive(p, "train.lr", tr.lr(), 1);
@@ -209,7 +217,7 @@ public interface Recipe {
         range(p, "output.speed_examples", o.speedExamples(), 0, 1_000_000);
 
         RecipeConfig resolved = new RecipeConfig(c.name(), c.method(), task == null ? c.task() : task.dirName(),
-                c.seed() == null ? 42L : c.seed(), device, d, t, s, settings, tr, o);
+                c.seed() == null ? TrainerOptions.SEED : c.seed(), device, d, t, s, settings, tr, o);
         return new Resolved(resolved, recipe, task);
     }
 

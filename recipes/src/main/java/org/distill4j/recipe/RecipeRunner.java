@@ -144,7 +144,7 @@ public final class RecipeRunner {
             Trainer trainer = new Trainer(options, student, teacher, tok, plan.stages(), task.isRegression(),
                     GlueTraining.examples(train, cfg.data().trainLimit()), GlueTraining.evaluator(devs, tok),
                     (m, e) -> {
-                        ObjectNode info = GlueTraining.info(task, e);
+                        ObjectNode info = GlueTraining.info(task, e, cfg.data().maxLength());
                         info.put("recipe", cfg.name());
                         info.put("method", cfg.method());
                         info.put("base_model", cfg.name() + " (" + cfg.method() + ")");
@@ -219,8 +219,8 @@ public final class RecipeRunner {
         System.err.printf("teacher %s %s: fine-tuning %s on %s into %s%n", model, exists ? "may be unfinished"
                 : "is missing", f.base(), task, runDir);
         FineTuneConfig ft = new FineTuneConfig(f.base(), task, f.epochs(), f.lr().floatValue(), f.batchSize(),
-                cfg.data().maxLength(), cfg.seed(), runDir, glueDir, cfg.data().skipBadRows(), f.trainLimit(), 200,
-                DeviceChoice.parse(cfg.device()), Precision.parse(cfg.train().precision()));
+                cfg.data().maxLength(), cfg.seed(), runDir, glueDir, cfg.data().skipBadRows(), f.trainLimit(),
+                TrainerOptions.CHECKPOINT_EVERY, DeviceChoice.parse(cfg.device()), Precision.parse(cfg.train().precision()));
         FineTuner.Result res = new FineTuner(ft).run(Files.isDirectory(runDir.resolve("checkpoint")));
         System.err.printf("teacher ready: dev %s (epoch %d), %.0f s%n", res.bestScore().summary(), res.bestEpoch(),
                 res.seconds());

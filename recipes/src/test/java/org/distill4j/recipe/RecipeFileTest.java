@@ -45,6 +45,18 @@ class RecipeFileTest {
     }
 
     @Test
+    void alphaIsRefusedWithTheKeysThatReplacedIt() throws IOException {
+        List<String> p = problems(GOOD.replace("strategy: last", "alpha: 0.7"));
+        assertEquals(1, p.size(), p.toString());
+        assertTrue(p.get(0).contains("distill.alpha: renamed") && p.get(0).contains("hard_weight and soft_weight"),
+                p.get(0));
+        // The weights keep their meaning when the method changes.
+        Recipe.Resolved r = RecipeFile.read(file(GOOD.replace("strategy: last", "soft_weight: 0.7")),
+                List.of("method=distilbert"));
+        assertEquals(0.7, r.config().distill().get("soft_weight"));
+    }
+
+    @Test
     void validRecipeGetsItsDefaults() throws IOException {
         Recipe.Resolved r = RecipeFile.read(file(GOOD), List.of());
         assertEquals("pkd", r.recipe().method());
