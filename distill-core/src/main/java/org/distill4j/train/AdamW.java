@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Parameter;
 import ai.djl.pytorch.engine.PtNDArray;
@@ -51,6 +52,13 @@ public final class AdamW implements AutoCloseable {
 
     public AdamW(Map<String, Parameter> params, float beta1, float beta2, float eps, float weightDecay,
             NDManager parent) {
+        this(params, beta1, beta2, eps, weightDecay, parent, SLICE);
+    }
+
+    /** @param slice elements of a parameter updated at once (see {@link #SLICE}) */
+    AdamW(Map<String, Parameter> params, float beta1, float beta2, float eps, float weightDecay, NDManager parent,
+            long slice) {
+        this.slice = slice;
         this.params = new LinkedHashMap<>(params);
         this.beta1 = beta1;
         this.beta2 = beta2;
@@ -126,23 +134,74 @@ public final class AdamW implements AutoCloseable {
             for (Map.Entry<String, Parameter> e : params.entrySet()) {
                 String name = e.getKey();
                 NDArray w = e.getValue().getArray();
-                NDArray g = grads.get(name).mul(scale);
-                g.attach(tmp);
-                m.get(name).muli(beta1).addi(g.mul(1 - beta1));
-                v.get(name).muli(beta2).addi(g.square().muli(1 - beta2));
-                NDArray denom = v.get(name).sqrt();
-                denom.attach(tmp); // results take the manager of their first operand: keep them temporary
-                denom.divi((float) Math.sqrt(bc2)).addi(eps);
-                NDArray update = m.get(name).div(denom);
-                update.attach(tmp);
-                if (weightDecay > 0 && decays(name)) {
-                    w.muli(1 - lr * weightDecay);
+                boolean decay = weightDecay > 0 && decays(name);
+                for (long[] rows : slices(w)) {
+                    try (NDManager slice = tmp.newSubManager()) {
+                        update(part(w, rows, slice), part(grads.get(name), rows, slice), part(m.get(name), rows, slice),
+                                part(v.get(name), rows, slice), slice, lr, scale, bc1, bc2, decay);
+                    }
                 }
-                w.subi(update.muli(lr / bc1));
                 JniUtils.zeroGrad((PtNDArray) w);
             }
             return norm;
         }
+    }
+
+    /**
+     * AdamW on one slice of a parameter, in place: every temporary lives in {@code slice}. The
+     * arithmetic is elementwise, so a slice computes exactly what the whole tensor would.
+     */
+    private void update(NDArray w, NDArray grad, NDArray m, NDArray v, NDManager slice, float lr, float scale,
+            float bc1, float bc2, boolean decay) {
+        NDArray g = grad.mul(scale);
+        g.attach(slice); // results take the manager of their first operand: keep them temporary
+        m.muli(beta1).addi(g.mul(1 - beta1));
+        v.muli(beta2).addi(g.square().muli(1 - beta2));
+        NDArray denom = v.sqrt();
+        denom.attach(slice);
+        denom.divi((float) Math.sqrt(bc2)).addi(eps);
+        NDArray update = m.div(denom);
+        update.attach(slice);
+        if (decay) {
+            w.muli(1 - lr * weightDecay);
+        }
+        w.subi(update.muli(lr / bc1));
+    }
+
+    /**
+     * Elements of a parameter updated at once, by default. A step makes several temporaries the size of what it
+     * updates; for the word embeddings (BERT's vocabulary × hidden, 47 MB at width 384) each would be
+     * above glibc's 32 MB mmap threshold, so every one was a fresh mapping the kernel had to fault in
+     * and then unmap, step after step. Slices of 4 MB are reused from the heap instead.
+     */
+    static final long SLICE = 1 << 20;
+
+    private final long slice;
+
+    /** Row ranges {@code [from, to)} of the first axis that split {@code w} into slices of at most {@code slice} elements. */
+    private List<long[]> slices(NDArray w) {
+        long size = w.size();
+        if (size <= slice || w.getShape().dimension() == 0) {
+            return List.of(new long[0]); // the whole tensor
+        }
+        long rows = w.getShape().get(0);
+        long perRow = size / rows;
+        long step = Math.max(1, slice / perRow);
+        List<long[]> out = new ArrayList<>();
+        for (long from = 0; from < rows; from += step) {
+            out.add(new long[] {from, Math.min(rows, from + step)});
+        }
+        return out;
+    }
+
+    /** A view of rows {@code [from, to)} of {@code a} (or {@code a} itself for the whole), freed with {@code scope}. */
+    private static NDArray part(NDArray a, long[] rows, NDManager scope) {
+        if (rows.length == 0) {
+            return a;
+        }
+        NDArray view = a.get(new NDIndex("{}:{}", rows[0], rows[1]));
+        view.attach(scope);
+        return view;
     }
 
     /** The global L2 norm of {@code grads} (one per parameter); records the non-finite ones. */
@@ -156,7 +215,14 @@ public final class AdamW implements AutoCloseable {
                 if (g == null) {
                     throw new IllegalArgumentException("no gradient for parameter " + name);
                 }
-                NDArray sq = g.toType(DataType.FLOAT64, false).square().sum();
+                NDArray sq = null;
+                for (long[] rows : slices(g)) {
+                    try (NDManager slice = tmp.newSubManager()) {
+                        NDArray part = part(g, rows, slice).toType(DataType.FLOAT64, false).square().sum();
+                        part.attach(tmp);
+                        sq = sq == null ? part : sq.add(part);
+                    }
+                }
                 sq.attach(tmp);
                 squares.add(sq);
             }

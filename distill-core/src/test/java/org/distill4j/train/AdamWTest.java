@@ -2,6 +2,7 @@ package org.distill4j.train;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
@@ -38,7 +39,8 @@ class AdamWTest {
         try (NDManager s = m.newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
             NDArray loss = null;
             for (int i = 0; i < params.size(); i++) {
-                NDArray term = params.get(i).getArray().mul(s.create(grads[i])).sum();
+                NDArray w = params.get(i).getArray();
+                NDArray term = w.mul(s.create(grads[i], w.getShape())).sum();
                 loss = loss == null ? term : loss.add(term);
             }
             gc.backward(loss);
@@ -103,6 +105,37 @@ class AdamWTest {
                 assertArrayEquals(new float[] {0f}, moments.get("m.b.bias").data(), 0f);
             }
         }
+    }
+
+    @Test
+    void slicedUpdatesEqualWholeOnesBitForBit() {
+        // A [10, 3] parameter updated whole, and in slices of at most 7 elements (rows 0-1, 2-3, ...).
+        float[] start = new float[30];
+        float[][] grads = new float[3][30];
+        java.util.Random r = new java.util.Random(1);
+        for (int i = 0; i < 30; i++) {
+            start[i] = (float) r.nextGaussian();
+            for (float[] g : grads) {
+                g[i] = (float) r.nextGaussian();
+            }
+        }
+        float[][] after = new float[2][];
+        for (int k = 0; k < 2; k++) {
+            try (NDManager m = NDManager.newBaseManager()) {
+                NDArray a = m.create(start, new ai.djl.ndarray.types.Shape(10, 3));
+                a.setRequiresGradient(true);
+                Parameter p = Parameter.builder().setName("w.weight").setType(Parameter.Type.WEIGHT).optArray(a).build();
+                try (AdamW adam = new AdamW(Map.of("w.weight", p), 0.9f, 0.999f, 1e-6f, 0.01f, m, k == 0 ? 1000 : 7)) {
+                    for (float[] g : grads) {
+                        gradients(m, List.of(p), g);
+                        adam.step(0.1f, 1f); // the norm exceeds 1: clipped as well
+                    }
+                }
+                after[k] = p.getArray().toFloatArray();
+            }
+        }
+        assertArrayEquals(after[0], after[1], 0f);
+        assertFalse(java.util.Arrays.equals(start, after[1]), "the parameter moved");
     }
 
     @Test
