@@ -7,7 +7,8 @@ Loss: 0.5*CE(hard) + 0.5*T^2*KL(soft, T=2) + (1 - cos) on the last hidden states
 AdamW (weight decay 0.01, none on biases and LayerNorm), global-norm clipping at 1.
 
 Usage: python3 scripts/bench/distill_step.py [steps] [cpu|cuda] [fp32|fp16]
-  (here: Debian's python3-torch on 2 threads; on the GPU machine: its own PyTorch, device cuda;
+  (here: a current PyTorch on 2 threads, from a virtual environment, see step-vs-pytorch.sh;
+  on the GPU machine: its own PyTorch, device cuda;
   fp16 = autocast to float16 with a GradScaler, fp32 master weights, as distill4j's fp16.)
 Prints the mean and median step time in milliseconds. Weights are random: speed does not depend on them.
 """
@@ -76,7 +77,9 @@ ids = torch.randint(1000, V, (BATCH, SEQ)).to(DEVICE)
 types = torch.zeros(BATCH, SEQ, dtype=torch.long, device=DEVICE)
 mask = torch.ones(BATCH, SEQ, dtype=torch.long, device=DEVICE)
 labels = torch.randint(0, 2, (BATCH,)).to(DEVICE)
-scaler = torch.cuda.amp.GradScaler(enabled=HALF)  # torch.amp.GradScaler is newer than Debian's 1.13
+# torch.amp.GradScaler is newer than Debian's 1.13; torch.cuda.amp's is gone from current releases.
+scaler = (torch.amp.GradScaler(DEVICE, enabled=HALF) if hasattr(torch, "amp") and hasattr(torch.amp, "GradScaler")
+          else torch.cuda.amp.GradScaler(enabled=HALF))
 
 
 def step():

@@ -91,12 +91,6 @@ public record BertConfig(
                 attentionProbsDropoutProb);
     }
 
-    /** A copy with fewer (or more) heads of the same size, e.g. after pruning heads. */
-    public BertConfig withHeads(int heads) {
-        return new BertConfig(vocabSize, hiddenSize, numHiddenLayers, heads, attentionHeadSize, intermediateSize,
-                hiddenAct, maxPositionEmbeddings, typeVocabSize, layerNormEps, hiddenDropoutProb,
-                attentionProbsDropoutProb);
-    }
 
     /** Reads a HuggingFace {@code config.json}; missing optional keys take BERT's defaults. */
     public static BertConfig read(Path file) {

@@ -55,11 +55,6 @@ public final class BertTokenizer implements AutoCloseable {
         }
     }
 
-    /** The same vocabulary with another maximum length. */
-    public BertTokenizer withMaxLength(int maxLength) {
-        return new BertTokenizer(json, maxLength, "tokenizer.json");
-    }
-
     /** The tokenizer.json this tokenizer was built from. */
     public byte[] json() {
         return json.clone();

@@ -10,8 +10,6 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.TreeSet;
 import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -147,19 +145,11 @@ public final class StateDict {
         }
     }
 
-    /** Names present here that the model has no parameter for (e.g. a head the model lacks). */
-    public Set<String> unusedBy(BertModel model) {
-        Set<String> unused = new TreeSet<>(tensors.keySet());
-        unused.removeAll(model.namedParameters().keySet());
-        return unused;
-    }
-
     /** A copy of a model's current parameter values. */
     public static StateDict of(BertModel model, String source) {
         StateDict dict = new StateDict(source);
         for (Map.Entry<String, Parameter> e : model.namedParameters().entrySet()) {
-            NDArray a = e.getValue().getArray();
-            dict.put(e.getKey(), new Tensor(a.getShape().getShape(), a.toFloatArray()));
+            dict.put(e.getKey(), Tensor.of(e.getValue().getArray()));
         }
         return dict;
     }

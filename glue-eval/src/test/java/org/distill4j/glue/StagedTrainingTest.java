@@ -78,8 +78,18 @@ class StagedTrainingTest {
                     .build();
             Trainer t = new Trainer(o, student, teacher, tok, List.of(intermediate, prediction), false,
                     GlueTraining.examples(train, 96), GlueTraining.evaluator(List.of(devSlice), tok), (m, e) -> {});
+            List<String> heard = new java.util.ArrayList<>();
+            t.listen(new org.distill4j.train.TrainingListener() {
+                @Override
+                public void stageStarted(StageInfo stage) {
+                    heard.add(stage.name() + " from " + stage.startStep() + " of " + stage.steps());
+                }
+            });
             Trainer.Result r = (abortAfter > 0 ? t.abortAfterStep(abortAfter) : t).run(resume);
             assertEquals(18, r.steps());
+            // A listener hears each stage start; a resumed run, only the stages it still trains.
+            assertEquals(resume ? List.of("prediction from 4 of 12") : List.of("intermediate from 0 of 6",
+                    "prediction from 0 of 12"), heard);
             assertEquals(1, r.best().stage(), "the kept model is the last stage's");
             // Stage 1 keeps its last model: evaluated once, at its end; stage 2 every 4 updates and at its end.
             assertEquals(List.of(0, 1, 1, 1), r.evaluations().stream().map(Trainer.Evaluation::stage).toList());
