@@ -37,14 +37,31 @@ public final class BertLayer extends BertModule {
     public Result forward(ParameterStore ps, NDArray x, NDArray maskBias, NDArray headMask, NDArray ffnMask,
             boolean training) {
         BertSelfAttention.Result att = selfAttention.forward(ps, x, maskBias, headMask, training);
-        NDArray a = attentionNorm.forward(ps,
-                x.add(drop(projection("attention.output.dense").forward(ps, att.context(), training), training)), training);
-        NDArray inner = Activation.gelu(projection("intermediate.dense").forward(ps, a, training));
+        NDArray attended = residual(x, projection("attention.output.dense"), att.context(), ps, training);
+        NDArray a = attentionNorm.forward(ps, attended, training);
+        release(attended, att.context());
+        NDArray up = projection("intermediate.dense").forward(ps, a, training);
+        NDArray inner = Activation.gelu(up);
+        release(up);
         if (ffnMask != null) {
-            inner = inner.mul(ffnMask);
+            NDArray all = inner;
+            inner = all.mul(ffnMask);
+            release(all);
         }
-        NDArray y = outputNorm.forward(ps, a.add(drop(projection("output.dense").forward(ps, inner, training), training)), training);
+        NDArray sum = residual(a, projection("output.dense"), inner, ps, training);
+        release(a, inner);
+        NDArray y = outputNorm.forward(ps, sum, training);
+        release(sum);
         return new Result(y, att.scores(), att.probs());
+    }
+
+    /** {@code x + Dropout(projection(in))}, the intermediate handles released. */
+    private NDArray residual(NDArray x, LinearProjection projection, NDArray in, ParameterStore ps, boolean training) {
+        NDArray projected = projection.forward(ps, in, training);
+        NDArray dropped = drop(projected, training);
+        NDArray sum = x.add(dropped);
+        release(projected, dropped);
+        return sum;
     }
 
     private NDArray drop(NDArray x, boolean training) {

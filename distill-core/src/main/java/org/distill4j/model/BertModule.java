@@ -173,6 +173,20 @@ public abstract class BertModule extends AbstractBlock {
         return v;
     }
 
+    /**
+     * Frees the handles of intermediate results a forward pass no longer needs, as PyTorch frees a
+     * tensor when its last Python reference goes: autograd keeps its own reference to what the
+     * backward pass needs, so only memory nothing else uses is given back. Without this every
+     * intermediate lives until the step's manager closes, and a step needs gigabytes of fresh pages.
+     */
+    protected static void release(NDArray... arrays) {
+        for (NDArray a : arrays) {
+            if (a != null) {
+                a.close();
+            }
+        }
+    }
+
     @Override
     public Shape[] getOutputShapes(Shape[] inputShapes) {
         return inputShapes;

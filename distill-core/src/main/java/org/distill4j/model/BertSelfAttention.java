@@ -45,20 +45,35 @@ public final class BertSelfAttention extends BertModule {
         NDArray q = splitHeads(projection("query").forward(ps, x, training));
         NDArray k = splitHeads(projection("key").forward(ps, x, training));
         NDArray v = splitHeads(projection("value").forward(ps, x, training));
-        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).div((float) Math.sqrt(headSize));
-        NDArray probs = scores.add(maskBias).softmax(-1);
+        NDArray kt = k.transpose(0, 1, 3, 2);
+        NDArray raw = q.matMul(kt);
+        NDArray scores = raw.div((float) Math.sqrt(headSize));
+        release(q, k, kt, raw);
+        NDArray biased = scores.add(maskBias);
+        NDArray probs = biased.softmax(-1);
+        release(biased);
         if (headMask != null) {
-            probs = probs.mul(headMask.reshape(1, heads, 1, 1));
+            NDArray mask = headMask.reshape(1, heads, 1, 1);
+            NDArray all = probs;
+            probs = all.mul(mask);
+            release(mask, all);
         }
         NDArray attended = Dropout.dropout(probs, dropout, training).singletonOrThrow();
-        NDArray context = attended.matMul(v).transpose(0, 2, 1, 3);
+        NDArray perHead = attended.matMul(v);
+        release(attended, v);
+        NDArray context = perHead.transpose(0, 2, 1, 3);
         long[] s = context.getShape().getShape();
-        return new Result(context.reshape(s[0], s[1], (long) heads * headSize), scores, probs);
+        NDArray joined = context.reshape(s[0], s[1], (long) heads * headSize);
+        release(perHead, context);
+        return new Result(joined, scores, probs);
     }
 
-    /** [batch, seq, hidden] to [batch, heads, seq, headSize]. */
+    /** [batch, seq, hidden] to [batch, heads, seq, headSize]; the input's handle is released. */
     private NDArray splitHeads(NDArray t) {
         long[] s = t.getShape().getShape();
-        return t.reshape(s[0], s[1], heads, headSize).transpose(0, 2, 1, 3);
+        NDArray split = t.reshape(s[0], s[1], heads, headSize);
+        NDArray heads4 = split.transpose(0, 2, 1, 3);
+        release(t, split);
+        return heads4;
     }
 }

@@ -137,7 +137,7 @@ final class UpdateStep {
             NDArray labels = s.create(data.labels(idx));
             TeacherOutputs t = request.isEmpty() ? null
                     : cache != null ? cache.outputs(s, idx, batch.sequenceLength(), request)
-                    : new LiveTeacher(teacher, ps, in, request);
+                    : new LiveTeacher(teacher, ps, in, request, s);
             StepObjective objective = stage.objective();
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                 for (SubNetwork n : objective.subNetworks()) {
