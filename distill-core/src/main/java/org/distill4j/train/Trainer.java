@@ -162,8 +162,7 @@ public final class Trainer {
         } finally {
             listeners.stream().filter(l -> l instanceof ConsoleListener).forEach(l -> ((ConsoleListener) l).close());
         }
-        Evaluation best = st.best;
-        return new Result(best, List.copyOf(st.evaluations), totalSteps(st),
+        return new Result(st.best, List.copyOf(st.evaluations), totalSteps(st),
                 st.skipped, st.wallSeconds(), st.trainedExamples / Math.max(1e-9, st.trainSeconds));
     }
 
@@ -191,7 +190,9 @@ public final class Trainer {
                 if (run.mixed == null) {
                     new SkipArchive(opt.out(), store).keep(parameters(), run.adam, st, first, end, run.prefetch, lr,
                             o.values(), why, o.finiteLoss() ? run.adam.nonFiniteParameters() : List.of());
-                    inARow++;
+                }
+                if (run.mixed == null || !o.finiteLoss()) {
+                    inARow++; // an fp16 overflow is the loss scale's business, counted by the scaler
                 }
                 int step = st.step + 1;
                 each(l -> l.skipped(info, step, why));
@@ -293,9 +294,5 @@ public final class Trainer {
             throw new DistillException("Cannot write to " + opt.out() + ": " + e.getMessage(), e);
         }
         listeners.stream().filter(l -> l instanceof MetricsLog).forEach(l -> ((MetricsLog) l).clear());
-    }
-
-    TrainingPlan plan() {
-        return plan;
     }
 }
