@@ -1,7 +1,6 @@
 package org.distill4j.loss;
 
 import ai.djl.ndarray.NDArray;
-import java.util.Set;
 import org.distill4j.mapping.LayerMapping;
 
 /**

@@ -6,7 +6,6 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Parameter;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Set;
 import org.distill4j.mapping.LayerMapping;
 import org.distill4j.model.Dense;
 

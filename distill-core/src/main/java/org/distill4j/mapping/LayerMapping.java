@@ -77,7 +77,6 @@ public record LayerMapping(List<Pair> pairs) {
         return new LayerMapping(pairs.stream().filter(p -> p.student() != layer).toList());
     }
 
-    /** The sum of a per-pair loss over every pair of layers. */
     /** The teacher layers the pairs name, each once. */
     public Set<Integer> teacherLayers() {
         Set<Integer> layers = new TreeSet<>();
@@ -85,6 +84,7 @@ public record LayerMapping(List<Pair> pairs) {
         return layers;
     }
 
+    /** The sum of a per-pair loss over every pair of layers. */
     public NDArray sum(Function<Pair, NDArray> perPair) {
         NDArray total = null;
         for (Pair p : pairs) {

@@ -2,7 +2,6 @@ package org.distill4j.train;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Parameter;
-import ai.djl.training.ParameterStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
