@@ -25,11 +25,15 @@ final class StageRun implements AutoCloseable {
             float learningRate, LinearSchedule schedule, int microOffset) {}
 
     static Layout layout(TrainingPlan t, int k) {
-        TrainerOptions opt = t.options();
         int offset = 0;
         for (int i = 0; i < k; i++) {
-            offset += layout(t, i).totalMicro();
+            offset += layout(t, i, 0).totalMicro();
         }
+        return layout(t, k, offset);
+    }
+
+    private static Layout layout(TrainingPlan t, int k, int offset) {
+        TrainerOptions opt = t.options();
         Stage stage = t.stages().get(k);
         Examples d = stage.data(t.data());
         int[] lengths = d.lengths();

@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 import java.util.function.UnaryOperator;
 import org.distill4j.loss.HiddenMseLoss;
@@ -21,6 +22,7 @@ import org.distill4j.mapping.LayerMapping;
 import org.distill4j.model.BertConfig;
 import org.distill4j.model.BertModel;
 import org.distill4j.text.BertTokenizer;
+import org.distill4j.train.Stage;
 import org.distill4j.train.Trainer;
 import org.distill4j.train.TrainerOptions;
 import org.distill4j.weights.Checkpoint;
@@ -85,6 +87,16 @@ final class SmallDistillation implements AutoCloseable {
     /** As above, with options changed by {@code options}. */
     static <T> T tinyStudentRun(Path out, String identity, List<WeightedTerm> terms,
             UnaryOperator<TrainerOptions.Builder> options, Function<Trainer, T> action) {
+        return tinyStudentRun(out, identity, student -> List.of(Stage.of("train", terms).build()), options,
+                (student, trainer) -> action.apply(trainer));
+    }
+
+    /**
+     * The same student and data, trained by the stages {@code plan} makes for it (it may change the
+     * student first: attach or replace modules); {@code action} gets the student and the trainer.
+     */
+    static <T> T tinyStudentRun(Path out, String identity, Function<BertModel, List<Stage>> plan,
+            UnaryOperator<TrainerOptions.Builder> options, BiFunction<BertModel, Trainer, T> action) {
         Checkpoint ckpt = Checkpoint.load("builtin:all-minilm-l6-v2");
         Dataset train = GlueReader.read(GLUE, GlueTask.SST2, GlueTask.SST2.train(), false);
         Dataset dev = GlueReader.read(GLUE, GlueTask.SST2, GlueTask.SST2.split("dev"), false);
@@ -95,8 +107,9 @@ final class SmallDistillation implements AutoCloseable {
                         new BertModel.Heads(false, false, 2), root);
                 BertTokenizer tok = ckpt.tokenizer(32)) {
             TrainerOptions o = options.apply(options(out, identity).epochs(1).batchSize(8).seed(3)).build();
-            return action.apply(new Trainer(o, student, null, tok, terms, false, GlueTraining.examples(train, 160),
-                    GlueTraining.evaluator(List.of(devSlice), tok), (m, e) -> {}, "train"));
+            List<Stage> stages = plan.apply(student);
+            return action.apply(student, new Trainer(o, student, null, tok, stages, false,
+                    GlueTraining.examples(train, 160), GlueTraining.evaluator(List.of(devSlice), tok), (m, e) -> {}));
         }
     }
 

@@ -129,27 +129,19 @@ class StagedTrainingTest {
     private record Run(Map<String, float[]> before, Map<String, float[]> after) {}
 
     /**
-     * A fresh 1-layer, 64-wide student without a teacher, changed by {@code prepare}, trained by
-     * {@code plan} for one epoch of 20 updates of 8 SST-2 sentences (checkpoint at the end only).
+     * {@link SmallDistillation#tinyStudentRun}'s student, changed by {@code prepare}, trained by
+     * {@code plan} (seed 9, checkpoint at the end only).
      */
     private static Run tiny(Path out, java.util.function.Consumer<BertModel> prepare,
             java.util.function.Function<BertModel, List<Stage>> plan) {
-        Checkpoint ckpt = Checkpoint.load("builtin:all-minilm-l6-v2");
-        Dataset train = GlueReader.read(SmallDistillation.GLUE, GlueTask.SST2, GlueTask.SST2.train(), false);
-        Dataset dev = GlueReader.read(SmallDistillation.GLUE, GlueTask.SST2, GlueTask.SST2.split("dev"), false);
-        Dataset devSlice = new Dataset(dev.task(), dev.split(), dev.file(), dev.examples().subList(0, 16), 0);
-        Engine.getInstance().setRandomSeed(5);
-        try (NDManager root = NDManager.newBaseManager();
-                BertModel student = BertModel.create(BertConfig.of(ckpt.config().vocabSize(), 64, 1, 4, 128),
-                        new BertModel.Heads(false, false, 2), root);
-                BertTokenizer tok = ckpt.tokenizer(32)) {
+        return SmallDistillation.tinyStudentRun(out, "tiny", student -> {
             prepare.accept(student);
+            return plan.apply(student);
+        }, o -> o.seed(9), (student, trainer) -> {
             Map<String, float[]> before = values(student.namedParameters());
-            TrainerOptions o = SmallDistillation.options(out, "tiny").epochs(1).batchSize(8).build();
-            new Trainer(o, student, null, tok, plan.apply(student), false, GlueTraining.examples(train, 160),
-                    GlueTraining.evaluator(List.of(devSlice), tok), (m, e) -> {}).run(false);
+            trainer.run(false);
             return new Run(before, values(student.namedParameters()));
-        }
+        });
     }
 
     @Test
