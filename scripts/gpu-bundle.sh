@@ -53,5 +53,6 @@ if [ -n "$jni" ]; then
   cp "$jni" "$out/jni/libdjl_torch.so"
 fi
 sed "s/@DJL_VERSION@/$djl/" scripts/gpu/distill-bundle.sh > "$out/distill"
+cp scripts/native-env.sh "$out/"
 chmod +x "$out/distill"
 echo "gpu-bundle: $(du -sh "$out" | cut -f1) ($(du -sh "$out/jre" | cut -f1) runtime, $(du -sh "$out/lib" | cut -f1) jars)" >&2

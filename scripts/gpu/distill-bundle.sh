@@ -22,8 +22,7 @@ if [ -f "$here/jni/libdjl_torch.so" ]; then
   mkdir -p "$dir"
   cp "$here/jni/libdjl_torch.so" "$dir/@DJL_VERSION@-libdjl_torch.so"
 fi
-export TORCH_CPP_LOG_LEVEL="${TORCH_CPP_LOG_LEVEL:-ERROR}"
-export MKL_CBWR="${MKL_CBWR:-AUTO}"  # Intel MKL reproducible run to run, so that --resume is exact
+. "$here/native-env.sh"
 exec "$here/jre/bin/java" ${DISTILL_JAVA_OPTS:--Xmx8g} -Dai.djl.offline=true \
   -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
   -cp "$here/distill4j.jar:$here/lib/*" org.distill4j.cli.DistillCli "$@"

@@ -6,7 +6,6 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Embedding;
-import ai.djl.nn.norm.Dropout;
 import ai.djl.training.ParameterStore;
 
 /** Word + position + token-type embeddings, then LayerNorm and dropout (BERT paper, section 3). */
@@ -46,7 +45,7 @@ public final class BertEmbeddings extends BertModule {
                 .add(lookup(ps, position, positions, training))
                 .add(lookup(ps, tokenType, tokenTypeIds, training));
         x = layerNorm.forward(ps, x, training);
-        return Dropout.dropout(x, config.hiddenDropoutProb(), training).singletonOrThrow();
+        return DropoutMasks.dropout(x, config.hiddenDropoutProb(), training);
     }
 
     private NDArray lookup(ParameterStore ps, Parameter table, NDArray ids, boolean training) {

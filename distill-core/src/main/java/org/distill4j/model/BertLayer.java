@@ -2,7 +2,6 @@ package org.distill4j.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.nn.Activation;
-import ai.djl.nn.norm.Dropout;
 import ai.djl.training.ParameterStore;
 
 /**
@@ -65,6 +64,6 @@ public final class BertLayer extends BertModule {
     }
 
     private NDArray drop(NDArray x, boolean training) {
-        return Dropout.dropout(x, dropout, training).singletonOrThrow();
+        return DropoutMasks.dropout(x, dropout, training);
     }
 }

@@ -1,7 +1,6 @@
 package org.distill4j.model;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.nn.norm.Dropout;
 import ai.djl.training.ParameterStore;
 
 /**
@@ -58,7 +57,7 @@ public final class BertSelfAttention extends BertModule {
             probs = all.mul(mask);
             release(mask, all);
         }
-        NDArray attended = Dropout.dropout(probs, dropout, training).singletonOrThrow();
+        NDArray attended = DropoutMasks.dropout(probs, dropout, training);
         NDArray perHead = attended.matMul(v);
         release(attended, v);
         NDArray context = perHead.transpose(0, 2, 1, 3);

@@ -1,7 +1,6 @@
 package org.distill4j.model;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.nn.norm.Dropout;
 import ai.djl.training.ParameterStore;
 
 /**
@@ -23,7 +22,7 @@ public final class ClassifierHead extends BertModule {
 
     /** @param sentence [batch, hidden]; returns [batch, outputs] */
     public NDArray forward(ParameterStore ps, NDArray sentence, boolean training) {
-        return projection("").forward(ps, Dropout.dropout(sentence, dropout, training).singletonOrThrow(), training);
+        return projection("").forward(ps, DropoutMasks.dropout(sentence, dropout, training), training);
     }
 
     public int outputs() {

@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import ai.djl.nn.Parameter;
-import ai.djl.nn.core.Linear;
 import ai.djl.training.ParameterStore;
 import ai.djl.training.initializer.Initializer;
 
@@ -29,6 +28,6 @@ public final class MaskedLmHead extends BertModule {
     /** @param hidden [batch, seq, hidden] or [n, hidden]; returns vocabulary logits */
     public NDArray forward(ParameterStore ps, NDArray hidden, boolean training) {
         NDArray t = norm.forward(ps, Activation.gelu(projection("transform.dense").forward(ps, hidden, training)), training);
-        return Linear.linear(t, value(ps, decoder, t, training), value(ps, bias, t, training)).singletonOrThrow();
+        return Dense.linear(t, value(ps, decoder, t, training), value(ps, bias, t, training));
     }
 }

@@ -15,6 +15,7 @@ import org.distill4j.loss.TeacherOutputs;
 import org.distill4j.loss.TeacherRequest;
 import org.distill4j.loss.WeightedTerm;
 import org.distill4j.model.BertModel;
+import org.distill4j.model.DropoutMasks;
 import org.distill4j.model.EncoderInput;
 import org.distill4j.model.EncoderOutput;
 import org.distill4j.model.ForwardOptions;
@@ -128,9 +129,10 @@ final class UpdateStep {
      */
     private boolean micro(ParameterStore ps, int[] idx, TokenBatch batch, int share, int micro, int step, int steps,
             Map<String, Float> values) {
-        try (NDManager s = student.manager().newSubManager()) {
+        long global = microOffset + (long) micro;
+        try (NDManager s = student.manager().newSubManager();
+                DropoutMasks masks = DropoutMasks.seeded(seed * 1_000_003L + global)) {
             // Dropout and masking depend only on (seed, micro-batch): a resumed run draws the same.
-            long global = microOffset + (long) micro;
             Engine.getInstance().setRandomSeed((int) (seed * 1_000_003L + global));
             Random random = new Random(seed * 7_919L + global);
             EncoderInput in = batch.toInput(s);

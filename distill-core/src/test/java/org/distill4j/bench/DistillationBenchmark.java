@@ -17,17 +17,20 @@ import org.distill4j.text.BertTokenizer;
 import org.distill4j.train.Examples;
 import org.distill4j.train.Trainer;
 import org.distill4j.train.TrainerOptions;
+import org.distill4j.train.TrainingListener;
 import org.distill4j.weights.Checkpoint;
 
 /**
  * One DistilBERT-style distillation training step through the real {@link Trainer}: bge-small-en-v1.5
  * (12 layers, hidden 384) as frozen teacher, a 6-layer student of the same width, batch 32 × 128
  * tokens, loss 0.5·CE + 0.5·T²·KL (T = 2) + cosine on the last hidden states, AdamW with clipping.
- * {@code scripts/bench/distill_step.py} is the same computation in plain PyTorch. Not a test: run
- * {@code mvn -B -q -pl distill-core exec:java -Dexec.classpathScope=test
- * -Dexec.mainClass=org.distill4j.bench.DistillationBenchmark -Dexec.args=20}.
+ * {@code scripts/bench/distill_step.py} is the same computation in plain PyTorch. Not a test:
+ * {@code scripts/bench/step-vs-pytorch.sh} runs the two, interleaved.
  */
 public final class DistillationBenchmark {
+
+    /** Updates run before the measured ones, as distill_step.py runs three. */
+    private static final int WARM_UP = 3;
 
     private DistillationBenchmark() {}
 
@@ -47,18 +50,31 @@ public final class DistillationBenchmark {
                 BertTokenizer tok = ckpt.tokenizer(128)) {
             var terms = List.of(WeightedTerm.of(new HardLabelLoss(), 0.5f), WeightedTerm.of(new SoftTargetLoss(2f), 0.5f),
                     WeightedTerm.of(new CosineLoss(LayerMapping.explicit(new int[] {6}, new int[] {12})), 1f));
-            // Warm-up run, then the measured run; every batch is 32 × 128 tokens (texts are truncated).
-            for (int n : new int[] {3, steps}) {
-                TrainerOptions o = TrainerOptions.builder(dir.resolve("run" + n), "bench").epochs(1).batchSize(32)
-                        .learningRate(1e-4f).checkpointEvery(0).logEvery(1000).seed(1).cacheTeacher(false).build();
-                Trainer.Result r = new Trainer(o, student, teacher, tok, terms, false, examples(32 * n),
-                        m -> new Trainer.Score(0, Map.of(), "-"), (m, e) -> {}, "bench").run(false);
-                if (n == steps) {
-                    System.out.printf("distill4j (DJL %s, PyTorch %s): %.0f ms/step over %d steps (mean, training "
-                            + "time only)%n", Engine.getDjlVersion(), Engine.getEngine("PyTorch").getVersion(),
-                            32_000 / r.examplesPerSecond(), r.steps());
+            // One run of WARM_UP + steps updates; every batch is 32 × 128 tokens (texts are truncated).
+            // Each update is timed from the end of the one before, as distill_step.py times its step.
+            TrainerOptions o = TrainerOptions.builder(dir.resolve("run"), "bench").epochs(1).batchSize(32)
+                    .learningRate(1e-4f).checkpointEvery(0).logEvery(1000).seed(1).cacheTeacher(false).build();
+            Trainer trainer = new Trainer(o, student, teacher, tok, terms, false, examples(32 * (WARM_UP + steps)),
+                    m -> new Trainer.Score(0, Map.of(), "-"), (m, e) -> {}, "bench");
+            List<Double> ms = new ArrayList<>();
+            long[] last = {0};
+            trainer.listen(new TrainingListener() {
+                @Override
+                public void updated(Update u) {
+                    long now = System.nanoTime();
+                    if (u.step() > WARM_UP) {
+                        ms.add((now - last[0]) / 1e6);
+                    }
+                    last[0] = now;
                 }
-            }
+            });
+            trainer.run(false);
+            List<Double> sorted = ms.stream().sorted().toList();
+            double mean = ms.stream().mapToDouble(Double::doubleValue).average().orElseThrow();
+            double median = (sorted.get((sorted.size() - 1) / 2) + sorted.get(sorted.size() / 2)) / 2;
+            System.out.printf("distill4j (DJL %s, PyTorch %s): mean %.0f, median %.0f ms/step over %d steps (min %.0f, "
+                    + "max %.0f)%n", Engine.getDjlVersion(), Engine.getEngine("PyTorch").getVersion(), mean, median,
+                    ms.size(), sorted.get(0), sorted.get(sorted.size() - 1));
         }
     }
 
