@@ -87,10 +87,15 @@ public final class DropoutMasks implements AutoCloseable {
         ByteBuffer out = bytes;
         // An element is dropped when a uniform 32-bit draw falls below p·2^32.
         long threshold = (long) Math.ceil(p * 4294967296.0);
-        long seed = stream.nextLong();
         int chunks = (n + CHUNK - 1) / CHUNK;
+        // Split off in order, each chunk its own generator (own seed and own increment): seeds a
+        // fixed distance apart would give one sequence shifted by a few draws from chunk to chunk.
+        SplittableRandom[] rngs = new SplittableRandom[chunks];
+        for (int c = 0; c < chunks; c++) {
+            rngs[c] = stream.split();
+        }
         IntStream.range(0, chunks).parallel().forEach(c -> {
-            SplittableRandom r = new SplittableRandom(seed + c * 0x9E3779B97F4A7C15L);
+            SplittableRandom r = rngs[c];
             int from = c * CHUNK;
             int len = Math.min(n, from + CHUNK) - from;
             ByteBuffer part = out.slice(from, len);

@@ -37,6 +37,23 @@ class DropoutMasksTest {
         }
     }
 
+    /** Chunks drawn on different threads are independent: no chunk repeats another, shifted or not. */
+    @Test
+    void chunksAreIndependent() {
+        float[] mask = draw(5);
+        int chunk = 1 << 18;
+        for (int shift = -4; shift <= 4; shift++) {
+            int agree = 0;
+            int n = 0;
+            for (int i = 8; i < chunk - 8; i++) {
+                agree += (mask[i] == 0f) == (mask[chunk + i + shift] == 0f) ? 1 : 0;
+                n++;
+            }
+            // Independent Bernoulli(0.1) pairs agree with probability 0.1² + 0.9² = 0.82.
+            assertEquals(0.82, (double) agree / n, 0.01, "chunk 2 against chunk 1 shifted by " + shift);
+        }
+    }
+
     @Test
     void sameSeedSameMasksWhateverTheThreads() throws Exception {
         float[] one = new ForkJoinPool(1).submit(() -> draw(42)).get();
