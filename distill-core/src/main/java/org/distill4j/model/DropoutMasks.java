@@ -24,12 +24,14 @@ public final class DropoutMasks implements AutoCloseable {
 
     private static final ThreadLocal<DropoutMasks> CURRENT = new ThreadLocal<>();
 
+    /** Where a thread's masks are drawn, grown as needed and kept: a step draws several of the same sizes. */
+    private static final ThreadLocal<ByteBuffer> BYTES = ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(0));
+
     /** Elements drawn by one task: masks are the same whatever the number of threads. */
     private static final int CHUNK = 1 << 18;
 
     private final SplittableRandom stream;
     private final DropoutMasks outer;
-    private ByteBuffer bytes = ByteBuffer.allocateDirect(0);
 
     private DropoutMasks(long seed, DropoutMasks outer) {
         this.stream = new SplittableRandom(seed);
@@ -81,10 +83,10 @@ public final class DropoutMasks implements AutoCloseable {
             throw new IllegalArgumentException("dropout over " + size + " elements at once: at most 2^31 - 1");
         }
         int n = (int) size;
-        if (bytes.capacity() < n) {
-            bytes = ByteBuffer.allocateDirect(Math.max(n, bytes.capacity() * 2));
+        if (BYTES.get().capacity() < n) {
+            BYTES.set(ByteBuffer.allocateDirect(Math.max(n, BYTES.get().capacity() * 2)));
         }
-        ByteBuffer out = bytes;
+        ByteBuffer out = BYTES.get();
         // An element is dropped when a uniform 32-bit draw falls below p·2^32.
         long threshold = (long) Math.ceil(p * 4294967296.0);
         int chunks = (n + CHUNK - 1) / CHUNK;
