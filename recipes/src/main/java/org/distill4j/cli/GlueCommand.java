@@ -5,13 +5,16 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.distill4j.glue.GlueCorpus;
 import org.distill4j.glue.GlueDownloader;
 import org.distill4j.glue.GlueTask;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** GLUE data management. */
-@Command(name = "glue", description = "GLUE data: download.", subcommands = GlueCommand.Download.class)
+@Command(name = "glue", description = "GLUE data: download, and a text corpus for general distillation.",
+        subcommands = {GlueCommand.Download.class, GlueCommand.Corpus.class})
 final class GlueCommand implements Runnable {
 
     @Override
@@ -53,6 +56,33 @@ final class GlueCommand implements Runnable {
             for (GlueDownloader.Report r : new GlueDownloader(mirror, overrides).download(selected, dir)) {
                 System.out.println(r.task() + ": " + r.rows());
             }
+        }
+    }
+
+    @Command(name = "corpus", description = "Write every GLUE training text, one per line and each once, as "
+            + "unlabelled text for general distillation.")
+    static final class Corpus implements Runnable {
+
+        @Option(names = "--out", required = true, paramLabel = "FILE", description = "text file to write")
+        Path out;
+
+        @Option(names = "--tasks", split = ",", paramLabel = "TASK[,TASK...]", defaultValue = "all",
+                description = "tasks to take texts from (default: all found)")
+        List<String> tasks;
+
+        @Mixin
+        GlueDataOptions data;
+
+        @Override
+        public void run() {
+            List<GlueTask> selected = tasks.size() == 1 && tasks.get(0).equalsIgnoreCase("all")
+                    ? List.of(GlueTask.values()) : tasks.stream().map(GlueTask::parse).toList();
+            GlueCorpus.Result r = GlueCorpus.write(data.dir(), selected, out, data.skipBadRows);
+            r.perTask().forEach((task, n) -> System.out.println(task + ": " + n + " texts"));
+            if (!r.missing().isEmpty()) {
+                System.out.println("no training file in " + data.dir() + ": " + r.missing());
+            }
+            System.out.println(r.file() + ": " + r.lines() + " lines");
         }
     }
 }

@@ -49,7 +49,7 @@ class DistillCliTest {
     @Test
     void everySubcommandPrintsItsUsageOnHelpAndExitsCleanly() {
         for (String cmd : List.of("version", "inspect", "convert", "embed", "fill-mask", "finetune", "run", "validate",
-                "eval", "predict", "report", "glue", "glue download")) {
+                "eval", "predict", "report", "glue", "glue download", "glue corpus")) {
             String[] args = (cmd + " --help").split(" ");
             Run r = run(args);
             assertEquals(0, r.code(), cmd + ": " + r.err());

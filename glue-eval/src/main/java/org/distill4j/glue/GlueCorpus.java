@@ -1,0 +1,88 @@
+package org.distill4j.glue;
+
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Unlabelled text for general distillation made from GLUE's training files: every text of every
+ * training example (both sides of a pair), one per line, in file order, each distinct text once.
+ * Dev and test texts are left out, so a student distilled on the corpus has not read what it is
+ * scored on.
+ */
+public final class GlueCorpus {
+
+    private GlueCorpus() {}
+
+    /**
+     * What was written.
+     *
+     * @param lines distinct texts written
+     * @param perTask texts each task contributed that no earlier task had
+     * @param missing tasks whose training file is not in the GLUE directory
+     */
+    public record Result(Path file, int lines, Map<GlueTask, Integer> perTask, List<GlueTask> missing) {}
+
+    /**
+     * Writes the corpus of {@code tasks} to {@code out}, replacing it only once complete. Tasks
+     * whose training file is absent are skipped and listed; none present is an error. Malformed
+     * rows fail the run unless {@code skipBadRows} (see {@link GlueReader#read}).
+     */
+    public static Result write(Path glueDir, List<GlueTask> tasks, Path out, boolean skipBadRows) {
+        Set<String> seen = new HashSet<>();
+        Map<GlueTask, Integer> perTask = new LinkedHashMap<>();
+        List<GlueTask> missing = new ArrayList<>();
+        Path tmp = out.resolveSibling(out.getFileName() + ".partial");
+        try {
+            if (out.toAbsolutePath().getParent() != null) {
+                Files.createDirectories(out.toAbsolutePath().getParent());
+            }
+            try (BufferedWriter w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
+                for (GlueTask task : tasks) {
+                    if (!Files.isRegularFile(glueDir.resolve(task.train().file()))) {
+                        missing.add(task);
+                        continue;
+                    }
+                    int added = 0;
+                    for (Example e : GlueReader.read(glueDir, task, task.train(), skipBadRows).examples()) {
+                        added += add(e.textA(), seen, w) + add(e.textB(), seen, w);
+                    }
+                    perTask.put(task, added);
+                }
+            }
+            if (perTask.isEmpty()) {
+                Files.deleteIfExists(tmp);
+                throw new IllegalArgumentException("no GLUE training file of " + tasks + " in " + glueDir.toAbsolutePath()
+                        .normalize() + "; fetch some with ./distill glue download --tasks TASK --dir " + glueDir);
+            }
+            Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new UncheckedIOException("writing the GLUE corpus " + out + ": " + e.getMessage(), e);
+        }
+        return new Result(out, seen.size(), perTask, missing);
+    }
+
+    /** Writes {@code text} as one line unless it is empty or already written; 1 if written. */
+    private static int add(String text, Set<String> seen, BufferedWriter w) throws IOException {
+        if (text == null) {
+            return 0;
+        }
+        String line = text.replaceAll("\\s+", " ").strip(); // one text, one line
+        if (line.isEmpty() || !seen.add(line)) {
+            return 0;
+        }
+        w.write(line);
+        w.newLine();
+        return 1;
+    }
+}
