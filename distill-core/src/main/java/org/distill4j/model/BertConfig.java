@@ -91,7 +91,6 @@ public record BertConfig(
                 attentionProbsDropoutProb);
     }
 
-
     /** Reads a HuggingFace {@code config.json}; missing optional keys take BERT's defaults. */
     public static BertConfig read(Path file) {
         JsonNode n;

@@ -83,10 +83,7 @@ public final class DropoutMasks implements AutoCloseable {
             throw new IllegalArgumentException("dropout over " + size + " elements at once: at most 2^31 - 1");
         }
         int n = (int) size;
-        if (BYTES.get().capacity() < n) {
-            BYTES.set(ByteBuffer.allocateDirect(Math.max(n, BYTES.get().capacity() * 2)));
-        }
-        ByteBuffer out = BYTES.get();
+        ByteBuffer out = bytes(n);
         // An element is dropped when a uniform 32-bit draw falls below p·2^32.
         long threshold = (long) Math.ceil(p * 4294967296.0);
         int chunks = (n + CHUNK - 1) / CHUNK;
@@ -113,5 +110,15 @@ public final class DropoutMasks implements AutoCloseable {
         });
         // The tensor reads the buffer in place: it is copied (toType) before the buffer is reused.
         return x.getManager().create(out.slice(0, n), x.getShape(), DataType.UINT8);
+    }
+
+    /** This thread's buffer, grown to hold at least {@code n} bytes. */
+    private static ByteBuffer bytes(int n) {
+        ByteBuffer b = BYTES.get();
+        if (b.capacity() < n) {
+            b = ByteBuffer.allocateDirect(Math.max(n, b.capacity() * 2));
+            BYTES.set(b);
+        }
+        return b;
     }
 }

@@ -36,18 +36,14 @@ final class LiveTeacher implements TeacherOutputs {
         this.ps = ps;
         this.request = request;
         this.step = step;
-        NDArray[] l = new NDArray[1];
-        if (request.needsStates() || request.logits()) {
-            scratch(input, out -> {
-                l[0] = request.logits() ? keep(teacher.classify(ps, out, false)) : null;
-                request.cls().forEach(k -> kept.put("cls" + k, keep(out.cls(k))));
-                request.hidden().forEach(k -> kept.put("hidden" + k, keep(out.hidden(k))));
-                request.attentionScores().forEach(k -> kept.put("scores" + k, keep(out.scores(k))));
-                request.attentionProbs().forEach(k -> kept.put("probs" + k, keep(out.probs(k))));
-                return null;
-            });
-        }
-        logits = l[0];
+        logits = !request.needsStates() && !request.logits() ? null : scratch(input, out -> {
+            NDArray l = request.logits() ? keep(teacher.classify(ps, out, false)) : null;
+            request.cls().forEach(k -> kept.put("cls" + k, keep(out.cls(k))));
+            request.hidden().forEach(k -> kept.put("hidden" + k, keep(out.hidden(k))));
+            request.attentionScores().forEach(k -> kept.put("scores" + k, keep(out.scores(k))));
+            request.attentionProbs().forEach(k -> kept.put("probs" + k, keep(out.probs(k))));
+            return l;
+        });
     }
 
     /** Runs the teacher on {@code input} in a scratch manager; what {@code use} keeps survives it. */

@@ -130,10 +130,10 @@ final class UpdateStep {
     private boolean micro(ParameterStore ps, int[] idx, TokenBatch batch, int share, int micro, int step, int steps,
             Map<String, Float> values) {
         long global = microOffset + (long) micro;
-        try (NDManager s = student.manager().newSubManager();
-                DropoutMasks masks = DropoutMasks.seeded(seed * 1_000_003L + global)) {
-            // Dropout and masking depend only on (seed, micro-batch): a resumed run draws the same.
-            Engine.getInstance().setRandomSeed((int) (seed * 1_000_003L + global));
+        // Dropout and masking depend only on (seed, micro-batch): a resumed run draws the same.
+        long draws = seed * 1_000_003L + global;
+        try (NDManager s = student.manager().newSubManager(); DropoutMasks masks = DropoutMasks.seeded(draws)) {
+            Engine.getInstance().setRandomSeed((int) draws);
             Random random = new Random(seed * 7_919L + global);
             EncoderInput in = batch.toInput(s);
             NDArray labels = s.create(data.labels(idx));

@@ -13,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
  * Unlabelled text for general distillation made from GLUE's training files: every text of every
@@ -21,6 +22,8 @@ import java.util.Set;
  * scored on.
  */
 public final class GlueCorpus {
+
+    private static final Pattern WHITESPACE = Pattern.compile("\\s+");
 
     private GlueCorpus() {}
 
@@ -44,9 +47,7 @@ public final class GlueCorpus {
         List<GlueTask> missing = new ArrayList<>();
         Path tmp = out.resolveSibling(out.getFileName() + ".partial");
         try {
-            if (out.toAbsolutePath().getParent() != null) {
-                Files.createDirectories(out.toAbsolutePath().getParent());
-            }
+            Files.createDirectories(out.toAbsolutePath().getParent());
             try (BufferedWriter w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
                 for (GlueTask task : tasks) {
                     if (!Files.isRegularFile(glueDir.resolve(task.train().file()))) {
@@ -77,7 +78,7 @@ public final class GlueCorpus {
         if (text == null) {
             return 0;
         }
-        String line = text.replaceAll("\\s+", " ").strip(); // one text, one line
+        String line = WHITESPACE.matcher(text).replaceAll(" ").strip(); // one text, one line
         if (line.isEmpty() || !seen.add(line)) {
             return 0;
         }

@@ -16,8 +16,12 @@ import ai.djl.training.ParameterStore;
 import ai.djl.training.initializer.Initializer;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
+import java.util.function.Function;
 import org.distill4j.DistillException;
 import org.distill4j.Json;
 import org.distill4j.loss.HardLabelLoss;
@@ -35,6 +39,7 @@ import org.distill4j.train.ParameterSelection;
 import org.distill4j.train.Stage;
 import org.distill4j.train.Trainer;
 import org.distill4j.train.TrainerOptions;
+import org.distill4j.train.TrainingListener;
 import org.distill4j.weights.Checkpoint;
 import org.distill4j.weights.Safetensors;
 import org.distill4j.weights.StateDict;
@@ -78,8 +83,8 @@ class StagedTrainingTest {
                     .build();
             Trainer t = new Trainer(o, student, teacher, tok, List.of(intermediate, prediction), false,
                     GlueTraining.examples(train, 96), GlueTraining.evaluator(List.of(devSlice), tok), (m, e) -> {});
-            List<String> heard = new java.util.ArrayList<>();
-            t.listen(new org.distill4j.train.TrainingListener() {
+            List<String> heard = new ArrayList<>();
+            t.listen(new TrainingListener() {
                 @Override
                 public void stageStarted(StageInfo stage) {
                     heard.add(stage.name() + " from " + stage.startStep() + " of " + stage.steps());
@@ -132,8 +137,8 @@ class StagedTrainingTest {
      * {@link SmallDistillation#tinyStudentRun}'s student, changed by {@code prepare}, trained by
      * {@code plan} (seed 9, checkpoint at the end only).
      */
-    private static Run tiny(Path out, java.util.function.Consumer<BertModel> prepare,
-            java.util.function.Function<BertModel, List<Stage>> plan) {
+    private static Run tiny(Path out, Consumer<BertModel> prepare,
+            Function<BertModel, List<Stage>> plan) {
         return SmallDistillation.tinyStudentRun(out, "tiny", student -> {
             prepare.accept(student);
             return plan.apply(student);
@@ -153,7 +158,7 @@ class StagedTrainingTest {
         int frozen = 0;
         for (Map.Entry<String, float[]> e : run.after().entrySet()) {
             if (onlyTop.trains(e.getKey())) {
-                assertFalse(java.util.Arrays.equals(run.before().get(e.getKey()), e.getValue()), e.getKey() + " trains");
+                assertFalse(Arrays.equals(run.before().get(e.getKey()), e.getValue()), e.getKey() + " trains");
             } else {
                 assertArrayEquals(run.before().get(e.getKey()), e.getValue(), 0f, e.getKey() + " is frozen");
                 frozen++;
@@ -209,7 +214,7 @@ class StagedTrainingTest {
         assertTrue(run.before().containsKey(name), run.before().keySet().toString());
         assertTrue(run.before().containsKey("encoder.layer.0.attention.self.query.base.weight"));
         assertArrayEquals(new float[64], run.before().get(name), 0f, "a new shift starts at zero");
-        assertFalse(java.util.Arrays.equals(new float[64], run.after().get(name)), "the shift trained");
+        assertFalse(Arrays.equals(new float[64], run.after().get(name)), "the shift trained");
         StateDict saved = Safetensors.read(out.resolve("checkpoint/model.safetensors"));
         assertArrayEquals(run.after().get(name), saved.get(name).data(), 0f, "the checkpoint holds the shift");
         IllegalArgumentException wrong = assertThrows(IllegalArgumentException.class, () -> tiny(tmp.resolve("wrong"),

@@ -1,7 +1,6 @@
 package org.distill4j.cli;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -20,6 +19,14 @@ final class GlueCommand implements Runnable {
     @Override
     public void run() {
         new picocli.CommandLine(this).usage(System.out);
+    }
+
+    /** The tasks named by {@code --tasks}: every task if one of the names is {@code all}. */
+    static List<GlueTask> tasks(List<String> names) {
+        if (names.stream().anyMatch(t -> t.equalsIgnoreCase("all"))) {
+            return List.of(GlueTask.values());
+        }
+        return names.stream().map(GlueTask::parse).toList();
     }
 
     @Command(name = "download", description = "Download GLUE tasks into the standard layout and check them.")
@@ -42,14 +49,7 @@ final class GlueCommand implements Runnable {
 
         @Override
         public void run() {
-            List<GlueTask> selected = new ArrayList<>();
-            for (String t : tasks) {
-                if (t.equalsIgnoreCase("all")) {
-                    selected = List.of(GlueTask.values());
-                    break;
-                }
-                selected.add(GlueTask.parse(t));
-            }
+            List<GlueTask> selected = tasks(tasks);
             Map<String, String> overrides = new LinkedHashMap<>();
             urls.forEach((k, v) -> overrides.put(k.equals("AX") || k.startsWith("MRPC_") ? k
                     : GlueTask.parse(k).dirName(), v));
@@ -75,9 +75,7 @@ final class GlueCommand implements Runnable {
 
         @Override
         public void run() {
-            List<GlueTask> selected = tasks.size() == 1 && tasks.get(0).equalsIgnoreCase("all")
-                    ? List.of(GlueTask.values()) : tasks.stream().map(GlueTask::parse).toList();
-            GlueCorpus.Result r = GlueCorpus.write(data.dir(), selected, out, data.skipBadRows);
+            GlueCorpus.Result r = GlueCorpus.write(data.dir(), tasks(tasks), out, data.skipBadRows);
             r.perTask().forEach((task, n) -> System.out.println(task + ": " + n + " texts"));
             if (!r.missing().isEmpty()) {
                 System.out.println("no training file in " + data.dir() + ": " + r.missing());
