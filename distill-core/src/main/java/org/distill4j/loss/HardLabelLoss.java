@@ -25,7 +25,7 @@ public final class HardLabelLoss implements LossTerm {
 
     @Override
     public NDArray compute(StepContext s) {
-        return of(s.studentLogits(), s.labels(), s.regression());
+        return of(s.studentLogits(), s.requireLabels(name()), s.regression());
     }
 
     @Override

@@ -18,7 +18,8 @@ import org.distill4j.model.EncoderOutput;
  * @param studentOut the student's forward in training mode
  * @param studentLogits task-head outputs, [batch, outputs], or null when the student has no task head
  * @param teacher the teacher's answers to the stage's requests, or null when no term reads the teacher
- * @param labels gold labels, [batch] (class index as float, or the regression target)
+ * @param labels gold labels, [batch] (class index as float, or the regression target), or null for
+ *     unlabelled text
  * @param regression whether the task is a regression (one output)
  * @param random this step's random source, seeded from (seed, micro-batch) for exact resume
  */
@@ -33,5 +34,14 @@ public record StepContext(
                     + "reads in teacherRequest()");
         }
         return teacher;
+    }
+
+    /** The gold labels, or an error naming the term that needed them. */
+    public NDArray requireLabels(String term) {
+        if (labels == null) {
+            throw new IllegalStateException(term + " reads gold labels, but this stage trains on unlabelled text: "
+                    + "leave the term out of that stage");
+        }
+        return labels;
     }
 }

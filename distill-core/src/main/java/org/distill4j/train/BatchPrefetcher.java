@@ -20,7 +20,7 @@ import org.distill4j.text.TokenBatch;
 final class BatchPrefetcher implements AutoCloseable {
 
     private final LengthBucketSampler sampler;
-    private final Examples data;
+    private final TrainingData data;
     private final BertTokenizer tokenizer;
     private final int perEpoch;
     private final int totalMicro;
@@ -33,7 +33,7 @@ final class BatchPrefetcher implements AutoCloseable {
     private int pendingMicro = -1;
     private Future<TokenBatch> pending;
 
-    BatchPrefetcher(LengthBucketSampler sampler, Examples data, BertTokenizer tokenizer, int totalMicro) {
+    BatchPrefetcher(LengthBucketSampler sampler, TrainingData data, BertTokenizer tokenizer, int totalMicro) {
         this.sampler = sampler;
         this.data = data;
         this.tokenizer = tokenizer;

@@ -5,8 +5,8 @@ import java.util.List;
 import org.distill4j.text.BertTokenizer;
 import org.distill4j.text.TokenBatch;
 
-/** Training examples: first texts, second texts (null for single-sentence tasks) and labels. */
-public record Examples(List<String> first, List<String> second, float[] labels) {
+/** Labelled training examples held in memory: first texts, second texts (null for single-sentence tasks) and labels. */
+public record Examples(List<String> first, List<String> second, float[] labels) implements TrainingData {
 
     public Examples {
         if (first.size() != labels.length || (second != null && second.size() != labels.length)) {
@@ -14,6 +14,7 @@ public record Examples(List<String> first, List<String> second, float[] labels) 
         }
     }
 
+    @Override
     public int size() {
         return labels.length;
     }
@@ -23,8 +24,8 @@ public record Examples(List<String> first, List<String> second, float[] labels) 
         return first.get(i).length() + (second == null ? 0 : second.get(i).length());
     }
 
-    /** Each example's length proxy, which orders batches (and the teacher cache's passes). */
-    int[] lengths() {
+    @Override
+    public int[] lengths() {
         int[] lengths = new int[size()];
         for (int i = 0; i < lengths.length; i++) {
             lengths[i] = length(i);
@@ -32,8 +33,8 @@ public record Examples(List<String> first, List<String> second, float[] labels) 
         return lengths;
     }
 
-    /** The gold labels of examples {@code idx}. */
-    float[] labels(int[] idx) {
+    @Override
+    public float[] labels(int[] idx) {
         float[] gold = new float[idx.length];
         for (int i = 0; i < idx.length; i++) {
             gold[i] = labels[idx[i]];
@@ -41,7 +42,8 @@ public record Examples(List<String> first, List<String> second, float[] labels) 
         return gold;
     }
 
-    TokenBatch batch(BertTokenizer tok, int[] idx) {
+    @Override
+    public TokenBatch batch(BertTokenizer tok, int[] idx) {
         List<String> a = new ArrayList<>(idx.length);
         List<String> b = second == null ? null : new ArrayList<>(idx.length);
         for (int i : idx) {

@@ -20,9 +20,19 @@ import org.distill4j.loss.WeightedTerm;
  * @param learningRate the peak learning rate, or null
  * @param batchSize examples per micro-batch, or null
  * @param selection which model of the stage goes on to the next stage (and, in the last, is kept)
+ * @param schedule how the learning rate moves over the stage
  */
 public record Stage(String name, List<WeightedTerm> terms, StepObjective objective, ParameterSelection trainable,
-        Examples data, Integer epochs, Float learningRate, Integer batchSize, Selection selection) {
+        TrainingData data, Integer epochs, Float learningRate, Integer batchSize, Selection selection,
+        Schedule schedule) {
+
+    /** How a stage's learning rate moves. */
+    public enum Schedule {
+        /** BERT's: linear warm-up over the trainer's warm-up share, then linear decay to 0. */
+        LINEAR,
+        /** The peak rate from first update to last (TinyBERT's reference code for intermediate layers). */
+        CONSTANT
+    }
 
     /** Which of a stage's models goes on. */
     public enum Selection {
@@ -73,7 +83,7 @@ public record Stage(String name, List<WeightedTerm> terms, StepObjective objecti
         return batchSize != null ? batchSize : o.batchSize();
     }
 
-    Examples data(Examples runData) {
+    TrainingData data(TrainingData runData) {
         return data != null ? data : runData;
     }
 
@@ -83,11 +93,12 @@ public record Stage(String name, List<WeightedTerm> terms, StepObjective objecti
         private final List<WeightedTerm> terms;
         private StepObjective objective = StepObjective.SINGLE;
         private ParameterSelection trainable = ParameterSelection.ALL;
-        private Examples data;
+        private TrainingData data;
         private Integer epochs;
         private Float learningRate;
         private Integer batchSize;
         private Selection selection = Selection.BEST_ON_DEV;
+        private Schedule schedule = Schedule.LINEAR;
 
         private Builder(String name, List<WeightedTerm> terms) {
             this.name = name;
@@ -104,7 +115,7 @@ public record Stage(String name, List<WeightedTerm> terms, StepObjective objecti
             return this;
         }
 
-        public Builder data(Examples v) {
+        public Builder data(TrainingData v) {
             data = v;
             return this;
         }
@@ -129,8 +140,14 @@ public record Stage(String name, List<WeightedTerm> terms, StepObjective objecti
             return this;
         }
 
+        public Builder schedule(Schedule v) {
+            schedule = v;
+            return this;
+        }
+
         public Stage build() {
-            return new Stage(name, terms, objective, trainable, data, epochs, learningRate, batchSize, selection);
+            return new Stage(name, terms, objective, trainable, data, epochs, learningRate, batchSize, selection,
+                    schedule);
         }
     }
 }

@@ -21,7 +21,7 @@ final class StageRun implements AutoCloseable {
      *
      * @param microOffset micro-batches of the stages before it
      */
-    record Layout(Examples data, int[] lengths, LengthBucketSampler sampler, int perEpoch, int totalMicro, int steps,
+    record Layout(TrainingData data, int[] lengths, LengthBucketSampler sampler, int perEpoch, int totalMicro, int steps,
             float learningRate, LinearSchedule schedule, int microOffset) {}
 
     static Layout layout(TrainingPlan t, int k) {
@@ -35,7 +35,7 @@ final class StageRun implements AutoCloseable {
     private static Layout layout(TrainingPlan t, int k, int offset) {
         TrainerOptions opt = t.options();
         Stage stage = t.stages().get(k);
-        Examples d = stage.data(t.data());
+        TrainingData d = stage.data(t.data());
         int[] lengths = d.lengths();
         LengthBucketSampler sampler = new LengthBucketSampler(lengths, stage.batchSize(opt), opt.seed());
         int perEpoch = sampler.batchesPerEpoch();
@@ -43,7 +43,8 @@ final class StageRun implements AutoCloseable {
         int steps = (totalMicro + opt.accumulation() - 1) / opt.accumulation();
         float lr = stage.learningRate(opt);
         return new Layout(d, lengths, sampler, perEpoch, totalMicro, steps, lr,
-                LinearSchedule.withWarmupFraction(lr, opt.warmupFraction(), steps), offset);
+                stage.schedule() == Stage.Schedule.CONSTANT ? LinearSchedule.constant(lr, steps)
+                        : LinearSchedule.withWarmupFraction(lr, opt.warmupFraction(), steps), offset);
     }
 
     final int index;

@@ -96,7 +96,7 @@ final class TeacherCache {
      * @param precision the precision the teacher computes in (part of the file's key)
      * @param scope the manager under which each batch's arrays are made and freed
      */
-    static TeacherCache build(BertModel teacher, ParameterStore ps, BertTokenizer tokenizer, Examples data,
+    static TeacherCache build(BertModel teacher, ParameterStore ps, BertTokenizer tokenizer, TrainingData data,
             int[] lengths, boolean withLogits, boolean withCls, Set<Integer> hiddenLayers, long budgetBytes,
             Path store, Precision precision, NDManager scope) {
         int n = data.size();

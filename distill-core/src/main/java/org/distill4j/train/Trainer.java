@@ -82,7 +82,7 @@ public final class Trainer {
 
     /** A plan of stages, run in order. */
     public Trainer(TrainerOptions options, BertModel student, BertModel teacher, BertTokenizer tokenizer,
-            List<Stage> stages, boolean regression, Examples data, Evaluator evaluator, BestModelSink bestSink) {
+            List<Stage> stages, boolean regression, TrainingData data, Evaluator evaluator, BestModelSink bestSink) {
         this.plan = TrainingPlan.of(options, student, teacher, tokenizer, stages, regression, data);
         this.opt = options;
         this.student = student;
@@ -96,7 +96,7 @@ public final class Trainer {
 
     /** One stage that trains every parameter on {@code data} and keeps the best model on dev. */
     public Trainer(TrainerOptions options, BertModel student, BertModel teacher, BertTokenizer tokenizer,
-            List<WeightedTerm> terms, boolean regression, Examples data, Evaluator evaluator, BestModelSink bestSink,
+            List<WeightedTerm> terms, boolean regression, TrainingData data, Evaluator evaluator, BestModelSink bestSink,
             String stageName) {
         this(options, student, teacher, tokenizer, List.of(Stage.of(stageName, terms).build()), regression, data,
                 evaluator, bestSink);

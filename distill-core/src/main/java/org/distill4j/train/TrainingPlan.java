@@ -19,10 +19,10 @@ import org.distill4j.text.BertTokenizer;
  *     it before count) and those its loss terms learn; which of them train is each stage's choice
  */
 record TrainingPlan(TrainerOptions options, BertModel student, BertModel teacher, BertTokenizer tokenizer,
-        List<Stage> stages, boolean regression, Examples data, Map<String, Parameter> parameters) {
+        List<Stage> stages, boolean regression, TrainingData data, Map<String, Parameter> parameters) {
 
     static TrainingPlan of(TrainerOptions options, BertModel student, BertModel teacher, BertTokenizer tokenizer,
-            List<Stage> stages, boolean regression, Examples data) {
+            List<Stage> stages, boolean regression, TrainingData data) {
         if (stages.isEmpty()) {
             throw new DistillException("a training plan needs at least one stage");
         }

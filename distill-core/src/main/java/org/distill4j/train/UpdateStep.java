@@ -50,7 +50,7 @@ final class UpdateStep {
     private final Stage stage;
     private final TeacherRequest request;
     private final TeacherCache cache;
-    private final Examples data;
+    private final TrainingData data;
     private final boolean regression;
     private final long seed;
     private final int microOffset;
@@ -61,7 +61,7 @@ final class UpdateStep {
      * @param microOffset micro-batches of the earlier stages: dropout and masking are seeded by the
      *     micro-batch's index over the whole run, so no two stages draw the same
      */
-    UpdateStep(BertModel student, BertModel teacher, Stage stage, TeacherCache cache, Examples data,
+    UpdateStep(BertModel student, BertModel teacher, Stage stage, TeacherCache cache, TrainingData data,
             boolean regression, long seed, int microOffset, MixedPrecision mixed) {
         this.student = student;
         this.teacher = teacher;
@@ -136,7 +136,8 @@ final class UpdateStep {
             Engine.getInstance().setRandomSeed((int) draws);
             Random random = new Random(seed * 7_919L + global);
             EncoderInput in = batch.toInput(s);
-            NDArray labels = s.create(data.labels(idx));
+            float[] gold = data.labels(idx);
+            NDArray labels = gold == null ? null : s.create(gold);
             TeacherOutputs t = request.isEmpty() ? null
                     : cache != null ? cache.outputs(s, idx, batch.sequenceLength(), request)
                     : new LiveTeacher(teacher, ps, in, request, s);

@@ -22,7 +22,8 @@ final class ValidateCommand implements Runnable {
     @Override
     public void run() {
         Recipe.Resolved r = RecipeFile.read(file, overrides);
-        System.out.printf("%s: valid (%s on %s)%n", file, r.recipe().method(), r.task());
+        System.out.printf("%s: valid (%s on %s)%n", file, r.recipe().method(),
+                r.task() != null ? r.task() : r.config().data().corpus());
         System.out.print(RecipeFile.write(r.config()));
     }
 }

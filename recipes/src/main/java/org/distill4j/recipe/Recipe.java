@@ -35,6 +35,25 @@ public interface Recipe {
         return true;
     }
 
+    /** Whether the method trains on a GLUE task (general distillation trains on a text corpus instead). */
+    default boolean needsTask() {
+        return true;
+    }
+
+    /**
+     * The method's stages, in order, with its settings for {@code task} (null for a method without
+     * a task); empty for a method of one stage, which {@code train:} configures. A recipe's
+     * {@code stages:} section overrides these key by key.
+     */
+    default Map<String, RecipeConfig.StageConfig> stageDefaults(GlueTask task) {
+        return Map.of();
+    }
+
+    /** Tokens per example when the recipe gives no {@code data.max_length}. */
+    default int maxLength(GlueTask task) {
+        return GlueTraining.MAX_LENGTH;
+    }
+
     /** Checks of the settings beyond their types (ranges, allowed words). */
     void check(Map<String, Object> settings, RecipeFile.Problems problems);
 
@@ -69,7 +88,8 @@ public interface Recipe {
     /** The methods, by name. */
     static Map<String, Recipe> all() {
         Map<String, Recipe> m = new LinkedHashMap<>();
-        for (Recipe r : List.of(new DistilBertRecipe(), new PkdRecipe(), new FineTuneRecipe())) {
+        for (Recipe r : List.of(new DistilBertRecipe(), new PkdRecipe(), new TinyBertRecipe(), new TinyBertGeneralRecipe(),
+                new FineTuneRecipe())) {
             m.put(r.method(), r);
         }
         return m;
@@ -91,9 +111,12 @@ public interface Recipe {
             }
         }
         GlueTask task = null;
-        if (c.task() == null) {
+        boolean needsTask = recipe == null || recipe.needsTask();
+        if (c.task() == null && needsTask) {
             p.add("task", "required: a GLUE task such as SST-2, MRPC, CoLA, STS-B, RTE");
-        } else {
+        } else if (c.task() != null && !needsTask) {
+            p.add("task", "method " + recipe.method() + " trains on data.corpus, not on a task: leave task out");
+        } else if (c.task() != null) {
             task = RecipeFile.task(c.task(), p);
         }
         String device = c.device() == null ? "auto" : c.device();
@@ -103,9 +126,16 @@ public interface Recipe {
             p.add("device", "one of cpu, gpu, auto; got '" + device + "'");
         }
 
-        RecipeConfig.Data d = c.data() == null ? new RecipeConfig.Data(null, null, null, null) : c.data();
-        d = new RecipeConfig.Data(or(d.maxLength(), GlueTraining.MAX_LENGTH), or(d.trainLimit(), 0), d.glueDir(),
-                or(d.skipBadRows(), false));
+        RecipeConfig.Data d = c.data() == null ? new RecipeConfig.Data(null, null, null, null, null) : c.data();
+        d = new RecipeConfig.Data(or(d.maxLength(), recipe == null ? GlueTraining.MAX_LENGTH : recipe.maxLength(task)),
+                or(d.trainLimit(), 0), d.glueDir(), or(d.skipBadRows(), false), d.corpus());
+        if (!needsTask && d.corpus() == null) {
+            p.add("data.corpus", "required by method " + recipe.method() + ": a text file, one sentence or paragraph "
+                    + "per line (./distill glue corpus --out FILE makes one from GLUE's training texts)");
+        } else if (needsTask && d.corpus() != null) {
+            p.add("data.corpus", "only general distillation (method tinybert-general) reads a corpus; a task's "
+                    + "stages take their data in stages.NAME.data");
+        }
         range(p, "data.max_length", d.maxLength(), 8, 512);
         range(p, "data.train_limit", d.trainLimit(), 0, Integer.MAX_VALUE);
 
@@ -134,8 +164,12 @@ public interface Recipe {
         }
 
         RecipeConfig.Student s = c.student();
-        if (s == null || (s.layers() == null) == (s.shape() == null)) {
-            p.add("student", "give either student.layers (teacher layers to keep, e.g. [2, 4, 6]) or student.shape");
+        if (s == null || (s.layers() != null && s.shape() != null)
+                || (s.layers() == null && s.shape() == null && s.init() == null)) {
+            p.add("student", "give student.layers (teacher layers to keep, e.g. [2, 4, 6]), student.shape (a new "
+                    + "random encoder), or student.init alone (a whole model, e.g. a general TinyBERT)");
+        } else if (s.layers() == null && s.shape() == null) {
+            // the whole of student.init
         } else if (s.layers() != null) {
             if (s.layers().isEmpty()) {
                 p.add("student.layers", "needs at least one layer");
@@ -154,6 +188,9 @@ public interface Recipe {
             if (sh.hidden() != null && sh.heads() != null && sh.heads() > 0 && sh.hidden() % sh.heads() != 0) {
                 p.add("student.shape.heads", sh.heads() + " heads do not divide hidden size " + sh.hidden());
             }
+        }
+        if (s != null && s.init() != null && s.shape() != null) {
+            p.add("student.init", "a new random shape starts from no model: give student.init or student.shape");
         }
         if (s != null && s.init() == null && (t == null || t.model() == null) && s.shape() == null) {
             p.add("student.init", "required when there is no teacher: the model whose layers start the student");
@@ -191,14 +228,37 @@ public interface Recipe {
         } catch (DistillException e) {
             p.add("train.precision", e.getMessage());
         }
-        tr = new RecipeConfig.Train(or(tr.epochs(), TrainerOptions.EPOCHS), or(tr.batchSize(), TrainerOptions.BATCH_SIZE),
-                or(tr.lr(), TrainerOptions.LEARNING_RATE), or(tr.weightDecay(), TrainerOptions.WEIGHT_DECAY),
+        Map<String, RecipeConfig.StageConfig> stageDefaults = recipe == null || (needsTask && task == null) ? Map.of()
+                : recipe.stageDefaults(task);
+        Map<String, RecipeConfig.StageConfig> stages = null;
+        boolean staged = !stageDefaults.isEmpty();
+        if (staged) {
+            stages = stages(recipe, stageDefaults, c.stages(), p);
+            Map<String, Object> perStage = new LinkedHashMap<>();
+            perStage.put("epochs", tr.epochs());
+            perStage.put("lr", tr.lr());
+            perStage.put("batch_size", tr.batchSize());
+            for (Map.Entry<String, Object> e : perStage.entrySet()) {
+                if (e.getValue() != null) {
+                    p.add("train." + e.getKey(), "method " + recipe.method() + " trains in stages "
+                            + stageDefaults.keySet() + ", each with its own " + e.getKey() + ": set stages."
+                            + stageDefaults.keySet().iterator().next() + "." + e.getKey() + " instead");
+                }
+            }
+        } else if (c.stages() != null && recipe != null) {
+            p.add("stages", "method " + recipe.method() + " trains in one stage, which train: configures");
+        }
+        tr = new RecipeConfig.Train(staged ? null : or(tr.epochs(), TrainerOptions.EPOCHS),
+                staged ? null : or(tr.batchSize(), TrainerOptions.BATCH_SIZE),
+                staged ? null : or(tr.lr(), TrainerOptions.LEARNING_RATE), or(tr.weightDecay(), TrainerOptions.WEIGHT_DECAY),
                 or(tr.warmup(), TrainerOptions.WARMUP_FRACTION), or(tr.maxGradNorm(), TrainerOptions.MAX_GRAD_NORM),
                 or(tr.accumulation(), 1), or(tr.evalEvery(), 0), or(tr.checkpointEvery(), TrainerOptions.CHECKPOINT_EVERY),
                 or(tr.cacheTeacher(), true), precision);
-        range(p, "train.epochs", tr.epochs(), 1, 1000);
-        range(p, "train.batch_size", tr.batchSize(), 1, 4096);
-        positive(p, "train.lr", tr.lr(), 1);
+        if (!staged) {
+            range(p, "train.epochs", tr.epochs(), 1, 1000);
+            range(p, "train.batch_size", tr.batchSize(), 1, 4096);
+            positive(p, "train.lr", tr.lr(), 1);
+        }
         if (tr.weightDecay() < 0 || tr.weightDecay() >= 1) {
             p.add("train.weight_decay", "must be in [0, 1), got " + tr.weightDecay());
         }
@@ -217,8 +277,47 @@ public interface Recipe {
         range(p, "output.speed_examples", o.speedExamples(), 0, 1_000_000);
 
         RecipeConfig resolved = new RecipeConfig(c.name(), c.method(), task == null ? c.task() : task.dirName(),
-                c.seed() == null ? TrainerOptions.SEED : c.seed(), device, d, t, s, settings, tr, o);
+                c.seed() == null ? TrainerOptions.SEED : c.seed(), device, d, t, s, settings, tr, stages, o);
         return new Resolved(resolved, recipe, task);
+    }
+
+    /** The method's stages with the file's values over its defaults, each value checked. */
+    private static Map<String, RecipeConfig.StageConfig> stages(Recipe recipe,
+            Map<String, RecipeConfig.StageConfig> defaults, Map<String, RecipeConfig.StageConfig> given,
+            RecipeFile.Problems p) {
+        Map<String, RecipeConfig.StageConfig> g = given == null ? Map.of() : given;
+        for (String name : g.keySet()) {
+            if (!defaults.containsKey(name)) {
+                p.add("stages." + name, "not a stage of method " + recipe.method() + "; its stages are "
+                        + defaults.keySet());
+            }
+        }
+        Map<String, RecipeConfig.StageConfig> out = new LinkedHashMap<>();
+        defaults.forEach((name, d) -> {
+            RecipeConfig.StageConfig v = g.get(name) == null ? new RecipeConfig.StageConfig(null, null, null, null,
+                    null, null) : g.get(name);
+            RecipeConfig.StageConfig m = new RecipeConfig.StageConfig(or(v.epochs(), d.epochs()), or(v.lr(), d.lr()),
+                    or(v.batchSize(), d.batchSize()), or(v.data(), d.data()), or(v.schedule(), d.schedule()),
+                    or(v.keep(), d.keep()));
+            String k = "stages." + name + ".";
+            range(p, k + "epochs", m.epochs(), 1, 1000);
+            positive(p, k + "lr", m.lr(), 1);
+            range(p, k + "batch_size", m.batchSize(), 1, 4096);
+            if (d.data().equals("corpus") && !"corpus".equals(m.data())) {
+                p.add(k + "data", "general distillation reads data.corpus: leave stages." + name + ".data out");
+            } else if (m.data() == null || m.data().isBlank()) {
+                p.add(k + "data", "train (the task's training set) or a GLUE-layout TSV file of the task");
+            }
+            if (!List.of("linear", "constant").contains(m.schedule())) {
+                p.add(k + "schedule", "linear or constant, got '" + m.schedule() + "'");
+            }
+            if (!List.of("last", "best").contains(m.keep())) {
+                p.add(k + "keep", "last (the model at the stage's end) or best (the best on dev), got '" + m.keep()
+                        + "'");
+            }
+            out.put(name, m);
+        });
+        return out;
     }
 
     private static <T> T or(T value, T fallback) {

@@ -1,5 +1,6 @@
 package org.distill4j.recipe;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import java.util.List;
 import java.util.Map;
 
@@ -10,20 +11,25 @@ import java.util.Map;
  * meant.
  *
  * @param name the run's name; its directory is {@code runs/<name>} unless {@code output.dir} says
- * @param method distilbert | pkd | finetune
- * @param task a GLUE task (SST-2, MRPC, CoLA, STS-B, RTE, ...)
+ * @param method distilbert | pkd | tinybert | tinybert-general | finetune
+ * @param task a GLUE task (SST-2, MRPC, CoLA, STS-B, RTE, ...); none for general distillation
  * @param seed drives weight initialisation, data order, dropout and masking
  * @param device cpu, gpu or auto (the GPU if PyTorch sees one)
+ * @param stages per-stage settings of a method that trains in stages (TinyBERT), by stage name;
+ *     absent for one-stage methods (and then left out of the written recipe, so their hashes stay)
  */
 public record RecipeConfig(String name, String method, String task, Long seed, String device, Data data,
-        Teacher teacher, Student student, Map<String, Object> distill, Train train, Output output) {
+        Teacher teacher, Student student, Map<String, Object> distill, Train train,
+        @JsonInclude(JsonInclude.Include.NON_NULL) Map<String, StageConfig> stages, Output output) {
 
     /**
      * @param maxLength tokens per example, truncated longest-first
      * @param trainLimit use the first this many training examples (0 = all)
      * @param glueDir GLUE directory (else --glue-dir, $GLUE_DIR, ../shared/data/glue)
+     * @param corpus for general distillation: a text file, one sentence or paragraph per line
      */
-    public record Data(Integer maxLength, Integer trainLimit, String glueDir, Boolean skipBadRows) {}
+    public record Data(Integer maxLength, Integer trainLimit, String glueDir, Boolean skipBadRows,
+            @JsonInclude(JsonInclude.Include.NON_NULL) String corpus) {}
 
     /**
      * @param model a fine-tuned teacher directory (or any model name, for plain fine-tuning)
@@ -37,13 +43,29 @@ public record RecipeConfig(String name, String method, String task, Long seed, S
     public record Finetune(String base, Integer epochs, Double lr, Integer batchSize, Integer trainLimit) {}
 
     /**
-     * The student: teacher layers to keep (1-based, taken from {@code init}), or a new shape.
+     * The student: teacher layers to keep (1-based, taken from {@code init}), a new shape, or the
+     * whole of {@code init} (a general TinyBERT, say) when neither is given.
      *
      * @param init the model whose weights start the student (default: the teacher)
      * @param layers which of its layers the student keeps, in order (1 = the first layer)
      * @param shape a new, randomly initialised shape instead
      */
     public record Student(String init, List<Integer> layers, Shape shape) {}
+
+    /**
+     * One stage's settings; every key is filled in a resolved recipe, from the method's defaults
+     * for the task where the file gives none.
+     *
+     * @param epochs passes over the stage's data
+     * @param lr peak learning rate
+     * @param batchSize examples per micro-batch
+     * @param data {@code train} (the task's training set) or a GLUE-layout TSV of the task, e.g.
+     *     the output of {@code ./distill augment}
+     * @param schedule {@code linear} (warm-up, then decay to 0) or {@code constant}
+     * @param keep {@code last}: the model at the stage's last update goes on; {@code best}: the best on dev
+     */
+    public record StageConfig(Integer epochs, Double lr, Integer batchSize, String data, String schedule,
+            String keep) {}
 
     /** A new encoder shape (vocabulary and embeddings sizes follow the teacher). */
     public record Shape(Integer layers, Integer hidden, Integer heads, Integer intermediate) {}

@@ -156,7 +156,8 @@ public final class RecipeFile {
                 t.weightDecay(), t.warmup(), t.maxGradNorm(), t.accumulation(), t.evalEvery(), t.checkpointEvery(),
                 null, t.precision());
         RecipeConfig c = new RecipeConfig(config.name(), config.method(), config.task(), config.seed(), null,
-                config.data(), config.teacher(), config.student(), config.distill(), train, config.output());
+                config.data(), config.teacher(), config.student(), config.distill(), train, config.stages(),
+                config.output());
         return Sha256.of(write(c));
     }
 

@@ -26,7 +26,9 @@ import org.distill4j.text.BertTokenizer;
 import org.distill4j.train.DeviceChoice;
 import org.distill4j.train.Precision;
 import org.distill4j.train.Provenance;
+import org.distill4j.train.Stage;
 import org.distill4j.train.Trainer;
+import org.distill4j.train.TrainingData;
 import org.distill4j.train.UpdateReplay;
 import org.distill4j.train.TrainerOptions;
 import org.distill4j.weights.Checkpoint;
@@ -76,6 +78,9 @@ public final class RecipeRunner {
     private record Executed(Outcome outcome, UpdateReplay replay) {}
 
     private static Executed execute(Recipe.Resolved r, Path glueDirOption, boolean resume, Path replay) {
+        if (r.task() == null) {
+            return new Executed(GeneralRun.run(r, resume), null);
+        }
         RecipeConfig cfg = r.config();
         GlueTask task = r.task();
         Path out = Path.of(cfg.output().dir());
@@ -86,6 +91,7 @@ public final class RecipeRunner {
         Dataset train = GlueReader.read(glueDir, task, task.train(), cfg.data().skipBadRows());
         List<Dataset> devs = task.select("dev").stream()
                 .map(s -> GlueReader.read(glueDir, task, s, cfg.data().skipBadRows())).toList();
+        Map<String, Dataset> stageData = stageData(cfg, task, glueDir, train);
 
         // The teacher is loaded when the method distils from it, or when it is where the student starts.
         Checkpoint teacherCkpt = null;
@@ -100,13 +106,20 @@ public final class RecipeRunner {
             }
         }
         Checkpoint init = cfg.student().init() != null ? Checkpoint.load(cfg.student().init()) : teacherCkpt;
-        Checkpoint studentCkpt = cfg.student().layers() != null ? StudentInit.fromLayers(init, cfg.student().layers())
-                : null;
+        Checkpoint studentCkpt = StudentInit.of(cfg.student(), init);
         Checkpoint vocabSource = init != null ? init : teacherCkpt;
+        if (distils && init != null && teacherCkpt != null) {
+            StudentInit.checkVocabulary(init, teacherCkpt);
+        }
 
         Engine.getInstance().setRandomSeed((int) (long) cfg.seed()); // student heads and projections
         String hash = RecipeFile.hash(cfg);
         List<Path> dataFiles = new ArrayList<>(List.of(train.file()));
+        stageData.values().forEach(d -> {
+            if (!dataFiles.contains(d.file())) {
+                dataFiles.add(d.file());
+            }
+        });
         devs.forEach(d -> dataFiles.add(d.file()));
         String start = studentCkpt == null ? null
                 : cfg.student().init() != null ? cfg.student().init() : cfg.teacher().model();
@@ -126,22 +139,19 @@ public final class RecipeRunner {
                                 new BertModel.Heads(false, false, task.outputs()), root);
                 BertTokenizer tok = vocabSource.tokenizer(cfg.data().maxLength())) {
             Recipe.Plan plan = r.recipe().plan(new Recipe.Context(student, teacher, tok, task, cfg.distill(), root));
+            List<Stage> stages = configured(plan.stages(), cfg, name -> GlueTraining.examples(stageData.get(name),
+                    cfg.data().trainLimit()));
             System.err.printf("%s: %s on %s, student %d layers × %d (%,d parameters)%s; loss %s%n", cfg.name(),
                     r.recipe().method(), task, student.config().numHiddenLayers(), student.config().hiddenSize(),
                     student.parameterCount(), teacher == null ? ""
                             : ", teacher " + teacher.config().numHiddenLayers() + " layers",
                     Recipe.describe(plan));
             plan.notes().forEach(n -> System.err.println("  " + n));
-            RecipeConfig.Train t = cfg.train();
-            TrainerOptions options = TrainerOptions.builder(out, hash).epochs(t.epochs()).batchSize(t.batchSize())
-                    .learningRate(t.lr().floatValue()).weightDecay(t.weightDecay().floatValue())
-                    .warmupFraction(t.warmup()).maxGradNorm(t.maxGradNorm().floatValue())
-                    .accumulation(t.accumulation()).evalEvery(t.evalEvery()).checkpointEvery(t.checkpointEvery())
-                    .seed(cfg.seed()).cacheTeacher(t.cacheTeacher()).precision(Precision.parse(t.precision()))
-                    .teacherCacheDir(teacherCacheDir(out)).build();
+            TrainerOptions options = options(cfg, out, hash);
             Path best = out.resolve("best");
-            Checkpoint source = studentCkpt != null ? studentCkpt : teacherCkpt != null ? teacherCkpt : init;
-            Trainer trainer = new Trainer(options, student, teacher, tok, plan.stages(), task.isRegression(),
+            // A new shape carries no head of another model's width into its directory: only the tokenizer.
+            Checkpoint source = studentCkpt != null ? studentCkpt : StudentInit.tokenizerOnly(vocabSource, student);
+            Trainer trainer = new Trainer(options, student, teacher, tok, stages, task.isRegression(),
                     GlueTraining.examples(train, cfg.data().trainLimit()), GlueTraining.evaluator(devs, tok),
                     (m, e) -> {
                         ObjectNode info = GlueTraining.info(task, e, cfg.data().maxLength());
@@ -185,6 +195,70 @@ public final class RecipeRunner {
             writeReport(out, cfg, task, outcome);
             return new Executed(outcome, null);
         }
+    }
+
+    /** The trainer's options from the recipe's {@code train:} section (stage settings override them per stage). */
+    static TrainerOptions options(RecipeConfig cfg, Path out, String hash) {
+        RecipeConfig.Train t = cfg.train();
+        TrainerOptions.Builder b = TrainerOptions.builder(out, hash).weightDecay(t.weightDecay().floatValue())
+                .warmupFraction(t.warmup()).maxGradNorm(t.maxGradNorm().floatValue())
+                .accumulation(t.accumulation()).evalEvery(t.evalEvery()).checkpointEvery(t.checkpointEvery())
+                .seed(cfg.seed()).cacheTeacher(t.cacheTeacher()).precision(Precision.parse(t.precision()))
+                .teacherCacheDir(teacherCacheDir(out));
+        if (t.epochs() != null) {
+            b.epochs(t.epochs()).batchSize(t.batchSize()).learningRate(t.lr().floatValue());
+        }
+        return b.build();
+    }
+
+    /**
+     * The plan's stages with the recipe's settings for each (epochs, learning rate, batch size,
+     * schedule, which model goes on, data); a one-stage method's single stage keeps the trainer's.
+     */
+    static List<Stage> configured(List<Stage> planned, RecipeConfig cfg,
+            java.util.function.Function<String, TrainingData> data) {
+        if (cfg.stages() == null) {
+            return planned;
+        }
+        List<Stage> out = new ArrayList<>();
+        for (Stage s : planned) {
+            RecipeConfig.StageConfig c = cfg.stages().get(s.name());
+            if (c == null) {
+                throw new IllegalStateException("method " + cfg.method() + " planned stage " + s.name()
+                        + " but declares no settings for it");
+            }
+            out.add(new Stage(s.name(), s.terms(), s.objective(), s.trainable(), data.apply(s.name()), c.epochs(),
+                    c.lr().floatValue(), c.batchSize(), c.keep().equals("last") ? Stage.Selection.LAST
+                            : Stage.Selection.BEST_ON_DEV,
+                    c.schedule().equals("constant") ? Stage.Schedule.CONSTANT : Stage.Schedule.LINEAR));
+        }
+        return out;
+    }
+
+    /**
+     * Each stage's training data: the task's training set, or a GLUE-layout TSV of the task (an
+     * augmented set), read with the training split's layout. One-stage methods train on the training set.
+     */
+    private static Map<String, Dataset> stageData(RecipeConfig cfg, GlueTask task, Path glueDir, Dataset train) {
+        Map<String, Dataset> out = new LinkedHashMap<>();
+        if (cfg.stages() == null) {
+            return out;
+        }
+        Map<String, Dataset> byFile = new LinkedHashMap<>();
+        cfg.stages().forEach((name, c) -> {
+            if (c.data().equals("train")) {
+                out.put(name, train);
+                return;
+            }
+            Path file = Path.of(c.data()).toAbsolutePath().normalize();
+            if (!Files.isRegularFile(file)) {
+                throw new DistillException("stages." + name + ".data: " + c.data() + " is not a file; give train or a "
+                        + "GLUE-layout TSV of " + task + " (./distill augment --task " + task + " --out FILE makes one)");
+            }
+            out.put(name, byFile.computeIfAbsent(file.toString(), f -> GlueReader.read(glueDir, task,
+                    new org.distill4j.glue.Split(name, f, task.train().layout(), null), cfg.data().skipBadRows())));
+        });
+        return out;
     }
 
     /**
@@ -263,7 +337,7 @@ public final class RecipeRunner {
         System.out.print(table(task, o));
     }
 
-    private static void writeText(Path f, String text) {
+    static void writeText(Path f, String text) {
         try {
             Files.createDirectories(f.toAbsolutePath().getParent());
             Files.writeString(f, text, StandardCharsets.UTF_8);
@@ -272,7 +346,7 @@ public final class RecipeRunner {
         }
     }
 
-    private static void writeJson(Path f, Object value) {
+    static void writeJson(Path f, Object value) {
         try {
             Files.createDirectories(f.toAbsolutePath().getParent());
             Json.PRETTY.writeValue(f.toFile(), value);

@@ -8,10 +8,36 @@ import org.distill4j.weights.Checkpoint;
 import org.distill4j.weights.StateDict;
 import org.distill4j.weights.Tensor;
 
-/** How a student's weights start: a subset of a model's layers, or a new random shape. */
+/** How a student's weights start: a subset of a model's layers, a whole model, or a new random shape. */
 final class StudentInit {
 
     private StudentInit() {}
+
+    /** The student's starting weights: chosen layers of {@code init}, all of it, or null for a new shape. */
+    static Checkpoint of(RecipeConfig.Student student, Checkpoint init) {
+        if (student.shape() != null) {
+            return null;
+        }
+        return student.layers() != null ? fromLayers(init, student.layers()) : init;
+    }
+
+    /** Refuses a student that would read token ids the teacher does not: they must share a vocabulary. */
+    static void checkVocabulary(Checkpoint student, Checkpoint teacher) {
+        if (student.config().vocabSize() != teacher.config().vocabSize()) {
+            throw new DistillException("student.init " + student.name() + " has a vocabulary of "
+                    + student.config().vocabSize() + " tokens and the teacher " + teacher.name() + " one of "
+                    + teacher.config().vocabSize() + ": student and teacher must read the same token ids");
+        }
+    }
+
+    /**
+     * What a new-shape student's model directory takes from elsewhere: the tokenizer only (no head
+     * tensors of a model of another width).
+     */
+    static Checkpoint tokenizerOnly(Checkpoint vocabulary, org.distill4j.model.BertModel student) {
+        return new Checkpoint(vocabulary.name(), student.config(), new StateDict(vocabulary.name()),
+                vocabulary.tokenizerJson());
+    }
 
     /**
      * The embeddings, the chosen layers (1-based, renumbered 0..k−1 in order), and the heads of

@@ -153,12 +153,91 @@ class RecipeFileTest {
     void everyShippedConfigIsValid() throws IOException {
         Path configs = Path.of(System.getProperty("project.root", "..")).resolve("configs");
         List<Path> files;
-        try (Stream<Path> s = Files.list(configs)) {
+        try (Stream<Path> s = Files.walk(configs)) {
             files = s.filter(f -> f.toString().endsWith(".yaml")).sorted().toList();
         }
         assertTrue(files.size() >= 1, "no recipes in " + configs);
         for (Path f : files) {
             RecipeFile.read(f, List.of());
         }
+    }
+
+    static final String TINYBERT = """
+            name: tb
+            method: tinybert
+            task: CoLA
+            teacher:
+              model: runs/teachers/bge-small/CoLA/best
+            student:
+              shape: {layers: 4, hidden: 312, heads: 12, intermediate: 1200}
+            stages:
+              prediction: {epochs: 4}
+            """;
+
+    @Test
+    void tinyBertPerTaskDefaultsApplyAndShowInTheResolvedRecipe() throws IOException {
+        Recipe.Resolved cola = RecipeFile.read(file(TINYBERT), List.of());
+        // The reference's per-task table, which its own script never applies: CoLA 50 intermediate epochs, 64 tokens.
+        RecipeConfig.StageConfig intermediate = cola.config().stages().get("intermediate");
+        assertEquals(new RecipeConfig.StageConfig(50, 5e-5, 32, "train", "constant", "last"), intermediate);
+        assertEquals(new RecipeConfig.StageConfig(4, 3e-5, 32, "train", "linear", "best"),
+                cola.config().stages().get("prediction"));
+        assertEquals(64, cola.config().data().maxLength());
+        assertEquals(List.of("intermediate", "prediction"), List.copyOf(cola.config().stages().keySet()));
+        String written = RecipeFile.write(cola.config());
+        assertTrue(written.contains("stages:\n  intermediate:\n    epochs: 50\n"), written);
+        assertEquals(null, cola.config().train().epochs(), "epochs are per stage");
+
+        Recipe.Resolved rte = RecipeFile.read(file(TINYBERT.replace("CoLA", "RTE")),
+                List.of("stages.intermediate.data=runs/aug/RTE.tsv", "data.max_length=96"));
+        assertEquals(20, rte.config().stages().get("intermediate").epochs());
+        assertEquals("runs/aug/RTE.tsv", rte.config().stages().get("intermediate").data());
+        assertEquals(96, rte.config().data().maxLength(), "a given value wins over the task default");
+        assertNotEquals(RecipeFile.hash(cola.config()), RecipeFile.hash(rte.config()));
+    }
+
+    @Test
+    void stageProblemsAreNamedByStageAndKey() throws IOException {
+        List<String> p = problems(TINYBERT.replace("prediction: {epochs: 4}",
+                "prediction: {epochs: 0, keep: first}\n  general: {epochs: 1}\ntrain:\n  lr: 1.0e-4"));
+        assertEquals(4, p.size(), p.toString());
+        assertTrue(p.stream().anyMatch(x -> x.matches(".*r\\.yaml:10: stages\\.general: not a stage of method tinybert; "
+                + "its stages are \\[intermediate, prediction\\]")), p.toString());
+        assertTrue(p.stream().anyMatch(x -> x.matches(".*r\\.yaml:9: stages\\.prediction\\.epochs: must be in \\[1, 1000\\], "
+                + "got 0")), p.toString());
+        assertTrue(p.stream().anyMatch(x -> x.contains("stages.prediction.keep: last (the model at the stage's end) or "
+                + "best")), p.toString());
+        assertTrue(p.stream().anyMatch(x -> x.contains("train.lr: method tinybert trains in stages [intermediate, "
+                + "prediction], each with its own lr: set stages.intermediate.lr instead")), p.toString());
+        // A one-stage method has no stages section.
+        List<String> pkd = problems(GOOD + "stages:\n  train: {epochs: 1}\n");
+        assertTrue(pkd.get(0).contains("stages: method pkd trains in one stage, which train: configures"), pkd.toString());
+    }
+
+    @Test
+    void generalDistillationTakesACorpusAndNoTask() throws IOException {
+        String general = """
+                name: g
+                method: tinybert-general
+                data: {corpus: runs/glue-corpus.txt}
+                teacher: {model: builtin:bert-base-uncased}
+                student:
+                  shape: {layers: 4, hidden: 312, heads: 12, intermediate: 1200}
+                """;
+        Recipe.Resolved r = RecipeFile.read(file(general), List.of());
+        assertEquals(null, r.task());
+        assertEquals(new RecipeConfig.StageConfig(3, 1e-4, 32, "corpus", "linear", "last"),
+                r.config().stages().get("general"));
+        List<String> p = problems(general.replace("data: {corpus: runs/glue-corpus.txt}", "task: RTE"));
+        assertTrue(p.stream().anyMatch(x -> x.contains("task: method tinybert-general trains on data.corpus")), p.toString());
+        assertTrue(p.stream().anyMatch(x -> x.contains("data.corpus: required by method tinybert-general")), p.toString());
+    }
+
+    @Test
+    void oneStageRecipesKeepTheirHash() throws IOException {
+        // Recipes written before stages existed must hash as they did, or their checkpoints would not resume.
+        Recipe.Resolved r = RecipeFile.read(file(GOOD), List.of());
+        assertTrue(!RecipeFile.write(r.config()).contains("stages"), RecipeFile.write(r.config()));
+        assertTrue(!RecipeFile.write(r.config()).contains("corpus"), RecipeFile.write(r.config()));
     }
 }

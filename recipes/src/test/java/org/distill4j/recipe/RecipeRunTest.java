@@ -40,9 +40,21 @@ class RecipeRunTest {
     @TempDir
     Path tmp;
 
+    /** The SST-2 teacher the PKD and TinyBERT runs share: made by whichever runs first, through teacher.finetune. */
+    @TempDir
+    static Path shared;
+
+    static final String SST2_TEACHER_FINETUNE = """
+                  finetune:
+                    base: builtin:all-minilm-l6-v2
+                    epochs: 1
+                    lr: 1.0e-4
+                    train_limit: 960
+            """;
+
     @Test
     void pkdRecipeRunsEndToEndAndBeatsChance() throws Exception {
-        Path teacher = tmp.resolve("teacher/best");
+        Path teacher = shared.resolve("teacher/best");
         Path out = tmp.resolve("run");
         String yaml = """
                 name: pkd-test
@@ -55,11 +67,7 @@ class RecipeRunTest {
                   glue_dir: %s
                 teacher:
                   model: %s
-                  finetune:
-                    base: builtin:all-minilm-l6-v2
-                    epochs: 1
-                    lr: 1.0e-4
-                    train_limit: 960
+                  %s
                 student:
                   layers: [1, 2, 3]
                 distill:
@@ -71,7 +79,7 @@ class RecipeRunTest {
                 output:
                   dir: %s
                   speed_examples: 64
-                """.formatted(GLUE.toAbsolutePath(), teacher, out);
+                """.formatted(GLUE.toAbsolutePath(), teacher, SST2_TEACHER_FINETUNE.strip(), out);
         Path file = tmp.resolve("pkd.yaml");
         Files.writeString(file, yaml);
         RecipeRunner.Outcome o = RecipeRunner.run(RecipeFile.read(file, List.of()), null, false);
@@ -109,6 +117,80 @@ class RecipeRunTest {
             List<String> names = kept.map(p -> p.getFileName().toString()).toList();
             assertEquals(1, names.size(), names.toString());
             assertTrue(names.get(0).matches("teacher-[0-9a-f]{64}\\.bin"), names.toString());
+        }
+    }
+
+    /**
+     * TinyBERT's two stages on a real SST-2 slice: a randomly initialised 2 × 192 student (12 heads,
+     * as the attention term needs) learns the teacher's embeddings, attention scores and hidden states
+     * through learned projections to width 384, then its logits. The intermediate stage reads its
+     * data from a GLUE-layout TSV, as it would an augmented set. The projections are checkpointed
+     * for resume but are not part of the exported student.
+     */
+    @Test
+    void tinyBertTrainsInTwoStagesAndExportsNoProjection() throws Exception {
+        Path teacher = shared.resolve("teacher/best");
+        Path out = tmp.resolve("run");
+        Path tsv = tmp.resolve("sst2-head.tsv");
+        Files.write(tsv, Files.readAllLines(GLUE.resolve("SST-2/train.tsv")).subList(0, 961)); // header + 960 rows
+        String yaml = """
+                name: tinybert-test
+                method: tinybert
+                task: SST-2
+                seed: 3
+                data:
+                  max_length: 48
+                  train_limit: 960
+                  glue_dir: %s
+                teacher:
+                  model: %s
+                  %s
+                student:
+                  shape: {layers: 2, hidden: 192, heads: 12, intermediate: 768}
+                stages:
+                  intermediate: {epochs: 2, lr: 1.0e-3, data: %s}
+                  prediction: {epochs: 4, lr: 1.0e-3}
+                train:
+                  eval_every: 30
+                output:
+                  dir: %s
+                  speed_examples: 0
+                """.formatted(GLUE.toAbsolutePath(), teacher, SST2_TEACHER_FINETUNE.strip(), tsv, out);
+        Path file = tmp.resolve("tinybert.yaml");
+        Files.writeString(file, yaml);
+        RecipeRunner.Outcome o = RecipeRunner.run(RecipeFile.read(file, List.of()), null, false);
+
+        assertEquals(60 + 120, o.training().steps()); // 960 / 32 × (2 + 4) epochs
+        List<JsonNode> updates = new ArrayList<>();
+        ObjectMapper json = new ObjectMapper();
+        for (String line : Files.readAllLines(out.resolve("metrics.jsonl"))) {
+            JsonNode n = json.readTree(line);
+            if (n.has("attention_scores_mse")) {
+                updates.add(n);
+            }
+        }
+        assertEquals(2, updates.size(), updates.toString()); // logged at update 50 and at the stage's end
+        for (String term : List.of("embedding", "attention_scores_mse", "hidden")) {
+            assertTrue(updates.get(1).path(term).asDouble() < updates.get(0).path(term).asDouble(),
+                    term + " did not fall: " + updates);
+        }
+        // SST-2 dev: chance is 0.51 and σ ≈ 0.017; this student reached 0.70 when the slice was tried.
+        double acc = o.rows().get(1).dev().score();
+        assertTrue(acc > 0.60, "student dev accuracy " + acc);
+
+        Map<String, ?> trained = org.distill4j.weights.Safetensors.read(out.resolve("checkpoint/model.safetensors"))
+                .tensors();
+        for (String p : List.of("projection.embedding.weight", "projection.embedding.bias",
+                "projection.hidden.weight", "projection.hidden.bias")) {
+            assertTrue(trained.containsKey(p), p + " not checkpointed: " + trained.keySet());
+        }
+        Checkpoint exported = Checkpoint.load(out.resolve("best").toString());
+        assertTrue(exported.weights().tensors().keySet().stream().noneMatch(k -> k.contains("projection")),
+                exported.weights().tensors().keySet().toString());
+        assertEquals(192, exported.config().hiddenSize());
+        try (NDManager m = NDManager.newBaseManager();
+                BertModel student = exported.toModel(m, new BertModel.Heads(false, false, 2))) {
+            assertEquals(o.rows().get(1).parameters(), student.parameterCount());
         }
     }
 
