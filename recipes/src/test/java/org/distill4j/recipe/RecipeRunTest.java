@@ -195,6 +195,59 @@ class RecipeRunTest {
     }
 
     /**
+     * General distillation on unlabelled text: 1,000 SST-2 sentences as a corpus file, the
+     * pre-trained MiniLM as teacher, a random 2 × 192 student. The loss falls, the held-out loss is
+     * recorded, and the student is written without head or projections, ready to start a task recipe.
+     */
+    @Test
+    void generalDistillationWritesAStudentThatTaskDistillationStartsFrom() throws Exception {
+        Path corpus = tmp.resolve("corpus.txt");
+        List<String> lines = Files.readAllLines(GLUE.resolve("SST-2/train.tsv")).subList(1, 1001).stream()
+                .map(l -> l.substring(0, l.indexOf('\t'))).toList();
+        Files.write(corpus, lines);
+        Path out = tmp.resolve("general");
+        String yaml = """
+                name: general-test
+                method: tinybert-general
+                seed: 4
+                data: {corpus: %s, max_length: 48}
+                teacher: {model: builtin:all-minilm-l6-v2}
+                student:
+                  shape: {layers: 2, hidden: 192, heads: 12, intermediate: 768}
+                stages:
+                  general: {epochs: 2, lr: 1.0e-3}
+                output: {dir: %s}
+                """.formatted(corpus, out);
+        Path file = tmp.resolve("general.yaml");
+        Files.writeString(file, yaml);
+        RecipeRunner.Outcome o = RecipeRunner.run(RecipeFile.read(file, List.of()), null, false);
+
+        assertEquals(2 * 31, o.training().steps()); // 990 lines (every 100th of 1,000 held out) in 31 batches, 2 epochs
+        List<JsonNode> logged = new ArrayList<>();
+        ObjectMapper json = new ObjectMapper();
+        for (String line : Files.readAllLines(out.resolve("metrics.jsonl"))) {
+            logged.add(json.readTree(line));
+        }
+        JsonNode first = logged.get(0);
+        JsonNode lastWindow = logged.stream().filter(n -> !n.has("eval")).reduce((a, b) -> b).orElseThrow();
+        assertTrue(lastWindow.path("loss").asDouble() < first.path("loss").asDouble(), logged.toString());
+        JsonNode info = json.readTree(out.resolve("best/distill.json").toFile());
+        double heldOut = info.path("held_out").path("loss").asDouble();
+        assertTrue(heldOut > 0 && Double.isFinite(heldOut), info.toString());
+        assertEquals(heldOut, json.readTree(out.resolve("report.json").toFile()).path("held_out").path("loss")
+                .asDouble(), 1e-9);
+
+        Checkpoint general = Checkpoint.load(out.resolve("best").toString());
+        assertEquals(2, general.config().numHiddenLayers());
+        assertEquals(0, general.weights().heads().taskOutputs());
+        assertTrue(general.weights().tensors().keySet().stream().noneMatch(k -> k.contains("projection")));
+        // A task recipe starts from the whole general student: student.init alone.
+        RecipeConfig.Student init = new RecipeConfig.Student(out.resolve("best").toString(), null, null);
+        Checkpoint start = StudentInit.of(init, general);
+        assertEquals(general.weights().tensors().keySet(), start.weights().tensors().keySet());
+    }
+
+    /**
      * DistilBERT's masked-LM term end to end: a teacher that keeps BERT-base's masked-LM head
      * (here its bottom four layers, fine-tuned on the fly to stay cheap) and a two-layer student
      * cut from it. The term must be in the loss, logged, and must pull the student's masked-word
