@@ -74,6 +74,11 @@ public final class BertTokenizer implements AutoCloseable {
         return tokenizer.encode(text, false, false).getIds();
     }
 
+    /** A text's word pieces without special tokens, with each piece's word index and character span. */
+    public Encoding encodeWords(String text) {
+        return tokenizer.encode(text, false, false);
+    }
+
     public String[] tokens(String text) {
         return tokenizer.encode(text, false, false).getTokens();
     }

@@ -1,0 +1,338 @@
+package org.distill4j.augment;
+
+import ai.djl.ndarray.NDManager;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+import me.tongfei.progressbar.ProgressBar;
+import org.distill4j.DistillException;
+import org.distill4j.Json;
+import org.distill4j.Sha256;
+import org.distill4j.glue.Dataset;
+import org.distill4j.glue.Example;
+import org.distill4j.glue.GlueReader;
+import org.distill4j.glue.GlueTask;
+import org.distill4j.glue.Layout;
+import org.distill4j.model.BertModel;
+import org.distill4j.text.BertTokenizer;
+import org.distill4j.train.ConsoleProgress;
+import org.distill4j.weights.Checkpoint;
+
+/**
+ * TinyBERT's data augmentation of a GLUE task's training set ({@code ./distill augment}): every
+ * training row, then its augmented copies, written in the task's own TSV layout with the labels
+ * and other columns of the row they came from. For a pair task each side is augmented on its
+ * own, the other side kept as it was (the reference augments the first side, then pairs the
+ * second side's copies with the first side's last copy; that carry-over is not reproduced).
+ *
+ * <p>Deterministic for a seed: each text's draws come from a generator seeded by (seed, row,
+ * side), and the masked-LM batches are formed within fixed chunks of rows. Resumable: finished
+ * chunks are appended to a partial file whose length is recorded after each; a killed run
+ * continues from the last recorded chunk and writes the same file. Cached: the result is kept
+ * under a hash of everything that decides it, and a second call with the same inputs copies it.
+ */
+public final class Augmentation {
+
+    /** Rows per chunk by default: the unit of batching, of progress and of resume. */
+    public static final int CHUNK = 32;
+    /** Bumped whenever the algorithm's output changes, so that caches of older outputs are not reused. */
+    static final int VERSION = 1;
+
+    /**
+     * @param model a model with a masked-LM head whose tokenizer is the students' (BERT-base)
+     * @param n tries per text (N); 0 means the task's default
+     * @param k candidates per word (the reference's M)
+     * @param p probability of replacing each candidate word
+     * @param spacing 0: one masked word per forward (the reference); s: s groups of words per text
+     * @param limit augment the first this many training rows (0: all)
+     * @param chunk rows per chunk: masked-LM batches form within a chunk, and a resume restarts at one
+     */
+    public record Settings(GlueTask task, Path glueDir, String model, int n, int k, double p, long seed,
+            int spacing, int batchSize, int limit, int chunk, boolean skipBadRows) {
+
+        /** The reference's N per task (which its script spells "STS-b" for STS-B, so there it never applies). */
+        public static int defaultN(GlueTask task) {
+            return switch (task.dirName()) {
+                case "MNLI", "QQP" -> 10;
+                case "SST-2", "QNLI" -> 20;
+                default -> 30;
+            };
+        }
+
+        int tries() {
+            return n > 0 ? n : defaultN(task);
+        }
+    }
+
+    /**
+     * @param rows rows written (originals and copies)
+     * @param texts texts augmented
+     * @param forwards masked-LM sequences run in this process
+     * @param seconds this process's time
+     * @param cached whether the output came from the cache
+     */
+    public record Result(Path file, int examples, long rows, long texts, long forwards, double seconds,
+            boolean cached) {
+
+        public double textsPerSecond() {
+            return seconds == 0 ? 0 : texts / seconds;
+        }
+    }
+
+    private Augmentation() {}
+
+    /** A hash of everything that decides the output. */
+    static String key(Settings s, Dataset train) {
+        String model = s.model();
+        Path local = Path.of(model);
+        String modelId = Files.isDirectory(local) ? Sha256.of(local.resolve("model.safetensors")) : model;
+        return Sha256.of(String.join("|", "v" + VERSION, s.task().dirName(), Sha256.of(train.file()), modelId,
+                Integer.toString(s.tries()), Integer.toString(s.k()), Double.toString(s.p()), Long.toString(s.seed()),
+                Integer.toString(s.spacing()), Integer.toString(s.batchSize()), Integer.toString(s.limit()),
+                Integer.toString(s.chunk())));
+    }
+
+    /** Augments the task's training rows into {@code out}, through the cache in {@code cacheDir}. */
+    public static Result run(Settings s, Path out, Path cacheDir) {
+        long t0 = System.nanoTime();
+        Dataset train = GlueReader.read(s.glueDir(), s.task(), s.task().train(), s.skipBadRows());
+        List<Example> examples = s.limit() > 0 && s.limit() < train.size() ? train.examples().subList(0, s.limit())
+                : train.examples();
+        String key = key(s, train);
+        Path dir = cacheDir.resolve(s.task().dirName() + "-" + key.substring(0, 16));
+        Path done = dir.resolve("augmented.tsv");
+        if (Files.isRegularFile(done)) {
+            copy(done, out);
+            return new Result(out, examples.size(), lines(done), 0, 0, (System.nanoTime() - t0) / 1e9, true);
+        }
+        List<String> raw;
+        try {
+            Files.createDirectories(dir);
+            raw = Files.readAllLines(train.file(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException("augmenting " + train.file() + ": " + e.getMessage(), e);
+        }
+        Path partial = dir.resolve("augmented.tsv.partial");
+        Path progress = dir.resolve("progress.json");
+        int size = s.chunk();
+        int chunks = (examples.size() + size - 1) / size;
+        int first = 0;
+        long bytes = 0;
+        if (Files.isRegularFile(progress) && Files.isRegularFile(partial)) {
+            try {
+                var p = Json.MAPPER.readTree(progress.toFile());
+                first = p.path("chunks").asInt();
+                bytes = p.path("bytes").asLong();
+            } catch (IOException e) {
+                throw new UncheckedIOException("reading " + progress + ": " + e.getMessage(), e);
+            }
+            System.err.printf("augment: resuming %s at row %d of %d%n", dir, Math.min(examples.size(), first * size),
+                    examples.size());
+        }
+        Layout layout = s.task().train().layout();
+        Checkpoint ckpt = Checkpoint.load(s.model());
+        long texts = 0;
+        long forwards;
+        try (NDManager root = NDManager.newBaseManager();
+                BertModel mlm = ckpt.toModel(root);
+                BertTokenizer tok = ckpt.tokenizer(512);
+                FileChannel w = FileChannel.open(partial, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+            if (!mlm.heads().maskedLm()) {
+                throw new DistillException("augmentation needs a model with a masked-LM head; " + s.model() + " has "
+                        + "none (builtin:bert-base-uncased has one)");
+            }
+            w.truncate(bytes);
+            w.position(bytes);
+            if (bytes == 0 && layout.header()) {
+                write(w, raw.get(0).replace("\uFEFF", "") + "\n");
+            }
+            Set<String> words = new HashSet<>();
+            for (Example e : examples) {
+                words.addAll(Sentence.of(e.textA(), tok).normalized());
+                if (e.textB() != null) {
+                    words.addAll(Sentence.of(e.textB(), tok).normalized());
+                }
+            }
+            float[] table = mlm.namedParameters().get("embeddings.word_embeddings.weight").getArray().toFloatArray();
+            WordEmbeddingSpace space = new WordEmbeddingSpace(tok, table, mlm.config().hiddenSize(), words);
+            CandidateFinder finder = new CandidateFinder(mlm, tok, space, s.k(), s.spacing(), s.batchSize());
+            try (ProgressBar bar = ConsoleProgress.start("augment " + s.task(), examples.size(),
+                    Math.min(examples.size(), (long) first * size), " rows")) {
+                for (int c = first; c < chunks; c++) {
+                    List<Example> chunk = examples.subList(c * size, Math.min(examples.size(), (c + 1) * size));
+                    StringBuilder text = new StringBuilder();
+                    texts += chunk(s, chunk, raw, layout, tok, finder, text);
+                    write(w, text.toString());
+                    w.force(false);
+                    bytes = w.position();
+                    Path tmp = dir.resolve("progress.json.tmp");
+                    Json.MAPPER.writeValue(tmp.toFile(), java.util.Map.of("chunks", c + 1, "bytes", bytes));
+                    Files.move(tmp, progress, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+                    bar.stepBy(chunk.size());
+                }
+            }
+            forwards = finder.forwards();
+        } catch (IOException e) {
+            throw new UncheckedIOException("augmenting into " + partial + ": " + e.getMessage(), e);
+        }
+        try {
+            Files.move(partial, done, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            Files.deleteIfExists(progress);
+        } catch (IOException e) {
+            throw new UncheckedIOException("finishing " + done + ": " + e.getMessage(), e);
+        }
+        copy(done, out);
+        return new Result(out, examples.size(), lines(done), texts, forwards, (System.nanoTime() - t0) / 1e9, false);
+    }
+
+    /**
+     * The reference's way against the fast one on the same rows, in one process: texts per second
+     * of candidate search (masked-LM forwards and neighbour search, not sampling or writing) in
+     * each mode, and how many of the reference's masked-LM candidates the fast mode also proposes.
+     *
+     * @param overlap mean over one-piece words of |fast ∩ exact| / |exact|
+     */
+    public record Comparison(int texts, int words, double exactSeconds, double fastSeconds, long exactForwards,
+            long fastForwards, double overlap) {
+
+        public double speedUp() {
+            return exactSeconds / fastSeconds;
+        }
+    }
+
+    /** Compares {@code spacing} 0 (the reference) with {@code s.spacing()} on the first {@code s.limit()} rows. */
+    public static Comparison compare(Settings s) {
+        if (s.spacing() == 0) {
+            throw new IllegalArgumentException("compare the reference's one word per forward with a spacing > 0");
+        }
+        Dataset train = GlueReader.read(s.glueDir(), s.task(), s.task().train(), s.skipBadRows());
+        List<Example> examples = s.limit() > 0 && s.limit() < train.size() ? train.examples().subList(0, s.limit())
+                : train.examples();
+        Checkpoint ckpt = Checkpoint.load(s.model());
+        try (NDManager root = NDManager.newBaseManager();
+                BertModel mlm = ckpt.toModel(root);
+                BertTokenizer tok = ckpt.tokenizer(512)) {
+            List<Sentence> sentences = new ArrayList<>();
+            Set<String> words = new HashSet<>();
+            for (Example e : examples) {
+                sentences.add(Sentence.of(e.textA(), tok));
+                if (e.textB() != null) {
+                    sentences.add(Sentence.of(e.textB(), tok));
+                }
+            }
+            sentences.forEach(x -> words.addAll(x.normalized()));
+            float[] table = mlm.namedParameters().get("embeddings.word_embeddings.weight").getArray().toFloatArray();
+            WordEmbeddingSpace space = new WordEmbeddingSpace(tok, table, mlm.config().hiddenSize(), words);
+            CandidateFinder exact = new CandidateFinder(mlm, tok, space, s.k(), 0, s.batchSize());
+            CandidateFinder fast = new CandidateFinder(mlm, tok, space, s.k(), s.spacing(), s.batchSize());
+            // Both modes search words in chunks of rows, as a run does; the fast mode goes first, so
+            // that the neighbour cache the exact mode then reuses does not flatter the fast one.
+            List<List<List<String>>> f = new ArrayList<>();
+            List<List<List<String>>> x = new ArrayList<>();
+            double fastSeconds = 0;
+            double exactSeconds = 0;
+            try (ProgressBar bar = ConsoleProgress.start("compare", sentences.size(), 0, " texts")) {
+                for (int start = 0; start < sentences.size(); start += 2 * s.chunk()) {
+                    List<Sentence> part = sentences.subList(start, Math.min(sentences.size(), start + 2 * s.chunk()));
+                    long t0 = System.nanoTime();
+                    f.addAll(fast.find(part));
+                    long t1 = System.nanoTime();
+                    x.addAll(exact.find(part));
+                    long t2 = System.nanoTime();
+                    fastSeconds += (t1 - t0) / 1e9;
+                    exactSeconds += (t2 - t1) / 1e9;
+                    bar.stepBy(part.size());
+                }
+            }
+            double sum = 0;
+            int n = 0;
+            for (int i = 0; i < sentences.size(); i++) {
+                for (int w = 0; w < sentences.get(i).size(); w++) {
+                    List<String> e = x.get(i).get(w);
+                    if (e == null || sentences.get(i).pieces().get(w).length != 1) {
+                        continue;
+                    }
+                    Set<String> both = new HashSet<>(e);
+                    both.retainAll(f.get(i).get(w));
+                    sum += (double) both.size() / new HashSet<>(e).size();
+                    n++;
+                }
+            }
+            return new Comparison(sentences.size(), n, exactSeconds, fastSeconds, exact.forwards(), fast.forwards(),
+                    n == 0 ? 1 : sum / n);
+        }
+    }
+
+    /** Appends one chunk's rows to {@code out}; the number of texts augmented. */
+    private static int chunk(Settings s, List<Example> chunk, List<String> raw, Layout layout, BertTokenizer tok,
+            CandidateFinder finder, StringBuilder out) {
+        List<Sentence> sentences = new ArrayList<>();
+        for (Example e : chunk) {
+            sentences.add(Sentence.of(e.textA(), tok));
+            if (e.textB() != null) {
+                sentences.add(Sentence.of(e.textB(), tok));
+            }
+        }
+        List<List<List<String>>> candidates = finder.find(sentences);
+        int i = 0;
+        for (Example e : chunk) {
+            String line = raw.get(e.line() - 1);
+            if (e.line() == 1) {
+                line = line.replace("\uFEFF", "");
+            }
+            String[] cols = line.split("\t", -1);
+            out.append(line).append('\n');
+            int sides = e.textB() == null ? 1 : 2;
+            for (int side = 0; side < sides; side++) {
+                Sentence sent = sentences.get(i);
+                Random random = new Random(s.seed() * 1_000_003L + (long) e.line() * 2 + side);
+                int column = side == 0 ? layout.textA() : layout.textB();
+                for (String v : Augmenter.variants(sent, candidates.get(i), s.tries(), s.p(), random)) {
+                    String[] copy = cols.clone();
+                    copy[column] = v;
+                    out.append(String.join("\t", copy)).append('\n');
+                }
+                i++;
+            }
+        }
+        return sentences.size();
+    }
+
+    private static void write(FileChannel w, String text) throws IOException {
+        ByteBuffer b = ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8));
+        while (b.hasRemaining()) {
+            w.write(b);
+        }
+    }
+
+    private static long lines(Path f) {
+        try (var s = Files.lines(f, StandardCharsets.UTF_8)) {
+            return s.count();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static void copy(Path from, Path to) {
+        try {
+            Path parent = to.toAbsolutePath().getParent();
+            Files.createDirectories(parent);
+            Path tmp = parent.resolve(to.getFileName() + ".partial");
+            Files.copy(from, tmp, StandardCopyOption.REPLACE_EXISTING);
+            Files.move(tmp, to, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new UncheckedIOException("writing " + to + ": " + e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,89 @@
+package org.distill4j.cli;
+
+import java.nio.file.Path;
+import org.distill4j.augment.Augmentation;
+import org.distill4j.glue.GlueTask;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** TinyBERT's data augmentation of a task's training set. */
+@Command(name = "augment", description = "Augment a GLUE task's training set as TinyBERT does (masked-LM and "
+        + "word-embedding replacements), into a TSV of the task's layout that recipes take as stage data.")
+final class AugmentCommand implements Runnable {
+
+    @Option(names = "--task", required = true, description = "the GLUE task (CoLA, SST-2, MRPC, STS-B, RTE, ...)")
+    String task;
+
+    @Option(names = "--out", paramLabel = "FILE", description = "the augmented TSV (required unless --compare)")
+    Path out;
+
+    @Option(names = "--n", defaultValue = "0", description = "tries per text (default: the task's N, 30 for CoLA, "
+            + "MRPC, RTE, STS-B; 20 for SST-2, QNLI; 10 for MNLI, QQP)")
+    int n;
+
+    @Option(names = "--k", defaultValue = "15", description = "candidates per word (default 15)")
+    int k;
+
+    @Option(names = "--p", defaultValue = "0.4", description = "probability of replacing a word (default 0.4)")
+    double p;
+
+    @Option(names = "--seed", defaultValue = "42", description = "seed of the draws (default 42)")
+    long seed;
+
+    @Option(names = "--exact", description = "one masked word per masked-LM forward, as the reference does (slow)")
+    boolean exact;
+
+    @Option(names = "--spacing", defaultValue = "3", description = "fast mode: mask every SPACING-th candidate word "
+            + "of a text together, in SPACING forwards per text (default 3)")
+    int spacing;
+
+    @Option(names = "--batch-size", defaultValue = "32", description = "masked-LM sequences per forward (default 32)")
+    int batchSize;
+
+    @Option(names = "--limit", defaultValue = "0", description = "augment the first N training rows only")
+    int limit;
+
+    @Option(names = "--model", defaultValue = "builtin:bert-base-uncased", description = "a model with a masked-LM "
+            + "head sharing the students' vocabulary (default builtin:bert-base-uncased)")
+    String model;
+
+    @Option(names = "--cache-dir", defaultValue = "runs/augment-cache", description = "where finished and partial "
+            + "outputs are kept, by a hash of their inputs (default runs/augment-cache)")
+    Path cacheDir;
+
+    @Option(names = "--compare", description = "instead of writing: time the reference's one word per forward "
+            + "against --spacing on the --limit rows, and report how many of its candidates the fast mode finds")
+    boolean compare;
+
+    @Mixin
+    GlueDataOptions data;
+
+    @Override
+    public void run() {
+        GlueTask t = GlueTask.parse(task);
+        if (k < 1 || !(p >= 0 && p <= 1) || n < 0 || spacing < 1 || batchSize < 1 || limit < 0) {
+            throw new IllegalArgumentException("need --k >= 1, --p in [0, 1], --n >= 0, --spacing >= 1, "
+                    + "--batch-size >= 1, --limit >= 0");
+        }
+        Augmentation.Settings s = new Augmentation.Settings(t, data.dir(), model, n, k, p, seed, exact ? 0 : spacing,
+                batchSize, limit, Augmentation.CHUNK, data.skipBadRows);
+        if (compare) {
+            Augmentation.Comparison c = Augmentation.compare(s);
+            System.out.printf("%d texts, %d one-piece candidate words%n", c.texts(), c.words());
+            System.out.printf("exact (one word per forward): %.1f texts/s, %d forwards%n", c.texts() / c.exactSeconds(),
+                    c.exactForwards());
+            System.out.printf("fast (spacing %d): %.1f texts/s, %d forwards%n", spacing, c.texts() / c.fastSeconds(),
+                    c.fastForwards());
+            System.out.printf("speed-up %.2fx, candidate overlap %.1f%%%n", c.speedUp(), 100 * c.overlap());
+            return;
+        }
+        if (out == null) {
+            throw new IllegalArgumentException("give --out FILE (or --compare)");
+        }
+        Augmentation.Result r = Augmentation.run(s, out, cacheDir);
+        System.out.printf("%s: %,d rows from %,d training rows%s%n", r.file(), r.rows(), r.examples(),
+                r.cached() ? " (from the cache)" : String.format(", %.1f texts/s, %.0f s", r.textsPerSecond(),
+                        r.seconds()));
+    }
+}
