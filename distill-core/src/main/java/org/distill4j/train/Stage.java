@@ -21,10 +21,13 @@ import org.distill4j.loss.WeightedTerm;
  * @param batchSize examples per micro-batch, or null
  * @param selection which model of the stage goes on to the next stage (and, in the last, is kept)
  * @param schedule how the learning rate moves over the stage
+ * @param evalEvery evaluate every this many updates (0: at epoch ends when keeping the best on dev,
+ *     else only at the stage's end), or null: the trainer's option for a stage that keeps the best on
+ *     dev, only at the end for one that keeps the last
  */
 public record Stage(String name, List<WeightedTerm> terms, StepObjective objective, ParameterSelection trainable,
         TrainingData data, Integer epochs, Float learningRate, Integer batchSize, Selection selection,
-        Schedule schedule) {
+        Schedule schedule, Integer evalEvery) {
 
     /** How a stage's learning rate moves. */
     public enum Schedule {
@@ -50,7 +53,7 @@ public record Stage(String name, List<WeightedTerm> terms, StepObjective objecti
         if (terms.stream().map(WeightedTerm::name).distinct().count() < terms.size()) {
             throw new IllegalArgumentException("stage " + name + " has two terms of one name: " + terms);
         }
-        if ((epochs != null && epochs < 1) || (batchSize != null && batchSize < 1)
+        if ((epochs != null && epochs < 1) || (batchSize != null && batchSize < 1) || (evalEvery != null && evalEvery < 0)
                 || (learningRate != null && !(learningRate > 0))) {
             throw new IllegalArgumentException("stage " + name + ": epochs, batch size and learning rate must be "
                     + "positive");
@@ -79,6 +82,10 @@ public record Stage(String name, List<WeightedTerm> terms, StepObjective objecti
         return learningRate != null ? learningRate : o.learningRate();
     }
 
+    int evalEvery(TrainerOptions o) {
+        return evalEvery != null ? evalEvery : selection == Selection.BEST_ON_DEV ? o.evalEvery() : 0;
+    }
+
     int batchSize(TrainerOptions o) {
         return batchSize != null ? batchSize : o.batchSize();
     }
@@ -99,6 +106,7 @@ public record Stage(String name, List<WeightedTerm> terms, StepObjective objecti
         private Integer batchSize;
         private Selection selection = Selection.BEST_ON_DEV;
         private Schedule schedule = Schedule.LINEAR;
+        private Integer evalEvery;
 
         private Builder(String name, List<WeightedTerm> terms) {
             this.name = name;
@@ -145,9 +153,14 @@ public record Stage(String name, List<WeightedTerm> terms, StepObjective objecti
             return this;
         }
 
+        public Builder evalEvery(int v) {
+            evalEvery = v;
+            return this;
+        }
+
         public Stage build() {
             return new Stage(name, terms, objective, trainable, data, epochs, learningRate, batchSize, selection,
-                    schedule);
+                    schedule, evalEvery);
         }
     }
 }

@@ -220,8 +220,9 @@ public final class Trainer {
                 throw new Aborted(abortAfterStep);
             }
             boolean epochEnd = st.micro / run.perEpoch > first / run.perEpoch; // this update finished an epoch
-            boolean evaluate = st.micro == run.totalMicro || (run.stage.selection() == Stage.Selection.BEST_ON_DEV
-                    && (opt.evalEvery() > 0 ? st.step % opt.evalEvery() == 0 : epochEnd));
+            int every = run.stage.evalEvery(opt);
+            boolean evaluate = st.micro == run.totalMicro || (every > 0 ? st.step % every == 0
+                    : run.stage.selection() == Stage.Selection.BEST_ON_DEV && epochEnd);
             if (evaluate) {
                 run.prefetch.settle(); // the tokenizer is the evaluator's now
                 evaluate(run, info, st);

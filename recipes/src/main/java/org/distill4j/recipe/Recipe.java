@@ -238,6 +238,7 @@ public interface Recipe {
             perStage.put("epochs", tr.epochs());
             perStage.put("lr", tr.lr());
             perStage.put("batch_size", tr.batchSize());
+            perStage.put("eval_every", c.train() == null ? null : c.train().evalEvery());
             for (Map.Entry<String, Object> e : perStage.entrySet()) {
                 if (e.getValue() != null) {
                     p.add("train." + e.getKey(), "method " + recipe.method() + " trains in stages "
@@ -295,14 +296,15 @@ public interface Recipe {
         Map<String, RecipeConfig.StageConfig> out = new LinkedHashMap<>();
         defaults.forEach((name, d) -> {
             RecipeConfig.StageConfig v = g.get(name) == null ? new RecipeConfig.StageConfig(null, null, null, null,
-                    null, null) : g.get(name);
+                    null, null, null) : g.get(name);
             RecipeConfig.StageConfig m = new RecipeConfig.StageConfig(or(v.epochs(), d.epochs()), or(v.lr(), d.lr()),
                     or(v.batchSize(), d.batchSize()), or(v.data(), d.data()), or(v.schedule(), d.schedule()),
-                    or(v.keep(), d.keep()));
+                    or(v.keep(), d.keep()), or(v.evalEvery(), d.evalEvery()));
             String k = "stages." + name + ".";
             range(p, k + "epochs", m.epochs(), 1, 1000);
             positive(p, k + "lr", m.lr(), 1);
             range(p, k + "batch_size", m.batchSize(), 1, 4096);
+            range(p, k + "eval_every", m.evalEvery(), 0, Integer.MAX_VALUE);
             if (d.data().equals("corpus") && !"corpus".equals(m.data())) {
                 p.add(k + "data", "general distillation reads data.corpus: leave stages." + name + ".data out");
             } else if (m.data() == null || m.data().isBlank()) {

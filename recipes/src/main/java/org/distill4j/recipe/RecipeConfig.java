@@ -63,9 +63,11 @@ public record RecipeConfig(String name, String method, String task, Long seed, S
      *     the output of {@code ./distill augment}
      * @param schedule {@code linear} (warm-up, then decay to 0) or {@code constant}
      * @param keep {@code last}: the model at the stage's last update goes on; {@code best}: the best on dev
+     * @param evalEvery evaluate every this many updates; 0: at epoch ends for {@code best}, at the
+     *     stage's end for {@code last}
      */
     public record StageConfig(Integer epochs, Double lr, Integer batchSize, String data, String schedule,
-            String keep) {}
+            String keep, Integer evalEvery) {}
 
     /** A new encoder shape (vocabulary and embeddings sizes follow the teacher). */
     public record Shape(Integer layers, Integer hidden, Integer heads, Integer intermediate) {}

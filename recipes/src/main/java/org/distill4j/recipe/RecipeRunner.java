@@ -230,7 +230,7 @@ public final class RecipeRunner {
             out.add(new Stage(s.name(), s.terms(), s.objective(), s.trainable(), data.apply(s.name()), c.epochs(),
                     c.lr().floatValue(), c.batchSize(), c.keep().equals("last") ? Stage.Selection.LAST
                             : Stage.Selection.BEST_ON_DEV,
-                    c.schedule().equals("constant") ? Stage.Schedule.CONSTANT : Stage.Schedule.LINEAR));
+                    c.schedule().equals("constant") ? Stage.Schedule.CONSTANT : Stage.Schedule.LINEAR, c.evalEvery()));
         }
         return out;
     }

@@ -44,9 +44,10 @@ public final class TinyBertGeneralRecipe implements Recipe {
 
     @Override
     public Map<String, RecipeConfig.StageConfig> stageDefaults(GlueTask task) {
-        // The paper's general distillation: 3 epochs, batch 256, lr 1e-4 (general_distill.py defaults, which
-        // warm up and decay linearly); batch 32 here, to fit a CPU step in memory.
-        return Map.of("general", new RecipeConfig.StageConfig(3, 1e-4, 32, "corpus", "linear", "last"));
+        // The reference runs 3 epochs with warm-up and decay, at lr 5e-5 and batch 256 in its README. Batch 32
+        // here (a CPU step), and so 8x the updates; lr 1e-4 for a student that starts from random weights.
+        // The held-out loss every 1,000 updates gives the curve.
+        return Map.of("general", new RecipeConfig.StageConfig(3, 1e-4, 32, "corpus", "linear", "last", 1000));
     }
 
     @Override

@@ -75,8 +75,8 @@ public final class TinyBertRecipe implements Recipe {
     public Map<String, RecipeConfig.StageConfig> stageDefaults(GlueTask task) {
         Map<String, RecipeConfig.StageConfig> m = new LinkedHashMap<>();
         m.put("intermediate", new RecipeConfig.StageConfig(intermediateEpochs(task), 5e-5, 32, "train", "constant",
-                "last"));
-        m.put("prediction", new RecipeConfig.StageConfig(3, 3e-5, 32, "train", "linear", "best"));
+                "last", 0));
+        m.put("prediction", new RecipeConfig.StageConfig(3, 3e-5, 32, "train", "linear", "best", 0));
         return m;
     }
 

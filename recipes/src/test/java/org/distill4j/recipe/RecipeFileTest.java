@@ -179,8 +179,8 @@ class RecipeFileTest {
         Recipe.Resolved cola = RecipeFile.read(file(TINYBERT), List.of());
         // The reference's per-task table, which its own script never applies: CoLA 50 intermediate epochs, 64 tokens.
         RecipeConfig.StageConfig intermediate = cola.config().stages().get("intermediate");
-        assertEquals(new RecipeConfig.StageConfig(50, 5e-5, 32, "train", "constant", "last"), intermediate);
-        assertEquals(new RecipeConfig.StageConfig(4, 3e-5, 32, "train", "linear", "best"),
+        assertEquals(new RecipeConfig.StageConfig(50, 5e-5, 32, "train", "constant", "last", 0), intermediate);
+        assertEquals(new RecipeConfig.StageConfig(4, 3e-5, 32, "train", "linear", "best", 0),
                 cola.config().stages().get("prediction"));
         assertEquals(64, cola.config().data().maxLength());
         assertEquals(List.of("intermediate", "prediction"), List.copyOf(cola.config().stages().keySet()));
@@ -226,7 +226,7 @@ class RecipeFileTest {
                 """;
         Recipe.Resolved r = RecipeFile.read(file(general), List.of());
         assertEquals(null, r.task());
-        assertEquals(new RecipeConfig.StageConfig(3, 1e-4, 32, "corpus", "linear", "last"),
+        assertEquals(new RecipeConfig.StageConfig(3, 1e-4, 32, "corpus", "linear", "last", 1000),
                 r.config().stages().get("general"));
         List<String> p = problems(general.replace("data: {corpus: runs/glue-corpus.txt}", "task: RTE"));
         assertTrue(p.stream().anyMatch(x -> x.contains("task: method tinybert-general trains on data.corpus")), p.toString());

@@ -149,9 +149,7 @@ class RecipeRunTest {
                   shape: {layers: 2, hidden: 192, heads: 12, intermediate: 768}
                 stages:
                   intermediate: {epochs: 2, lr: 1.0e-3, data: %s}
-                  prediction: {epochs: 4, lr: 1.0e-3}
-                train:
-                  eval_every: 30
+                  prediction: {epochs: 4, lr: 1.0e-3, eval_every: 30}
                 output:
                   dir: %s
                   speed_examples: 0
@@ -215,7 +213,7 @@ class RecipeRunTest {
                 student:
                   shape: {layers: 2, hidden: 192, heads: 12, intermediate: 768}
                 stages:
-                  general: {epochs: 2, lr: 1.0e-3}
+                  general: {epochs: 2, lr: 1.0e-3, eval_every: 25}
                 output: {dir: %s}
                 """.formatted(corpus, out);
         Path file = tmp.resolve("general.yaml");
@@ -231,6 +229,11 @@ class RecipeRunTest {
         JsonNode first = logged.get(0);
         JsonNode lastWindow = logged.stream().filter(n -> !n.has("eval")).reduce((a, b) -> b).orElseThrow();
         assertTrue(lastWindow.path("loss").asDouble() < first.path("loss").asDouble(), logged.toString());
+        // Held-out loss at updates 25 and 50 and at the end, falling.
+        List<Double> heldOutCurve = logged.stream().filter(n -> n.has("eval")).map(n -> n.path("loss").asDouble())
+                .toList();
+        assertEquals(3, heldOutCurve.size(), logged.toString());
+        assertTrue(heldOutCurve.get(2) < heldOutCurve.get(0), heldOutCurve.toString());
         JsonNode info = json.readTree(out.resolve("best/distill.json").toFile());
         double heldOut = info.path("held_out").path("loss").asDouble();
         assertTrue(heldOut > 0 && Double.isFinite(heldOut), info.toString());
