@@ -57,9 +57,11 @@ public final class Augmentation {
      * @param spacing 0: one masked word per forward (the reference); s: s groups of words per text
      * @param limit augment the first this many training rows (0: all)
      * @param chunk rows per chunk: masked-LM batches form within a chunk, and a resume restarts at one
+     * @param neighbours whether words of several pieces get neighbours in the teacher's embedding
+     *     space (else they are kept: the ablation of that space)
      */
     public record Settings(GlueTask task, Path glueDir, String model, int n, int k, double p, long seed,
-            int spacing, int batchSize, int limit, int chunk, boolean skipBadRows) {
+            int spacing, int batchSize, int limit, int chunk, boolean neighbours, boolean skipBadRows) {
 
         /** The reference's N per task (which its script spells "STS-b" for STS-B, so there it never applies). */
         public static int defaultN(GlueTask task) {
@@ -81,9 +83,11 @@ public final class Augmentation {
      * @param forwards masked-LM sequences run in this process
      * @param seconds this process's time
      * @param cached whether the output came from the cache
+     * @param onePieceWords candidate words given masked-LM candidates (in this process)
+     * @param longerWords candidate words of several pieces (in this process)
      */
     public record Result(Path file, int examples, long rows, long texts, long forwards, double seconds,
-            boolean cached) {
+            boolean cached, long onePieceWords, long longerWords) {
 
         public double textsPerSecond() {
             return seconds == 0 ? 0 : texts / seconds;
@@ -100,7 +104,7 @@ public final class Augmentation {
         return Sha256.of(String.join("|", "v" + VERSION, s.task().dirName(), Sha256.of(train.file()), modelId,
                 Integer.toString(s.tries()), Integer.toString(s.k()), Double.toString(s.p()), Long.toString(s.seed()),
                 Integer.toString(s.spacing()), Integer.toString(s.batchSize()), Integer.toString(s.limit()),
-                Integer.toString(s.chunk())));
+                Integer.toString(s.chunk()), Boolean.toString(s.neighbours())));
     }
 
     /** Augments the task's training rows into {@code out}, through the cache in {@code cacheDir}. */
@@ -114,7 +118,7 @@ public final class Augmentation {
         Path done = dir.resolve("augmented.tsv");
         if (Files.isRegularFile(done)) {
             copy(done, out);
-            return new Result(out, examples.size(), lines(done), 0, 0, (System.nanoTime() - t0) / 1e9, true);
+            return new Result(out, examples.size(), lines(done), 0, 0, (System.nanoTime() - t0) / 1e9, true, 0, 0);
         }
         List<String> raw;
         try {
@@ -144,6 +148,8 @@ public final class Augmentation {
         Checkpoint ckpt = Checkpoint.load(s.model());
         long texts = 0;
         long forwards;
+        long onePiece;
+        long longer;
         try (NDManager root = NDManager.newBaseManager();
                 BertModel mlm = ckpt.toModel(root);
                 BertTokenizer tok = ckpt.tokenizer(512);
@@ -165,7 +171,8 @@ public final class Augmentation {
                 }
             }
             float[] table = mlm.namedParameters().get("embeddings.word_embeddings.weight").getArray().toFloatArray();
-            WordEmbeddingSpace space = new WordEmbeddingSpace(tok, table, mlm.config().hiddenSize(), words);
+            WordEmbeddingSpace space = s.neighbours()
+                    ? new WordEmbeddingSpace(tok, table, mlm.config().hiddenSize(), words) : null;
             CandidateFinder finder = new CandidateFinder(mlm, tok, space, s.k(), s.spacing(), s.batchSize());
             try (ProgressBar bar = ConsoleProgress.start("augment " + s.task(), examples.size(),
                     Math.min(examples.size(), (long) first * size), " rows")) {
@@ -183,6 +190,8 @@ public final class Augmentation {
                 }
             }
             forwards = finder.forwards();
+            onePiece = finder.onePieceWords();
+            longer = finder.longerWords();
         } catch (IOException e) {
             throw new UncheckedIOException("augmenting into " + partial + ": " + e.getMessage(), e);
         }
@@ -193,7 +202,8 @@ public final class Augmentation {
             throw new UncheckedIOException("finishing " + done + ": " + e.getMessage(), e);
         }
         copy(done, out);
-        return new Result(out, examples.size(), lines(done), texts, forwards, (System.nanoTime() - t0) / 1e9, false);
+        return new Result(out, examples.size(), lines(done), texts, forwards, (System.nanoTime() - t0) / 1e9, false,
+                onePiece, longer);
     }
 
     /**

@@ -16,8 +16,8 @@ import org.distill4j.text.BertTokenizer;
  * Replacement candidates for the words of a batch of sentences, TinyBERT's way: a one-piece word
  * gets the masked-LM's top K at its position, with the unmasked sentence given as the second
  * segment ({@code [CLS] masked [SEP] original [SEP]}) and word-piece continuations dropped; a
- * longer word gets its nearest neighbours in a {@link WordEmbeddingSpace}; a word with neither
- * keeps itself.
+ * longer word gets its nearest neighbours in a {@link WordEmbeddingSpace} (or keeps itself when
+ * there is none, to measure what the space adds); a word with neither keeps itself.
  *
  * <p>The reference runs one masked-LM forward per word. With {@code spacing} s > 0, the one-piece
  * words of a sentence are split into s groups by their rank (a word and the next of its group are
@@ -39,6 +39,8 @@ final class CandidateFinder {
     private final long pad;
     private final String[] vocabulary;
     private long forwards;
+    private long onePieceWords;
+    private long longerWords;
 
     CandidateFinder(BertModel mlm, BertTokenizer tokenizer, WordEmbeddingSpace space, int k, int spacing,
             int batchSize) {
@@ -63,6 +65,16 @@ final class CandidateFinder {
         return forwards;
     }
 
+    /** Candidate words seen so far that are one word piece (the masked-LM's). */
+    long onePieceWords() {
+        return onePieceWords;
+    }
+
+    /** Candidate words seen so far that are several pieces (the embedding space's, or kept when it is off). */
+    long longerWords() {
+        return longerWords;
+    }
+
     /**
      * For each sentence, for each word, its candidates (null for a word that is not a candidate).
      */
@@ -79,8 +91,10 @@ final class CandidateFinder {
                 } else if (sent.pieces().get(w).length == 1) {
                     words.add(new ArrayList<>());
                     onePiece.add(w);
+                    onePieceWords++;
                 } else {
-                    List<String> near = space.nearest(sent.normalized().get(w), k);
+                    longerWords++;
+                    List<String> near = space == null ? List.of() : space.nearest(sent.normalized().get(w), k);
                     words.add(near.isEmpty() ? List.of(sent.words().get(w)) : near);
                 }
             }

@@ -32,7 +32,7 @@ class AugmentationTest {
 
     private static Augmentation.Settings settings(long seed) {
         return new Augmentation.Settings(GlueTask.MRPC, GLUE, "builtin:bert-base-uncased", 8, 15, 0.4, seed, 3, 16, 12,
-                4, false);
+                4, true, false);
     }
 
     @Test
@@ -43,6 +43,7 @@ class AugmentationTest {
         Augmentation.Result r = Augmentation.run(settings(7), a, tmp.resolve("cache-a"));
         assertFalse(r.cached());
         assertEquals(24, r.texts()); // 12 pairs, both sides
+        assertTrue(r.onePieceWords() > 100 && r.longerWords() > 0, r.toString());
         List<String> rows = Files.readAllLines(a, StandardCharsets.UTF_8);
         List<String> train = Files.readAllLines(GLUE.resolve("MRPC/train.tsv"), StandardCharsets.UTF_8);
         assertEquals(train.get(0).replace("\uFEFF", ""), rows.get(0), "the header is kept");

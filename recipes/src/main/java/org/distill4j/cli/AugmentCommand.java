@@ -52,6 +52,10 @@ final class AugmentCommand implements Runnable {
             + "outputs are kept, by a hash of their inputs (default runs/augment-cache)")
     Path cacheDir;
 
+    @Option(names = "--no-neighbours", description = "keep words of several word pieces instead of replacing them "
+            + "by neighbours in the model's embedding space (to measure what that space adds)")
+    boolean noNeighbours;
+
     @Option(names = "--compare", description = "instead of writing: time the reference's one word per forward "
             + "against --spacing on the --limit rows, and report how many of its candidates the fast mode finds")
     boolean compare;
@@ -67,7 +71,7 @@ final class AugmentCommand implements Runnable {
                     + "--batch-size >= 1, --limit >= 0");
         }
         Augmentation.Settings s = new Augmentation.Settings(t, data.dir(), model, n, k, p, seed, exact ? 0 : spacing,
-                batchSize, limit, Augmentation.CHUNK, data.skipBadRows);
+                batchSize, limit, Augmentation.CHUNK, !noNeighbours, data.skipBadRows);
         if (compare) {
             Augmentation.Comparison c = Augmentation.compare(s);
             System.out.printf("%d texts, %d one-piece candidate words%n", c.texts(), c.words());
@@ -83,7 +87,7 @@ final class AugmentCommand implements Runnable {
         }
         Augmentation.Result r = Augmentation.run(s, out, cacheDir);
         System.out.printf("%s: %,d rows from %,d training rows%s%n", r.file(), r.rows(), r.examples(),
-                r.cached() ? " (from the cache)" : String.format(", %.1f texts/s, %.0f s", r.textsPerSecond(),
-                        r.seconds()));
+                r.cached() ? " (from the cache)" : String.format(", %.1f texts/s, %.0f s; candidate words: %,d of one "
+                        + "piece, %,d longer", r.textsPerSecond(), r.seconds(), r.onePieceWords(), r.longerWords()));
     }
 }
