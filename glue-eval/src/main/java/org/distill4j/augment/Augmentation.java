@@ -47,7 +47,7 @@ public final class Augmentation {
     /** Rows per chunk by default: the unit of batching, of progress and of resume. */
     public static final int CHUNK = 32;
     /** Bumped whenever the algorithm's output changes, so that caches of older outputs are not reused. */
-    static final int VERSION = 1;
+    static final int VERSION = 2;
 
     /**
      * @param model a model with a masked-LM head whose tokenizer is the students' (BERT-base)
@@ -207,24 +207,29 @@ public final class Augmentation {
     }
 
     /**
-     * The reference's way against the fast one on the same rows, in one process: texts per second
-     * of candidate search (masked-LM forwards and neighbour search, not sampling or writing) in
-     * each mode, and how many of the reference's masked-LM candidates the fast mode also proposes.
+     * The reference's way against a fast one on the same rows, in one process: texts per second of
+     * candidate search (masked-LM forwards and neighbour search, not sampling or writing) in each
+     * mode, and how many of the reference's masked-LM candidates the fast mode also proposes.
      *
      * @param overlap mean over one-piece words of |fast ∩ exact| / |exact|
      */
-    public record Comparison(int texts, int words, double exactSeconds, double fastSeconds, long exactForwards,
-            long fastForwards, double overlap) {
+    public record Comparison(int spacing, int texts, int words, double exactSeconds, double fastSeconds,
+            long exactForwards, long fastForwards, double overlap) {
 
         public double speedUp() {
             return exactSeconds / fastSeconds;
         }
     }
 
-    /** Compares {@code spacing} 0 (the reference) with {@code s.spacing()} on the first {@code s.limit()} rows. */
-    public static Comparison compare(Settings s) {
-        if (s.spacing() == 0) {
-            throw new IllegalArgumentException("compare the reference's one word per forward with a spacing > 0");
+    /**
+     * Compares spacing 0 (the reference) with each of {@code spacings} on the first
+     * {@code s.limit()} rows, chunk by chunk, each mode's time summed over the chunks.
+     */
+    public static List<Comparison> compare(Settings s, int... spacings) {
+        for (int sp : spacings) {
+            if (sp < 1) {
+                throw new IllegalArgumentException("compare the reference's one word per forward with spacings >= 1");
+            }
         }
         Dataset train = GlueReader.read(s.glueDir(), s.task(), s.task().train(), s.skipBadRows());
         List<Example> examples = s.limit() > 0 && s.limit() < train.size() ? train.examples().subList(0, s.limit())
@@ -245,42 +250,58 @@ public final class Augmentation {
             float[] table = mlm.namedParameters().get("embeddings.word_embeddings.weight").getArray().toFloatArray();
             WordEmbeddingSpace space = new WordEmbeddingSpace(tok, table, mlm.config().hiddenSize(), words);
             CandidateFinder exact = new CandidateFinder(mlm, tok, space, s.k(), 0, s.batchSize());
-            CandidateFinder fast = new CandidateFinder(mlm, tok, space, s.k(), s.spacing(), s.batchSize());
-            // Both modes search words in chunks of rows, as a run does; the fast mode goes first, so
-            // that the neighbour cache the exact mode then reuses does not flatter the fast one.
-            List<List<List<String>>> f = new ArrayList<>();
+            List<CandidateFinder> fast = new ArrayList<>();
+            for (int sp : spacings) {
+                fast.add(new CandidateFinder(mlm, tok, space, s.k(), sp, s.batchSize()));
+            }
+            // Both modes search words in chunks of rows, as a run does. The neighbour search is warmed
+            // first, so that its cache flatters no mode.
+            sentences.forEach(x -> {
+                for (int w = 0; w < x.size(); w++) {
+                    if (x.candidate(w) && x.pieces().get(w).length > 1) {
+                        space.nearest(x.normalized().get(w), s.k());
+                    }
+                }
+            });
+            List<List<List<List<String>>>> f = new ArrayList<>();
+            fast.forEach(x -> f.add(new ArrayList<>()));
             List<List<List<String>>> x = new ArrayList<>();
-            double fastSeconds = 0;
+            double[] fastSeconds = new double[spacings.length];
             double exactSeconds = 0;
             try (ProgressBar bar = ConsoleProgress.start("compare", sentences.size(), 0, " texts")) {
                 for (int start = 0; start < sentences.size(); start += 2 * s.chunk()) {
                     List<Sentence> part = sentences.subList(start, Math.min(sentences.size(), start + 2 * s.chunk()));
-                    long t0 = System.nanoTime();
-                    f.addAll(fast.find(part));
+                    for (int i = 0; i < fast.size(); i++) {
+                        long t0 = System.nanoTime();
+                        f.get(i).addAll(fast.get(i).find(part));
+                        fastSeconds[i] += (System.nanoTime() - t0) / 1e9;
+                    }
                     long t1 = System.nanoTime();
                     x.addAll(exact.find(part));
-                    long t2 = System.nanoTime();
-                    fastSeconds += (t1 - t0) / 1e9;
-                    exactSeconds += (t2 - t1) / 1e9;
+                    exactSeconds += (System.nanoTime() - t1) / 1e9;
                     bar.stepBy(part.size());
                 }
             }
-            double sum = 0;
-            int n = 0;
-            for (int i = 0; i < sentences.size(); i++) {
-                for (int w = 0; w < sentences.get(i).size(); w++) {
-                    List<String> e = x.get(i).get(w);
-                    if (e == null || sentences.get(i).pieces().get(w).length != 1) {
-                        continue;
+            List<Comparison> out = new ArrayList<>();
+            for (int i = 0; i < fast.size(); i++) {
+                double sum = 0;
+                int n = 0;
+                for (int t = 0; t < sentences.size(); t++) {
+                    for (int w = 0; w < sentences.get(t).size(); w++) {
+                        List<String> e = x.get(t).get(w);
+                        if (e == null || sentences.get(t).pieces().get(w).length != 1) {
+                            continue;
+                        }
+                        Set<String> both = new HashSet<>(e);
+                        both.retainAll(f.get(i).get(t).get(w));
+                        sum += (double) both.size() / new HashSet<>(e).size();
+                        n++;
                     }
-                    Set<String> both = new HashSet<>(e);
-                    both.retainAll(f.get(i).get(w));
-                    sum += (double) both.size() / new HashSet<>(e).size();
-                    n++;
                 }
+                out.add(new Comparison(spacings[i], sentences.size(), n, exactSeconds, fastSeconds[i],
+                        exact.forwards(), fast.get(i).forwards(), n == 0 ? 1 : sum / n));
             }
-            return new Comparison(sentences.size(), n, exactSeconds, fastSeconds, exact.forwards(), fast.forwards(),
-                    n == 0 ? 1 : sum / n);
+            return out;
         }
     }
 

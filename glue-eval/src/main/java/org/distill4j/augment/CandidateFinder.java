@@ -113,6 +113,10 @@ final class CandidateFinder {
                 }
             }
         }
+        // Batches of like length pad little: sort the jobs by their text's pieces (a stable sort, so the
+        // batches, and with them the candidates, depend only on the texts).
+        jobs.sort(java.util.Comparator.comparingInt(j -> sentences.get(j.s()).pieces().stream()
+                .mapToInt(p -> p.length).sum()));
         for (int start = 0; start < jobs.size(); start += batchSize) {
             run(sentences, jobs.subList(start, Math.min(jobs.size(), start + batchSize)), out);
         }

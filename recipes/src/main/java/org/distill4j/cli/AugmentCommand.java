@@ -1,6 +1,7 @@
 package org.distill4j.cli;
 
 import java.nio.file.Path;
+import java.util.List;
 import org.distill4j.augment.Augmentation;
 import org.distill4j.glue.GlueTask;
 import picocli.CommandLine.Command;
@@ -56,9 +57,10 @@ final class AugmentCommand implements Runnable {
             + "by neighbours in the model's embedding space (to measure what that space adds)")
     boolean noNeighbours;
 
-    @Option(names = "--compare", description = "instead of writing: time the reference's one word per forward "
-            + "against --spacing on the --limit rows, and report how many of its candidates the fast mode finds")
-    boolean compare;
+    @Option(names = "--compare", split = ",", paramLabel = "SPACING", arity = "0..*", description = "instead of "
+            + "writing: time the reference's one word per forward against these spacings (default: --spacing) on the "
+            + "--limit rows, and report how many of its candidates each finds")
+    int[] compare;
 
     @Mixin
     GlueDataOptions data;
@@ -72,14 +74,18 @@ final class AugmentCommand implements Runnable {
         }
         Augmentation.Settings s = new Augmentation.Settings(t, data.dir(), model, n, k, p, seed, exact ? 0 : spacing,
                 batchSize, limit, Augmentation.CHUNK, !noNeighbours, data.skipBadRows);
-        if (compare) {
-            Augmentation.Comparison c = Augmentation.compare(s);
-            System.out.printf("%d texts, %d one-piece candidate words%n", c.texts(), c.words());
-            System.out.printf("exact (one word per forward): %.1f texts/s, %d forwards%n", c.texts() / c.exactSeconds(),
-                    c.exactForwards());
-            System.out.printf("fast (spacing %d): %.1f texts/s, %d forwards%n", spacing, c.texts() / c.fastSeconds(),
-                    c.fastForwards());
-            System.out.printf("speed-up %.2fx, candidate overlap %.1f%%%n", c.speedUp(), 100 * c.overlap());
+        if (compare != null) {
+            List<Augmentation.Comparison> all = Augmentation.compare(s, compare.length == 0 ? new int[] {spacing}
+                    : compare);
+            Augmentation.Comparison first = all.get(0);
+            System.out.printf("%d texts, %d one-piece candidate words%n", first.texts(), first.words());
+            System.out.printf("| mode | forwards | texts/s | speed-up | candidate overlap |%n|---|---|---|---|---|%n");
+            System.out.printf("| exact (one word per forward) | %d | %.2f | 1.00x | 100%% |%n", first.exactForwards(),
+                    first.texts() / first.exactSeconds());
+            for (Augmentation.Comparison c : all) {
+                System.out.printf("| spacing %d | %d | %.2f | %.2fx | %.1f%% |%n", c.spacing(), c.fastForwards(),
+                        c.texts() / c.fastSeconds(), c.speedUp(), 100 * c.overlap());
+            }
             return;
         }
         if (out == null) {
