@@ -47,7 +47,7 @@ public final class Augmentation {
     /** Rows per chunk by default: the unit of batching, of progress and of resume. */
     public static final int CHUNK = 32;
     /** Bumped whenever the algorithm's output changes, so that caches of older outputs are not reused. */
-    static final int VERSION = 2;
+    static final int VERSION = 3;
 
     /**
      * @param model a model with a masked-LM head whose tokenizer is the students' (BERT-base)

@@ -56,8 +56,7 @@ record Sentence(String text, List<String> words, List<String> normalized, List<l
             for (int k = i; k < j; k++) {
                 norm.append(tokens[k].startsWith("##") ? tokens[k].substring(2) : tokens[k]);
             }
-            String surface = spans != null && spans[i] != null && spans[j - 1] != null
-                    ? text.substring(spans[i].getStart(), spans[j - 1].getEnd()) : norm.toString();
+            String surface = surface(text, spans, i, j - 1, norm.toString());
             words.add(surface);
             normalized.add(norm.toString());
             long[] p = new long[j - i];
@@ -66,6 +65,24 @@ record Sentence(String text, List<String> words, List<String> normalized, List<l
             i = j;
         }
         return new Sentence(text, words, normalized, pieces);
+    }
+
+    /**
+     * The text of pieces {@code first..last} as written. The tokenizer's spans count Unicode code
+     * points, not Java chars: they are converted, or a text with an emoji before a word would cut
+     * that word one char off.
+     */
+    private static String surface(String text, CharSpan[] spans, int first, int last, String fallback) {
+        if (spans == null || spans[first] == null || spans[last] == null) {
+            return fallback;
+        }
+        int points = text.codePointCount(0, text.length());
+        int a = spans[first].getStart();
+        int b = spans[last].getEnd();
+        if (a < 0 || b < a || b > points) {
+            return fallback;
+        }
+        return text.substring(text.offsetByCodePoints(0, a), text.offsetByCodePoints(0, b));
     }
 
     /** Whether word {@code i} may be replaced: letters only, and not a stop word. */

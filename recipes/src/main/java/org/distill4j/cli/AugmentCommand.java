@@ -35,8 +35,8 @@ final class AugmentCommand implements Runnable {
     @Option(names = "--exact", description = "one masked word per masked-LM forward, as the reference does (slow)")
     boolean exact;
 
-    @Option(names = "--spacing", defaultValue = "3", description = "fast mode: mask every SPACING-th candidate word "
-            + "of a text together, in SPACING forwards per text (default 3)")
+    @Option(names = "--spacing", defaultValue = "4", description = "fast mode: mask every SPACING-th candidate word "
+            + "of a text together, in SPACING forwards per text (default 4)")
     int spacing;
 
     @Option(names = "--batch-size", defaultValue = "32", description = "masked-LM sequences per forward (default 32)")
