@@ -75,6 +75,11 @@ public final class Augmentation {
         int tries() {
             return n > 0 ? n : defaultN(task);
         }
+
+        /** The training rows augmented: the first {@code limit}, or all. */
+        List<Example> rows(Dataset train) {
+            return limit > 0 && limit < train.size() ? train.examples().subList(0, limit) : train.examples();
+        }
     }
 
     /**
@@ -111,8 +116,7 @@ public final class Augmentation {
     public static Result run(Settings s, Path out, Path cacheDir) {
         long t0 = System.nanoTime();
         Dataset train = GlueReader.read(s.glueDir(), s.task(), s.task().train(), s.skipBadRows());
-        List<Example> examples = s.limit() > 0 && s.limit() < train.size() ? train.examples().subList(0, s.limit())
-                : train.examples();
+        List<Example> examples = s.rows(train);
         String key = key(s, train);
         Path dir = cacheDir.resolve(s.task().dirName() + "-" + key.substring(0, 16));
         Path done = dir.resolve("augmented.tsv");
@@ -170,9 +174,7 @@ public final class Augmentation {
                     words.addAll(Sentence.of(e.textB(), tok).normalized());
                 }
             }
-            float[] table = mlm.namedParameters().get("embeddings.word_embeddings.weight").getArray().toFloatArray();
-            WordEmbeddingSpace space = s.neighbours()
-                    ? new WordEmbeddingSpace(tok, table, mlm.config().hiddenSize(), words) : null;
+            WordEmbeddingSpace space = s.neighbours() ? WordEmbeddingSpace.of(mlm, tok, words) : null;
             CandidateFinder finder = new CandidateFinder(mlm, tok, space, s.k(), s.spacing(), s.batchSize());
             try (ProgressBar bar = ConsoleProgress.start("augment " + s.task(), examples.size(),
                     Math.min(examples.size(), (long) first * size), " rows")) {
@@ -232,8 +234,7 @@ public final class Augmentation {
             }
         }
         Dataset train = GlueReader.read(s.glueDir(), s.task(), s.task().train(), s.skipBadRows());
-        List<Example> examples = s.limit() > 0 && s.limit() < train.size() ? train.examples().subList(0, s.limit())
-                : train.examples();
+        List<Example> examples = s.rows(train);
         Checkpoint ckpt = Checkpoint.load(s.model());
         try (NDManager root = NDManager.newBaseManager();
                 BertModel mlm = ckpt.toModel(root);
@@ -247,8 +248,7 @@ public final class Augmentation {
                 }
             }
             sentences.forEach(x -> words.addAll(x.normalized()));
-            float[] table = mlm.namedParameters().get("embeddings.word_embeddings.weight").getArray().toFloatArray();
-            WordEmbeddingSpace space = new WordEmbeddingSpace(tok, table, mlm.config().hiddenSize(), words);
+            WordEmbeddingSpace space = WordEmbeddingSpace.of(mlm, tok, words);
             CandidateFinder exact = new CandidateFinder(mlm, tok, space, s.k(), 0, s.batchSize());
             List<CandidateFinder> fast = new ArrayList<>();
             for (int sp : spacings) {

@@ -52,6 +52,13 @@ final class WordEmbeddingSpace {
         }
     }
 
+    /** The space of {@code mlm}'s input embeddings, over the vocabulary's whole words and {@code extraWords}. */
+    static WordEmbeddingSpace of(org.distill4j.model.BertModel mlm, BertTokenizer tokenizer,
+            Collection<String> extraWords) {
+        float[] table = mlm.namedParameters().get("embeddings.word_embeddings.weight").getArray().toFloatArray();
+        return new WordEmbeddingSpace(tokenizer, table, mlm.config().hiddenSize(), extraWords);
+    }
+
     /** The vocabulary's entries that are whole words of letters (not ## continuations, not [special]), by id. */
     private static List<String> wholeWords(BertTokenizer tokenizer) {
         List<String> out = new ArrayList<>();

@@ -45,35 +45,21 @@ public final class PkdRecipe implements Recipe {
         Recipe.checkRange(s, "soft_weight", 0, 1000, false, p);
         Recipe.checkRange(s, "temperature", 0, 100, true, p);
         Recipe.checkRange(s, "beta", 0, 100_000, false, p);
-        if (s.get("teacher_layers") instanceof List<?> l) {
-            for (int i = 0; i < l.size(); i++) {
-                if (!(l.get(i) instanceof Integer n) || n < 1) {
-                    p.add("distill.teacher_layers[" + i + "]", "a teacher layer number from 1, got " + l.get(i));
-                }
-            }
-        }
+        Recipe.checkTeacherLayers(s, p);
     }
 
     @Override
     public Plan plan(Context c) {
         int m = c.student().config().numHiddenLayers();
         int n = c.teacher().config().numHiddenLayers();
-        LayerMapping mapping;
-        List<?> explicit = (List<?>) c.settings().get("teacher_layers");
-        if (!explicit.isEmpty()) {
-            int[] s = new int[explicit.size()];
-            int[] t = new int[explicit.size()];
-            for (int i = 0; i < s.length; i++) {
-                s[i] = i + 1;
-                t[i] = (Integer) explicit.get(i);
-            }
-            mapping = LayerMapping.explicit(s, t);
-        } else if (m == 1) {
+        LayerMapping mapping = Recipe.teacherLayers(c);
+        if (mapping == null && m == 1) {
             return Plan.single(List.of(WeightedTerm.of(new HardLabelLoss(), (float) c.number("hard_weight")),
                     WeightedTerm.of(new SoftTargetLoss((float) c.number("temperature")),
                             (float) c.number("soft_weight"))),
                     List.of("a 1-layer student has no intermediate layer to be patient with: no PT term"));
-        } else {
+        }
+        if (mapping == null) {
             mapping = (c.word("strategy").equals("skip") ? LayerMapping.uniform(m, n) : LayerMapping.last(m, n))
                     .withoutStudentLayer(m);
         }

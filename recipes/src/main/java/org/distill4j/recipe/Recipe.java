@@ -9,6 +9,7 @@ import org.distill4j.DistillException;
 import org.distill4j.glue.GlueTask;
 import org.distill4j.glue.GlueTraining;
 import org.distill4j.loss.WeightedTerm;
+import org.distill4j.mapping.LayerMapping;
 import org.distill4j.model.BertModel;
 import org.distill4j.text.BertTokenizer;
 import org.distill4j.train.DeviceChoice;
@@ -351,6 +352,32 @@ public interface Recipe {
                 p.add("distill." + key, "must be in " + (openLow ? "(" : "[") + lo + ", " + hi + "], got " + x);
             }
         }
+    }
+
+    /** Checks {@code teacher_layers}: explicit teacher layer numbers, from 1 (PKD, TinyBERT). */
+    static void checkTeacherLayers(Map<String, Object> s, RecipeFile.Problems p) {
+        if (s.get("teacher_layers") instanceof List<?> l) {
+            for (int i = 0; i < l.size(); i++) {
+                if (!(l.get(i) instanceof Integer n) || n < 1) {
+                    p.add("distill.teacher_layers[" + i + "]", "a teacher layer number from 1, got " + l.get(i));
+                }
+            }
+        }
+    }
+
+    /** Student layers 1, 2, … learning from the given teacher layers, in order; null when none are given. */
+    static LayerMapping teacherLayers(Context c) {
+        List<?> explicit = (List<?>) c.settings().get("teacher_layers");
+        if (explicit.isEmpty()) {
+            return null;
+        }
+        int[] s = new int[explicit.size()];
+        int[] t = new int[explicit.size()];
+        for (int i = 0; i < s.length; i++) {
+            s[i] = i + 1;
+            t[i] = (Integer) explicit.get(i);
+        }
+        return LayerMapping.explicit(s, t);
     }
 
     /** The stages' weighted terms, for logs: {@code hard × 0.5 + soft × 0.5}, stages separated by {@code ; }. */

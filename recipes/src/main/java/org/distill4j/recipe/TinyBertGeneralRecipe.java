@@ -1,7 +1,6 @@
 package org.distill4j.recipe;
 
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.distill4j.glue.GlueTask;
@@ -29,12 +28,7 @@ public final class TinyBertGeneralRecipe implements Recipe {
 
     @Override
     public Map<String, Object> defaults() {
-        Map<String, Object> d = new LinkedHashMap<>();
-        d.put("embedding", 1.0);
-        d.put("attention", 1.0);
-        d.put("hidden", 1.0);
-        d.put("teacher_layers", List.of());
-        return d;
+        return TinyBertRecipe.intermediateDefaults();
     }
 
     @Override

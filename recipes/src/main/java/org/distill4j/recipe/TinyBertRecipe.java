@@ -43,11 +43,17 @@ public final class TinyBertRecipe implements Recipe {
 
     @Override
     public Map<String, Object> defaults() {
+        Map<String, Object> d = intermediateDefaults();
+        d.put("temperature", 1.0); // the paper's T for the prediction layer
+        return d;
+    }
+
+    /** The settings of the intermediate terms, shared with general distillation. */
+    static Map<String, Object> intermediateDefaults() {
         Map<String, Object> d = new LinkedHashMap<>();
         d.put("embedding", 1.0); // weights of the intermediate terms: the paper sums them unweighted
         d.put("attention", 1.0);
         d.put("hidden", 1.0);
-        d.put("temperature", 1.0); // the paper's T for the prediction layer
         d.put("teacher_layers", List.of()); // explicit teacher layers for student layers 1..M
         return d;
     }
@@ -62,13 +68,7 @@ public final class TinyBertRecipe implements Recipe {
         Recipe.checkRange(s, "embedding", 0, 1000, false, p);
         Recipe.checkRange(s, "attention", 0, 1000, false, p);
         Recipe.checkRange(s, "hidden", 0, 1000, false, p);
-        if (s.get("teacher_layers") instanceof List<?> l) {
-            for (int i = 0; i < l.size(); i++) {
-                if (!(l.get(i) instanceof Integer n) || n < 1) {
-                    p.add("distill.teacher_layers[" + i + "]", "a teacher layer number from 1, got " + l.get(i));
-                }
-            }
-        }
+        Recipe.checkTeacherLayers(s, p);
     }
 
     @Override
@@ -116,22 +116,12 @@ public final class TinyBertRecipe implements Recipe {
         BertConfig t = c.teacher().config();
         int m = s.numHiddenLayers();
         int n = t.numHiddenLayers();
-        List<?> explicit = (List<?>) c.settings().get("teacher_layers");
-        LayerMapping layers;
-        if (!explicit.isEmpty()) {
-            if (explicit.size() != m) {
-                throw new DistillException("distill.teacher_layers names " + explicit.size() + " teacher layers but the "
-                        + "student has " + m + ": give one per student layer");
-            }
-            int[] sl = new int[m];
-            int[] tl = new int[m];
-            for (int i = 0; i < m; i++) {
-                sl[i] = i + 1;
-                tl[i] = (Integer) explicit.get(i);
-            }
-            layers = LayerMapping.explicit(sl, tl);
-        } else {
+        LayerMapping layers = Recipe.teacherLayers(c);
+        if (layers == null) {
             layers = LayerMapping.uniform(m, n);
+        } else if (layers.pairs().size() != m) {
+            throw new DistillException("distill.teacher_layers names " + layers.pairs().size() + " teacher layers but "
+                    + "the student has " + m + ": give one per student layer");
         }
         layers.validate(m, n);
         List<WeightedTerm> terms = new ArrayList<>();
