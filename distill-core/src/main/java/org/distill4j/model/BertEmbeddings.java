@@ -39,13 +39,21 @@ public final class BertEmbeddings extends BertModule {
             throw new IllegalArgumentException("sequence length " + seq + " exceeds max_position_embeddings "
                     + config.maxPositionEmbeddings());
         }
-        NDArray positions = inputIds.getManager().arange(0, seq, 1, DataType.INT64, inputIds.getDevice())
-                .expandDims(0);
-        NDArray x = lookup(ps, word, inputIds, training)
-                .add(lookup(ps, position, positions, training))
-                .add(lookup(ps, tokenType, tokenTypeIds, training));
-        x = layerNorm.forward(ps, x, training);
-        return DropoutMasks.dropout(x, config.hiddenDropoutProb(), training);
+        NDArray range = inputIds.getManager().arange(0, seq, 1, DataType.INT64, inputIds.getDevice());
+        NDArray positions = range.expandDims(0);
+        NDArray words = lookup(ps, word, inputIds, training);
+        NDArray places = lookup(ps, position, positions, training);
+        NDArray types = lookup(ps, tokenType, tokenTypeIds, training);
+        NDArray partial = words.add(places);
+        NDArray sum = partial.add(types);
+        release(range, positions, words, places, types, partial);
+        NDArray x = layerNorm.forward(ps, sum, training);
+        release(sum);
+        NDArray out = DropoutMasks.dropout(x, config.hiddenDropoutProb(), training);
+        if (out != x) {
+            release(x);
+        }
+        return out;
     }
 
     private NDArray lookup(ParameterStore ps, Parameter table, NDArray ids, boolean training) {

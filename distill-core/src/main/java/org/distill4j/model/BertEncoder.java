@@ -1,6 +1,7 @@
 package org.distill4j.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.ParameterStore;
@@ -40,10 +41,7 @@ public final class BertEncoder extends BertModule {
         }
         NDArray mask = input.attentionMask();
         NDArray h = embeddings.forward(ps, input.inputIds(), input.tokenTypeIds(), training);
-        // [batch, 1, 1, seq]: 0 where a key is a real token, MASKED_SCORE where it is padding; in
-        // the activations' type (half in mixed precision), as attention adds it to the scores.
-        NDArray maskBias = mask.toType(DataType.FLOAT32, false).neg().add(1f).mul(BertSelfAttention.MASKED_SCORE)
-                .expandDims(1).expandDims(1).toType(h.getDataType(), false);
+        NDArray maskBias = maskBias(mask, h.getDataType());
         List<NDArray> hidden = new ArrayList<>(order.length + 1);
         List<NDArray> probs = new ArrayList<>(order.length);
         List<NDArray> scores = new ArrayList<>(order.length);
@@ -69,6 +67,48 @@ public final class BertEncoder extends BertModule {
             numbers[i + 1] = order[i] + 1;
         }
         return new EncoderOutput(hidden, probs, scores, mask, numbers);
+    }
+
+    /**
+     * The last layer's hidden state alone, [batch, seq, hidden] in fp32: every layer runs, and each
+     * layer's attention scores and probabilities and the state it read are released as soon as the
+     * next layer has it. For inference that reads only the top of the encoder (task heads, masked-LM
+     * candidates, sentence vectors): {@link #forward} keeps all of them, about 50 MB a layer at
+     * batch 32 x 128 with 12 heads.
+     */
+    public NDArray lastHidden(ParameterStore ps, EncoderInput input, boolean training) {
+        NDArray h = embeddings.forward(ps, input.inputIds(), input.tokenTypeIds(), training);
+        NDArray maskBias = maskBias(input.attentionMask(), h.getDataType());
+        for (BertLayer layer : layers) {
+            BertLayer.Result r = layer.forward(ps, h, maskBias, null, null, training);
+            release(h, r.scores(), r.probs());
+            h = r.hidden();
+        }
+        release(maskBias);
+        if (h.getDataType() != DataType.FLOAT32) {
+            NDArray half = h;
+            try (NDArray zero = half.getManager().zeros(new Shape(1), DataType.FLOAT32, half.getDevice())) {
+                h = half.add(zero);
+            }
+            release(half);
+        }
+        return h;
+    }
+
+    /**
+     * [batch, 1, 1, seq]: 0 where a key is a real token, MASKED_SCORE where it is padding; in the
+     * activations' type (half in mixed precision), as attention adds it to the scores.
+     */
+    private static NDArray maskBias(NDArray mask, DataType type) {
+        try (NDManager scratch = mask.getManager().newSubManager()) {
+            // Results join their input's manager: moving the first one moves the whole chain.
+            NDArray real = mask.toType(DataType.FLOAT32, true);
+            real.attach(scratch);
+            NDArray bias = real.neg().add(1f).mul(BertSelfAttention.MASKED_SCORE).expandDims(1).expandDims(1)
+                    .toType(type, false);
+            bias.attach(mask.getManager());
+            return bias;
+        }
     }
 
     /** fp32 copies that autograd follows: half + float promotes to float (a cast would not be recorded). */

@@ -80,6 +80,23 @@ public final class BertModel extends BertModule implements AutoCloseable {
         return encoder.forward(ps, input, ForwardOptions.ALL, training);
     }
 
+    /**
+     * The last layer's hidden state alone, [batch, seq, hidden], with each layer's attentions and
+     * states released as the forward goes: the lean forward for inference (see
+     * {@link BertEncoder#lastHidden}).
+     */
+    public NDArray lastHidden(ParameterStore ps, EncoderInput input, boolean training) {
+        return encoder.lastHidden(ps, input, training);
+    }
+
+    /** Task-head outputs for a batch, [batch, outputs], by the lean forward. */
+    public NDArray predict(ParameterStore ps, EncoderInput input) {
+        NDArray last = lastHidden(ps, input, false);
+        NDArray cls = last.get(":, 0, :");
+        NDArray sentence = pooler == null ? cls : pooler.forward(ps, cls, false);
+        return classifierOrFail().forward(ps, sentence, false);
+    }
+
     /** The sentence vector the task head reads: pooled [CLS] if there is a pooler, else [CLS]. */
     public NDArray sentence(ParameterStore ps, EncoderOutput out, boolean training) {
         NDArray cls = out.lastCls();
@@ -88,10 +105,14 @@ public final class BertModel extends BertModule implements AutoCloseable {
 
     /** Task-head outputs, [batch, outputs]. */
     public NDArray classify(ParameterStore ps, EncoderOutput out, boolean training) {
+        return classifierOrFail().forward(ps, sentence(ps, out, training), training);
+    }
+
+    private ClassifierHead classifierOrFail() {
         if (classifier == null) {
             throw new IllegalStateException("this model has no task head; create it with Heads.taskOutputs > 0");
         }
-        return classifier.forward(ps, sentence(ps, out, training), training);
+        return classifier;
     }
 
     /** Masked-LM vocabulary logits for hidden states [..., hidden]. */

@@ -43,8 +43,8 @@ public final class FillMask {
         List<List<Candidate>> out = new ArrayList<>();
         try (NDManager step = model.manager().newSubManager()) {
             ParameterStore ps = new ParameterStore(step, false);
-            EncoderOutput enc = model.encode(ps, batch.toInput(step), false);
-            NDArray probs = model.maskedLmLogits(ps, enc.lastHidden().get(0), false).softmax(-1);
+            NDArray last = model.lastHidden(ps, batch.toInput(step), false);
+            NDArray probs = model.maskedLmLogits(ps, last.get(0), false).softmax(-1);
             for (int pos : positions) {
                 float[] p = probs.get(pos).toFloatArray();
                 out.add(top(p, k));

@@ -83,13 +83,14 @@ public final class SentenceEmbedder {
 
     private float[][] embedBatch(ParameterStore ps, TokenBatch batch) {
         try (NDManager step = model.manager().newSubManager()) {
-            EncoderOutput out = model.encode(ps, batch.toInput(step), false);
+            EncoderInput input = batch.toInput(step);
+            NDArray last = model.lastHidden(ps, input, false);
             NDArray v;
             if (pooling == Pooling.CLS) {
-                v = out.lastCls();
+                v = last.get(":, 0, :");
             } else {
-                NDArray mask = out.attentionMask().toType(DataType.FLOAT32, false).expandDims(-1);
-                v = out.lastHidden().mul(mask).sum(new int[] {1}).div(mask.sum(new int[] {1}));
+                NDArray mask = input.attentionMask().toType(DataType.FLOAT32, false).expandDims(-1);
+                v = last.mul(mask).sum(new int[] {1}).div(mask.sum(new int[] {1}));
             }
             if (normalize) {
                 v = v.div(v.norm(new int[] {1}, true).maximum(1e-12f));

@@ -72,6 +72,20 @@ class BertEncoderTest {
     }
 
     @Test
+    void leanForwardGivesTheFullForwardsLastStateAndReleasesTheRest() {
+        TokenBatch b = batch(GlueSample.dev("RTE", 1, 2, 4));
+        try (NDManager step = manager.newSubManager(); NDManager lean = manager.newSubManager()) {
+            float[] full = model.encode(ps, b.toInput(step), false).lastHidden().toFloatArray();
+            EncoderInput input = b.toInput(lean);
+            int inputs = lean.getManagedArrays().size();
+            NDArray last = model.lastHidden(ps, input, false);
+            assertArrayEquals(full, last.toFloatArray(), 0f);
+            // Nothing but the result outlives the forward: no layer's attentions or states.
+            assertEquals(inputs + 1, lean.getManagedArrays().size());
+        }
+    }
+
+    @Test
     void paddingDoesNotChangeRealTokens() {
         List<GlueSample.Text> texts = GlueSample.dev("RTE", 1, 2, 4);
         TokenBatch all = batch(texts);

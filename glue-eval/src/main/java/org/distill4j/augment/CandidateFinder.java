@@ -200,7 +200,7 @@ final class CandidateFinder {
             EncoderInput in = new EncoderInput(m.create(idArr, shape), m.create(typeArr, shape),
                     m.create(maskArr, shape));
             long width = mlm.config().hiddenSize();
-            NDArray hidden = mlm.encode(ps, in, false).lastHidden().reshape(-1, width).get(m.create(flat));
+            NDArray hidden = mlm.lastHidden(ps, in, false).reshape(-1, width).get(m.create(flat));
             NDList best = mlm.maskedLmLogits(ps, hidden, false).topK(k, -1, true, true);
             top = best.get(1).toType(ai.djl.ndarray.types.DataType.INT32, false).toIntArray();
         }

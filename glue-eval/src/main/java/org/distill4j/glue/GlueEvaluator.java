@@ -47,7 +47,7 @@ public final class GlueEvaluator {
             List<Integer> idx = order.subList(start, Math.min(order.size(), start + batchSize));
             TokenBatch b = batch(tokenizer, ex, idx);
             try (NDManager step = model.manager().newSubManager()) {
-                NDArray logits = model.classify(ps, model.encode(ps, b.toInput(step), false), false);
+                NDArray logits = model.predict(ps, b.toInput(step));
                 float[] values = task.isRegression() ? logits.reshape(-1).toFloatArray()
                         : logits.argMax(1).toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray();
                 for (int j = 0; j < idx.size(); j++) {
