@@ -10,7 +10,8 @@ import picocli.CommandLine.Command;
         description = "Distil BERT-family encoders with DJL: inspect, convert, embed, fill masks, fine-tune and evaluate on GLUE.",
         subcommands = {VersionCommand.class, InspectCommand.class, ConvertCommand.class, EmbedCommand.class,
                 FillMaskCommand.class, FinetuneCommand.class, RunCommand.class, ValidateCommand.class,
-                EvalCommand.class, PredictCommand.class, GlueCommand.class, AugmentCommand.class, ReportCommand.class, CommandLine.HelpCommand.class})
+                EvalCommand.class, PredictCommand.class, GlueCommand.class, AugmentCommand.class, ReportCommand.class,
+                ExportCommand.class, CommandLine.HelpCommand.class})
 public final class DistillCli implements Runnable {
 
     @CommandLine.Spec

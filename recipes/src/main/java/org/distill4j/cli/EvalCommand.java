@@ -4,9 +4,11 @@ import ai.djl.ndarray.NDManager;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.distill4j.DistillException;
 import org.distill4j.Json;
 import org.distill4j.glue.Dataset;
+import org.distill4j.glue.Example;
 import org.distill4j.glue.GlueEvaluator;
 import org.distill4j.glue.GlueReader;
 import org.distill4j.glue.GlueTask;
@@ -14,6 +16,10 @@ import org.distill4j.glue.GlueTraining;
 import org.distill4j.glue.Split;
 import org.distill4j.glue.TaskScore;
 import org.distill4j.model.BertModel;
+import org.distill4j.serve.Backend;
+import org.distill4j.serve.InferenceOptions;
+import org.distill4j.serve.Prediction;
+import org.distill4j.serve.TextClassifier;
 import org.distill4j.text.BertTokenizer;
 import org.distill4j.train.TrainerOptions;
 import org.distill4j.weights.Checkpoint;
@@ -50,11 +56,19 @@ class EvalCommand implements Runnable {
     int batchSize;
 
 
+    @Option(names = "--backend", defaultValue = "djl", paramLabel = "djl|onnx", description = "djl (default), or onnx: "
+            + "ONNX Runtime on a .onnx file or DIR/model.onnx (./distill export)")
+    String backend;
+
     @Mixin
     DeviceOption device;
 
     @Override
     public void run() {
+        if (Backend.parse(backend) == Backend.ONNX) {
+            runOnnx();
+            return;
+        }
         GlueTask t = task != null ? GlueTask.parse(task) : taskOf(model);
         Path dir = out != null ? out : model.resolve((this instanceof PredictCommand ? "predict-" : "eval-") + split);
         Checkpoint ckpt = Checkpoint.load(model.toString());
@@ -63,6 +77,34 @@ class EvalCommand implements Runnable {
             for (Split s : t.select(split)) {
                 Dataset data = GlueReader.read(glue.dir(), t, s, glue.skipBadRows);
                 double[] pred = GlueEvaluator.predict(bert, tok, data, batchSize);
+                handle(dir, data, pred);
+            }
+        }
+    }
+
+    /** The same evaluation through the serving API's ONNX Runtime backend. */
+    private void runOnnx() {
+        Path infoDir = Files.isDirectory(model) ? model : model.toAbsolutePath().getParent();
+        GlueTask t = task != null ? GlueTask.parse(task) : taskOf(infoDir);
+        Path dir = out != null ? out : infoDir.resolve((this instanceof PredictCommand ? "predict-" : "eval-") + split
+                + "-onnx");
+        InferenceOptions options = InferenceOptions.defaults().withBackend(Backend.ONNX).withBatchSize(batchSize)
+                .withMaxLength(maxLength != null ? maxLength : 0);
+        try (TextClassifier classifier = TextClassifier.load(model.toString(), options)) {
+            if (classifier.isRegression() != t.isRegression()
+                    || (!t.isRegression() && classifier.labels().size() != t.outputs())) {
+                throw new DistillException(model + " is " + classifier + " but " + t + " needs " + t.outputs()
+                        + " outputs");
+            }
+            for (Split s : t.select(split)) {
+                Dataset data = GlueReader.read(glue.dir(), t, s, glue.skipBadRows);
+                List<Example> ex = data.examples();
+                List<Prediction> p = classifier.predictAll(ex.stream().map(Example::textA).toList(),
+                        ex.stream().map(Example::textB).toList());
+                double[] pred = new double[p.size()];
+                for (int i = 0; i < pred.length; i++) {
+                    pred[i] = t.isRegression() ? p.get(i).score() : classifier.labels().indexOf(p.get(i).label());
+                }
                 handle(dir, data, pred);
             }
         }

@@ -49,7 +49,7 @@ class DistillCliTest {
     @Test
     void everySubcommandPrintsItsUsageOnHelpAndExitsCleanly() {
         for (String cmd : List.of("version", "inspect", "convert", "embed", "fill-mask", "finetune", "run", "validate",
-                "eval", "predict", "report", "glue", "glue download", "glue corpus")) {
+                "eval", "predict", "report", "export", "glue", "glue download", "glue corpus")) {
             String[] args = (cmd + " --help").split(" ");
             Run r = run(args);
             assertEquals(0, r.code(), cmd + ": " + r.err());
@@ -175,6 +175,20 @@ class DistillCliTest {
         assertEquals(0, ev.code(), ev.err());
         assertTrue(ev.out().startsWith("WNLI dev (71 examples): accuracy="), ev.out());
         assertTrue(Files.isRegularFile(run.resolve("best/eval-dev/metrics.json")));
+        // Exported to ONNX and run by ONNX Runtime, the model scores what it scores on DJL, example for example.
+        Path onnx = tmp.resolve("wnli-onnx/model.onnx");
+        Run ex = run("export", "--model", run.resolve("best").toString(), "--out", onnx.toString());
+        assertEquals(0, ex.code(), ex.err());
+        Run evOnnx = run("eval", "--model", onnx.toString(), "--backend", "onnx", "--max-length", "64",
+                "--glue-dir", GLUE);
+        assertEquals(0, evOnnx.code(), evOnnx.err());
+        assertEquals(ev.out().substring(0, ev.out().indexOf("->")), evOnnx.out().substring(0, evOnnx.out().indexOf("->")));
+        assertEquals(Files.readString(run.resolve("best/eval-dev/predictions.tsv")),
+                Files.readString(onnx.resolveSibling("eval-dev-onnx/predictions.tsv")));
+        Run int8 = run("export", "--model", run.resolve("best").toString(), "--out",
+                tmp.resolve("wnli-int8/model.onnx").toString(), "--int8");
+        assertEquals(0, int8.code(), int8.err());
+        assertTrue(int8.out().contains("int8 per column"), int8.out());
         Run pr = run("predict", "--model", run.resolve("best").toString(), "--max-length", "64", "--glue-dir", GLUE);
         assertEquals(0, pr.code(), pr.err());
         List<String> sub = Files.readAllLines(run.resolve("best/predict-test/WNLI.tsv"));
