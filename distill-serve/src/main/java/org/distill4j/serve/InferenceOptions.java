@@ -1,5 +1,7 @@
 package org.distill4j.serve;
 
+import org.distill4j.train.DeviceChoice;
+
 /**
  * How a model runs, shared by {@link TextEmbedder} and {@link TextClassifier}.
  *
@@ -12,8 +14,11 @@ package org.distill4j.serve;
  *     result; false rejects them with {@link InputTooLongException}
  * @param threads intra-op threads for the ONNX Runtime backend (0: one per core); the DJL backend
  *     uses PyTorch's own setting
+ * @param device where the DJL backend computes (AUTO: the GPU if PyTorch sees one); ONNX Runtime
+ *     runs on the CPU
  */
-public record InferenceOptions(Backend backend, int maxLength, int batchSize, boolean truncate, int threads) {
+public record InferenceOptions(Backend backend, int maxLength, int batchSize, boolean truncate, int threads,
+        DeviceChoice device) {
 
     public InferenceOptions {
         if (backend == null) {
@@ -25,33 +30,40 @@ public record InferenceOptions(Backend backend, int maxLength, int batchSize, bo
         if (batchSize < 1) {
             throw new IllegalArgumentException("batchSize must be at least 1, got " + batchSize);
         }
+        if (device == null) {
+            throw new IllegalArgumentException("device must be set (cpu, gpu or auto)");
+        }
         if (threads < 0) {
             throw new IllegalArgumentException("threads must be 0 (one per core) or more, got " + threads);
         }
     }
 
-    /** DJL, the model's length, batches of 32, truncating. */
+    /** DJL on the GPU if there is one, the model's length, batches of 32, truncating. */
     public static InferenceOptions defaults() {
-        return new InferenceOptions(Backend.DJL, 0, 32, true, 0);
+        return new InferenceOptions(Backend.DJL, 0, 32, true, 0, DeviceChoice.AUTO);
     }
 
     public InferenceOptions withBackend(Backend b) {
-        return new InferenceOptions(b, maxLength, batchSize, truncate, threads);
+        return new InferenceOptions(b, maxLength, batchSize, truncate, threads, device);
     }
 
     public InferenceOptions withMaxLength(int n) {
-        return new InferenceOptions(backend, n, batchSize, truncate, threads);
+        return new InferenceOptions(backend, n, batchSize, truncate, threads, device);
     }
 
     public InferenceOptions withBatchSize(int n) {
-        return new InferenceOptions(backend, maxLength, n, truncate, threads);
+        return new InferenceOptions(backend, maxLength, n, truncate, threads, device);
     }
 
     public InferenceOptions withTruncate(boolean t) {
-        return new InferenceOptions(backend, maxLength, batchSize, t, threads);
+        return new InferenceOptions(backend, maxLength, batchSize, t, threads, device);
     }
 
     public InferenceOptions withThreads(int n) {
-        return new InferenceOptions(backend, maxLength, batchSize, truncate, n);
+        return new InferenceOptions(backend, maxLength, batchSize, truncate, n, device);
+    }
+
+    public InferenceOptions withDevice(DeviceChoice d) {
+        return new InferenceOptions(backend, maxLength, batchSize, truncate, threads, d);
     }
 }

@@ -1,6 +1,5 @@
 package org.distill4j.serve;
 
-import ai.djl.Device;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -58,7 +57,7 @@ final class LoadedModel implements AutoCloseable {
                 ckpt.config().maxPositionEmbeddings());
         BertTokenizer tok = ckpt.tokenizer(info.lengthFor(options.maxLength()));
         try {
-            return new LoadedModel(spec, new DjlBackend(ckpt, withHead, Device.cpu()), tok, info, options);
+            return new LoadedModel(spec, new DjlBackend(ckpt, withHead, options.device().resolve()), tok, info, options);
         } catch (RuntimeException e) {
             tok.close();
             throw e;

@@ -23,7 +23,7 @@ public final class TextClassifier implements AutoCloseable {
     private final LoadedModel model;
     private final List<String> labels;
 
-    private TextClassifier(LoadedModel model) {
+    TextClassifier(LoadedModel model) {
         this.model = model;
         int outputs = model.backend.outputs();
         if (outputs == 0) {
@@ -78,16 +78,16 @@ public final class TextClassifier implements AutoCloseable {
             List<Prediction> rows = new ArrayList<>(batch.batchSize());
             for (int i = 0; i < batch.batchSize(); i++) {
                 if (outputs == 1) {
-                    rows.add(new Prediction(null, logits[i], Map.of(), truncated[i]));
+                    rows.add(new Prediction(null, logits[i], Map.of(), batch.length(i), truncated[i]));
                     continue;
                 }
-                rows.add(classify(logits, i * outputs, truncated[i]));
+                rows.add(classify(logits, i * outputs, batch.length(i), truncated[i]));
             }
             return rows;
         });
     }
 
-    private Prediction classify(float[] logits, int offset, boolean truncated) {
+    private Prediction classify(float[] logits, int offset, int tokens, boolean truncated) {
         int n = labels.size();
         float max = Float.NEGATIVE_INFINITY;
         for (int k = 0; k < n; k++) {
@@ -105,7 +105,7 @@ public final class TextClassifier implements AutoCloseable {
             scores.put(labels.get(k), (float) (e[k] / sum));
             best = e[k] > e[best] ? k : best;
         }
-        return new Prediction(labels.get(best), (float) (e[best] / sum), scores, truncated);
+        return new Prediction(labels.get(best), (float) (e[best] / sum), scores, tokens, truncated);
     }
 
     /** Label names in output order; empty for a regression model. */

@@ -2,7 +2,6 @@ package org.distill4j.serve;
 
 import java.util.ArrayList;
 import java.util.List;
-import org.distill4j.model.SentenceEmbedder.Pooling;
 
 /**
  * Sentence vectors from any encoder the CLI takes, on the DJL encoder or ONNX Runtime. Thread-safe:
@@ -21,7 +20,7 @@ public final class TextEmbedder implements AutoCloseable {
     private final Pooling pooling;
     private final boolean normalize;
 
-    private TextEmbedder(LoadedModel model, Pooling pooling, boolean normalize) {
+    TextEmbedder(LoadedModel model, Pooling pooling, boolean normalize) {
         this.model = model;
         this.pooling = pooling;
         this.normalize = normalize;
@@ -94,7 +93,7 @@ public final class TextEmbedder implements AutoCloseable {
                         v[d] *= scale;
                     }
                 }
-                rows.add(new Embedding(v, truncated[i]));
+                rows.add(new Embedding(v, batch.length(i), truncated[i]));
             }
             return rows;
         });

@@ -1,6 +1,5 @@
 package org.distill4j.cli;
 
-import ai.djl.ndarray.NDManager;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -11,11 +10,11 @@ import java.util.ArrayList;
 import java.util.List;
 import me.tongfei.progressbar.ProgressBar;
 import org.distill4j.DistillException;
-import org.distill4j.model.BertModel;
-import org.distill4j.model.SentenceEmbedder;
-import org.distill4j.text.BertTokenizer;
+import org.distill4j.serve.Embedding;
+import org.distill4j.serve.InferenceOptions;
+import org.distill4j.serve.Pooling;
+import org.distill4j.serve.TextEmbedder;
 import org.distill4j.train.ConsoleProgress;
-import org.distill4j.weights.Checkpoint;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -51,21 +50,25 @@ final class EmbedCommand implements Runnable {
 
     @Override
     public void run() {
-        SentenceEmbedder.Pooling pool = switch (pooling) {
-            case "mean" -> SentenceEmbedder.Pooling.MEAN;
-            case "cls" -> SentenceEmbedder.Pooling.CLS;
-            default -> throw new IllegalArgumentException("--pooling must be 'mean' or 'cls', got '" + pooling + "'");
-        };
+        Pooling pool = Pooling.parse(pooling);
         List<String> first = new ArrayList<>();
         List<String> second = new ArrayList<>();
         readInput(first, second);
-        Checkpoint ckpt = Checkpoint.load(model);
-        float[][] vectors;
-        try (NDManager m = NDManager.newBaseManager(device.resolve());
-                BertModel bert = ckpt.toModel(m, BertModel.Heads.NONE);
-                BertTokenizer tok = ckpt.tokenizer(maxLength);
+        InferenceOptions options = InferenceOptions.defaults().withMaxLength(maxLength).withBatchSize(batchSize)
+                .withDevice(device.choice());
+        float[][] vectors = new float[first.size()][];
+        // The same TextEmbedder that the serving API and `./distill serve` run, so the vectors agree.
+        try (TextEmbedder embedder = TextEmbedder.load(model, pool, normalize, options);
                 ProgressBar bar = ConsoleProgress.start("embed", first.size(), 0, " texts")) {
-            vectors = new SentenceEmbedder(bert, tok, pool, normalize).embed(first, second, batchSize, bar::stepBy);
+            int chunk = 64 * batchSize;
+            for (int start = 0; start < first.size(); start += chunk) {
+                int end = Math.min(first.size(), start + chunk);
+                List<Embedding> part = embedder.embedAll(first.subList(start, end), second.subList(start, end));
+                for (int i = 0; i < part.size(); i++) {
+                    vectors[start + i] = part.get(i).vector();
+                }
+                bar.stepBy(end - start);
+            }
         }
         write(vectors);
         System.err.printf("wrote %d vectors of dimension %d to %s%n", vectors.length,

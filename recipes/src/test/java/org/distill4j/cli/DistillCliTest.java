@@ -3,12 +3,23 @@ package org.distill4j.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
 import java.util.List;
+import org.distill4j.Json;
+import org.distill4j.serve.InferenceOptions;
+import org.distill4j.serve.ModelServer;
+import org.distill4j.serve.Pooling;
+import org.distill4j.serve.ServerOptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -49,7 +60,7 @@ class DistillCliTest {
     @Test
     void everySubcommandPrintsItsUsageOnHelpAndExitsCleanly() {
         for (String cmd : List.of("version", "inspect", "convert", "embed", "fill-mask", "finetune", "run", "validate",
-                "eval", "predict", "report", "export", "glue", "glue download", "glue corpus")) {
+                "eval", "predict", "report", "export", "serve", "glue", "glue download", "glue corpus")) {
             String[] args = (cmd + " --help").split(" ");
             Run r = run(args);
             assertEquals(0, r.code(), cmd + ": " + r.err());
@@ -87,6 +98,23 @@ class DistillCliTest {
             assertEquals(1.0, dot(x, x), 1e-5);
         }
         assertTrue(dot(v[0], v[1]) > dot(v[0], v[2]) + 0.3, "weather sentences should be closest");
+        // The server's /embed gives the vectors ./distill embed wrote (single texts; it takes no pairs).
+        List<String> texts = Files.readAllLines(in).subList(0, 3);
+        try (ModelServer server = ModelServer.start(new ServerOptions("builtin:all-minilm-l6-v2", "127.0.0.1", 0,
+                InferenceOptions.defaults().withMaxLength(128), Pooling.MEAN, 32, Duration.ofMillis(5), 16,
+                Duration.ofSeconds(10)))) {
+            HttpResponse<String> resp = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                    URI.create("http://127.0.0.1:" + server.port() + "/embed")).POST(HttpRequest.BodyPublishers
+                    .ofString(Json.MAPPER.writeValueAsString(java.util.Map.of("inputs", texts)))).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, resp.statusCode(), resp.body());
+            JsonNode served = Json.MAPPER.readTree(resp.body());
+            for (int i = 0; i < texts.size(); i++) {
+                for (int d = 0; d < 384; d++) {
+                    assertEquals(v[i][d], served.get(i).get(d).asDouble(), 1e-6, "text " + i + ", dimension " + d);
+                }
+            }
+        }
     }
 
     @Test
@@ -100,7 +128,7 @@ class DistillCliTest {
         Run pooling = run("embed", "--model", "builtin:all-minilm-l6-v2", "--input", in.toString(), "--output",
                 tmp.resolve("o.jsonl").toString(), "--pooling", "max");
         assertEquals(1, pooling.code());
-        assertTrue(pooling.err().contains("--pooling must be 'mean' or 'cls'"), pooling.err());
+        assertTrue(pooling.err().contains("pooling must be 'mean' or 'cls', got 'max'"), pooling.err());
     }
 
     @Test
