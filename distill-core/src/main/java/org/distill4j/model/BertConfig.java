@@ -124,6 +124,21 @@ public record BertConfig(
 
     /** Writes a HuggingFace-compatible {@code config.json}. */
     public void write(Path file) {
+        write(file, toJson());
+    }
+
+    /** Writes a {@code config.json} built from {@link #toJson()} (and added to by the caller). */
+    public static void write(Path file, ObjectNode n) {
+        try {
+            Files.createDirectories(file.toAbsolutePath().getParent());
+            Json.PRETTY.writeValue(file.toFile(), n);
+        } catch (IOException e) {
+            throw new DistillException("Cannot write " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The encoder's part of a HuggingFace {@code config.json}. */
+    public ObjectNode toJson() {
         ObjectNode n = Json.MAPPER.createObjectNode();
         n.putArray("architectures").add("BertModel");
         n.put("model_type", "bert");
@@ -143,12 +158,7 @@ public record BertConfig(
         n.put("attention_probs_dropout_prob", (double) attentionProbsDropoutProb);
         n.put("position_embedding_type", "absolute");
         n.put("torch_dtype", "float32");
-        try {
-            Files.createDirectories(file.toAbsolutePath().getParent());
-            Json.PRETTY.writeValue(file.toFile(), n);
-        } catch (IOException e) {
-            throw new DistillException("Cannot write " + file + ": " + e.getMessage(), e);
-        }
+        return n;
     }
 
     private static int requiredInt(JsonNode n, String key, Path file) {

@@ -39,6 +39,11 @@ public final class StateDict {
         tensors.put(name.startsWith("bert.") ? name.substring(5) : name, t);
     }
 
+    /** Removes a tensor; returns it, or null if there was none. */
+    public Tensor remove(String name) {
+        return tensors.remove(name);
+    }
+
     public Tensor get(String name) {
         return tensors.get(name);
     }

@@ -48,6 +48,43 @@ class RoundTripTest {
     }
 
     @Test
+    void aHeadWithoutPoolerIsWrittenForHuggingFaceAndReadBackExactly() throws Exception {
+        Checkpoint minilm = Checkpoint.load("builtin:all-minilm-l6-v2");
+        List<GlueSample.Text> texts = GlueSample.dev("MRPC", 3, 4, 8);
+        Path dir = tmp.resolve("mrpc");
+        try (NDManager m = NDManager.newBaseManager(); BertTokenizer tok = minilm.tokenizer(128)) {
+            BertModel trained = minilm.toModel(m, new BertModel.Heads(false, false, 2));
+            StateDict weights = StateDict.of(trained, "mrpc");
+            HfModelDirectory.write(new Checkpoint("mrpc", trained.config(), weights, minilm.tokenizerJson()), dir,
+                    new HfModelDirectory.TaskHead(List.of("not_equivalent", "equivalent")));
+            var config = org.distill4j.Json.MAPPER.readTree(dir.resolve("config.json").toFile());
+            assertEquals("BertForSequenceClassification", config.get("architectures").get(0).asText());
+            assertEquals(2, config.get("num_labels").asInt());
+            assertEquals("equivalent", config.get("id2label").get("1").asText());
+            assertEquals(0, config.get("label2id").get("not_equivalent").asInt());
+            assertEquals("single_label_classification", config.get("problem_type").asText());
+            // Read back by distill4j: the very tensors that were trained, no pooler.
+            Checkpoint back = Checkpoint.load(dir.toString());
+            assertEquals(false, back.weights().heads().pooler());
+            for (String name : weights.tensors().keySet()) {
+                assertArrayEquals(weights.get(name).data(), back.weights().get(name).data(), 0f, name);
+            }
+            // Read as HuggingFace does (pooler and scaled head as stored): the same logits within 1e-5.
+            StateDict stored = Safetensors.read(dir.resolve("model.safetensors"));
+            BertModel hf = new Checkpoint("as stored", trained.config(), stored, minilm.tokenizerJson()).toModel(m);
+            assertEquals(true, hf.heads().pooler());
+            TokenBatch batch = tok.batch(texts.stream().map(GlueSample.Text::first).toList(),
+                    texts.stream().map(GlueSample.Text::second).toList());
+            ParameterStore ps = new ParameterStore(m, false);
+            float[] want = trained.predict(ps, batch.toInput(m)).toFloatArray();
+            float[] got = hf.predict(ps, batch.toInput(m)).toFloatArray();
+            for (int i = 0; i < want.length; i++) {
+                assertEquals(want[i], got[i], 1e-5 * Math.max(1, Math.abs(want[i])), "logit " + i);
+            }
+        }
+    }
+
+    @Test
     void safetensorsReadsHalfPrecisionAndStripsBertPrefix() throws Exception {
         // A file written by hand in the format's layout: F16 values 1.0, -2.0, 0.5, 65504.
         String header = "{\"bert.x\":{\"dtype\":\"F16\",\"shape\":[2,2],\"data_offsets\":[0,8]}}";

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -86,7 +87,15 @@ public final class GlueTraining {
                 weights.put(k, v);
             }
         });
-        HfModelDirectory.write(new Checkpoint(name, model.config(), weights, source.tokenizerJson()), tmp);
+        HfModelDirectory.TaskHead head = null;
+        if (info.has("labels")) {
+            List<String> labels = new ArrayList<>();
+            info.get("labels").forEach(l -> labels.add(l.asText()));
+            head = new HfModelDirectory.TaskHead(labels);
+        } else if (info.has("task") && GlueTask.parse(info.get("task").asText()).isRegression()) {
+            head = HfModelDirectory.TaskHead.REGRESSION;
+        }
+        HfModelDirectory.write(new Checkpoint(name, model.config(), weights, source.tokenizerJson()), tmp, head);
         try {
             Json.PRETTY.writeValue(tmp.resolve("distill.json").toFile(), info);
         } catch (IOException e) {
@@ -107,7 +116,7 @@ public final class GlueTraining {
         d.put("task", task.dirName());
         d.put("max_length", maxLength);
         if (!task.isRegression()) {
-            d.putPOJO("labels", task.labels());
+            task.labels().forEach(d.putArray("labels")::add);
         }
         d.put("step", e.step());
         d.put("epoch", e.epoch());

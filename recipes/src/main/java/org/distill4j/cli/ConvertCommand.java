@@ -1,6 +1,14 @@
 package org.distill4j.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import org.distill4j.DistillException;
+import org.distill4j.Json;
 import org.distill4j.weights.Checkpoint;
 import org.distill4j.weights.HfModelDirectory;
 import picocli.CommandLine.Command;
@@ -21,8 +29,36 @@ final class ConvertCommand implements Runnable {
     @Override
     public void run() {
         Checkpoint ckpt = Checkpoint.load(model);
-        HfModelDirectory.write(ckpt, out);
+        // A fine-tuned or distilled directory names its task and labels in distill.json: carry them
+        // into config.json (id2label, problem_type) and copy distill.json along.
+        Path info = Path.of(model).resolve("distill.json");
+        HfModelDirectory.TaskHead head = null;
+        if (!model.startsWith("builtin:") && Files.isRegularFile(info)) {
+            head = taskHead(info);
+        }
+        HfModelDirectory.write(ckpt, out, head);
+        if (head != null) {
+            try {
+                Files.copy(info, out.resolve("distill.json"), StandardCopyOption.REPLACE_EXISTING);
+            } catch (IOException e) {
+                throw new DistillException("Cannot copy " + info + " to " + out + ": " + e.getMessage(), e);
+            }
+        }
         System.out.printf("wrote %s (%d tensors, %s) to %s%n", ckpt.name(), ckpt.weights().tensors().size(),
                 ckpt.config().numHiddenLayers() + " layers, hidden " + ckpt.config().hiddenSize(), out);
+    }
+
+    private static HfModelDirectory.TaskHead taskHead(Path info) {
+        try {
+            JsonNode n = Json.MAPPER.readTree(info.toFile());
+            if (n.has("labels")) {
+                List<String> labels = new ArrayList<>();
+                n.get("labels").forEach(l -> labels.add(l.asText()));
+                return new HfModelDirectory.TaskHead(labels);
+            }
+            return n.has("task") ? HfModelDirectory.TaskHead.REGRESSION : null;
+        } catch (IOException e) {
+            throw new DistillException("Cannot read " + info + ": " + e.getMessage(), e);
+        }
     }
 }

@@ -199,6 +199,11 @@ class DistillCliTest {
                 "--glue-dir", GLUE);
         assertEquals(0, ft.code(), ft.err());
         assertTrue(ft.out().contains("best epoch 1 of 1"), ft.out());
+        // The directory opens as HuggingFace's BertForSequenceClassification with WNLI's labels.
+        JsonNode config = Json.MAPPER.readTree(run.resolve("best/config.json").toFile());
+        assertEquals("BertForSequenceClassification", config.get("architectures").get(0).asText());
+        assertEquals("{\"0\":\"0\",\"1\":\"1\"}", config.get("id2label").toString());
+        assertEquals("single_label_classification", config.get("problem_type").asText());
         Run ev = run("eval", "--model", run.resolve("best").toString(), "--max-length", "64", "--glue-dir", GLUE);
         assertEquals(0, ev.code(), ev.err());
         assertTrue(ev.out().startsWith("WNLI dev (71 examples): accuracy="), ev.out());
