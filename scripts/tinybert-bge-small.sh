@@ -14,7 +14,7 @@ for t in "${tasks[@]}"; do
   k=$(echo "$t" | tr 'A-Z' 'a-z' | tr -d '-')
   for s in 4 6; do stamp "$t tinybert$s"; ./distill run "configs/tinybert/bge-small/$k-tinybert$s.yaml" --resume; done
   if [ -f "configs/tinybert/bge-small/$k-tinybert4-aug.yaml" ]; then
-    stamp "$t augment"; ./distill augment --task "$t" --out "runs/augmented/$t.tsv"
+    stamp "$t augment"; ./distill augment --task "$t" --n 8 --out "runs/augmented/$t.tsv"
     for s in 4 6; do stamp "$t tinybert$s-aug"; ./distill run "configs/tinybert/bge-small/$k-tinybert$s-aug.yaml" --resume; done
   fi
 done
