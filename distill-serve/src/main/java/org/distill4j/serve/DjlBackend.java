@@ -17,7 +17,10 @@ final class DjlBackend implements EncoderBackend {
     DjlBackend(Checkpoint checkpoint, boolean withHead, Device device) {
         this.manager = NDManager.newBaseManager(device);
         try {
-            this.model = checkpoint.toModel(manager, withHead ? checkpoint.weights().heads() : BertModel.Heads.NONE);
+            // The task head and its pooler only: a masked-LM head (BERT-base's) would be 23 M unused parameters.
+            BertModel.Heads h = checkpoint.weights().heads();
+            this.model = checkpoint.toModel(manager, withHead ? new BertModel.Heads(h.pooler(), false, h.taskOutputs())
+                    : BertModel.Heads.NONE);
         } catch (RuntimeException e) {
             manager.close();
             throw e;

@@ -28,6 +28,7 @@ final class LoadedModel implements AutoCloseable {
     final BertTokenizer tokenizer;
     final ModelInfo info;
     final InferenceOptions options;
+    private boolean closed;
 
     private LoadedModel(String name, EncoderBackend backend, BertTokenizer tokenizer, ModelInfo info,
             InferenceOptions options) {
@@ -168,9 +169,13 @@ final class LoadedModel implements AutoCloseable {
         return second != null && second.get(i) != null;
     }
 
+    /** Frees the backend and tokenizer; later calls do nothing. */
     @Override
-    public void close() {
-        backend.close();
-        tokenizer.close();
+    public synchronized void close() {
+        if (!closed) {
+            closed = true;
+            backend.close();
+            tokenizer.close();
+        }
     }
 }
