@@ -25,6 +25,10 @@ final class RunCommand implements Runnable {
     @Option(names = "--resume", description = "continue from the run's checkpoint")
     boolean resume;
 
+    @Option(names = "--overwrite", description = "replace the run already in the output directory (without it, a "
+            + "directory holding another run or this recipe's finished run is refused)")
+    boolean overwrite;
+
     @Option(names = "--replay", paramLabel = "DIR", description = "instead of training, recompute an update the run "
             + "skipped on non-finite values and kept (runs/NAME/skipped/step-N; FILE: that run's recipe.yaml) and say "
             + "whether it is non-finite again")
@@ -56,7 +60,7 @@ final class RunCommand implements Runnable {
             System.out.println(RecipeRunner.replay(r, glueDir, replay).summary());
             return;
         }
-        RecipeRunner.Outcome o = RecipeRunner.run(r, glueDir, resume);
+        RecipeRunner.Outcome o = RecipeRunner.run(r, glueDir, resume, overwrite);
         System.out.printf("run directory: %s%n", o.dir());
     }
 }

@@ -62,6 +62,20 @@ public final class RecipeRunner {
      * @param glueDirOption --glue-dir from the command line (null: $GLUE_DIR, then ../shared/data/glue)
      */
     public static Outcome run(Recipe.Resolved r, Path glueDirOption, boolean resume) {
+        return run(r, glueDirOption, resume, false);
+    }
+
+    /**
+     * Runs a recipe into its output directory. A directory that holds another run, or this recipe's
+     * finished run, is refused unless {@code resume} (the same recipe) or {@code overwrite}.
+     */
+    public static Outcome run(Recipe.Resolved r, Path glueDirOption, boolean resume, boolean overwrite) {
+        if (resume && overwrite) {
+            throw new DistillException("--resume and --overwrite exclude each other: resume continues the run in "
+                    + r.config().output().dir() + ", overwrite replaces it");
+        }
+        RunDirectory.claim(Path.of(r.config().output().dir()), r.config().name(), RecipeFile.hash(r.config()),
+                overwrite ? RunDirectory.Mode.OVERWRITE : resume ? RunDirectory.Mode.RESUME : RunDirectory.Mode.FRESH);
         return execute(r, glueDirOption, resume, null).outcome();
     }
 

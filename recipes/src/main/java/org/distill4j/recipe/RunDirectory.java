@@ -1,0 +1,90 @@
+package org.distill4j.recipe;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import org.distill4j.DistillException;
+import org.distill4j.train.AtomicDirectory;
+
+/**
+ * Guards a run's output directory, so that a fresh run never replaces another run's results: a
+ * directory that already holds a run (its {@code recipe.yaml}) is refused unless the caller resumes
+ * that same recipe or asks to overwrite it.
+ */
+final class RunDirectory {
+
+    /** What the caller asked for. */
+    enum Mode { FRESH, RESUME, OVERWRITE }
+
+    private RunDirectory() {}
+
+    /**
+     * Checks {@code out} for a run of the recipe with {@code hash}, and empties it for OVERWRITE.
+     *
+     * @throws DistillException naming the directory and the way out (--resume or --overwrite)
+     */
+    static void claim(Path out, String name, String hash, Mode mode) {
+        if (!Files.exists(out) || isEmpty(out)) {
+            return;
+        }
+        if (!Files.isDirectory(out)) {
+            throw new DistillException("output.dir " + out + " is a file, not a directory; choose another output.dir");
+        }
+        Path recipe = out.resolve("recipe.yaml");
+        if (mode == Mode.OVERWRITE) {
+            if (!Files.isRegularFile(recipe)) {
+                throw new DistillException(out + " is not empty and holds no run (no recipe.yaml): not overwriting a "
+                        + "directory distill4j did not write; choose another output.dir");
+            }
+            AtomicDirectory.delete(out);
+            return;
+        }
+        if (!Files.isRegularFile(recipe)) {
+            throw new DistillException(out + " is not empty and holds no run (no recipe.yaml); choose another "
+                    + "output.dir (--set output.dir=runs/" + name + "-2)");
+        }
+        boolean same;
+        try {
+            same = RecipeFile.hash(RecipeFile.read(recipe, List.of()).config()).equals(hash);
+        } catch (DistillException e) {
+            same = false; // a recipe this build no longer reads is not the one being run
+        }
+        boolean finished = Files.isRegularFile(out.resolve("report.json"));
+        if (mode == Mode.RESUME) {
+            if (!same) {
+                throw new DistillException(out + " holds a run of a different recipe (" + describe(recipe)
+                        + "); --resume continues only the same recipe. Use another output.dir, or --overwrite to "
+                        + "replace that run");
+            }
+            return;
+        }
+        String what = !same ? "a run of a different recipe (" + describe(recipe) + ")"
+                : finished ? "this recipe's finished run" : "this recipe's unfinished run";
+        throw new DistillException(out + " already holds " + what + "; nothing was written. "
+                + (same && !finished ? "Continue it with --resume, " : "")
+                + "replace it with --overwrite, or choose another output.dir (--set output.dir=runs/" + name + "-2)");
+    }
+
+    private static String describe(Path recipe) {
+        try (Stream<String> lines = Files.lines(recipe)) {
+            return lines.filter(l -> l.startsWith("name:")).findFirst().map(String::strip).orElse("unnamed")
+                    + ", " + recipe;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static boolean isEmpty(Path dir) {
+        if (!Files.isDirectory(dir)) {
+            return false;
+        }
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.findAny().isEmpty();
+        } catch (IOException e) {
+            throw new DistillException("Cannot list " + dir + ": " + e.getMessage(), e);
+        }
+    }
+}

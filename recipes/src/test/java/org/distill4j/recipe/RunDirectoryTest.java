@@ -1,0 +1,84 @@
+package org.distill4j.recipe;
+
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.distill4j.DistillException;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A fresh run never replaces another run's results; --resume and --overwrite are the ways in. */
+class RunDirectoryTest {
+
+    @TempDir
+    Path tmp;
+
+    private Recipe.Resolved quickstart(String... overrides) {
+        Path file = Path.of(System.getProperty("project.root", "..")).resolve("configs/quickstart.yaml");
+        List<String> all = new java.util.ArrayList<>(List.of(overrides));
+        all.add("output.dir=" + tmp.resolve("run"));
+        return RecipeFile.read(file, all);
+    }
+
+    private static String hash(Recipe.Resolved r) {
+        return RecipeFile.hash(r.config());
+    }
+
+    private Path existingRun(Recipe.Resolved r) throws Exception {
+        Path out = tmp.resolve("run");
+        Files.createDirectories(out.resolve("best"));
+        Files.writeString(out.resolve("recipe.yaml"), RecipeFile.write(r.config()));
+        Files.writeString(out.resolve("metrics.jsonl"), "{}\n");
+        return out;
+    }
+
+    @Test
+    void aFreshRunIsRefusedWhereAnyRunIsAndResumeTakesOnlyTheSameRecipe() throws Exception {
+        Recipe.Resolved r = quickstart();
+        Path out = existingRun(r);
+        DistillException unfinished = assertThrows(DistillException.class,
+                () -> RunDirectory.claim(out, "quickstart", hash(r), RunDirectory.Mode.FRESH));
+        assertTrue(unfinished.getMessage().contains("this recipe's unfinished run")
+                && unfinished.getMessage().contains("--resume") && unfinished.getMessage().contains(out.toString()),
+                unfinished.getMessage());
+        assertDoesNotThrow(() -> RunDirectory.claim(out, "quickstart", hash(r), RunDirectory.Mode.RESUME));
+
+        Files.writeString(out.resolve("report.json"), "{}");
+        DistillException finished = assertThrows(DistillException.class,
+                () -> RunDirectory.claim(out, "quickstart", hash(r), RunDirectory.Mode.FRESH));
+        assertTrue(finished.getMessage().contains("finished run") && finished.getMessage().contains("--overwrite"),
+                finished.getMessage());
+
+        // The case: another name and a smaller slice, into the same directory.
+        Recipe.Resolved other = quickstart("name=other", "data.train_limit=1280");
+        for (RunDirectory.Mode mode : new RunDirectory.Mode[] {RunDirectory.Mode.FRESH, RunDirectory.Mode.RESUME}) {
+            DistillException e = assertThrows(DistillException.class,
+                    () -> RunDirectory.claim(out, "other", hash(other), mode));
+            assertTrue(e.getMessage().contains("a different recipe (name: quickstart"), e.getMessage());
+        }
+        assertTrue(Files.isRegularFile(out.resolve("metrics.jsonl")), "refusals leave the run alone");
+
+        RunDirectory.claim(out, "other", hash(other), RunDirectory.Mode.OVERWRITE);
+        assertFalse(Files.exists(out), "--overwrite clears the old run");
+    }
+
+    @Test
+    void aDirectoryThatHoldsNoRunIsNeverClearedAndAnEmptyOneIsFine() throws Exception {
+        Recipe.Resolved r = quickstart();
+        Path out = tmp.resolve("run");
+        Files.createDirectories(out);
+        assertDoesNotThrow(() -> RunDirectory.claim(out, "quickstart", hash(r), RunDirectory.Mode.FRESH));
+        Files.writeString(out.resolve("notes.txt"), "mine");
+        for (RunDirectory.Mode mode : RunDirectory.Mode.values()) {
+            DistillException e = assertThrows(DistillException.class,
+                    () -> RunDirectory.claim(out, "quickstart", hash(r), mode));
+            assertTrue(e.getMessage().contains("holds no run"), e.getMessage());
+        }
+        assertTrue(Files.isRegularFile(out.resolve("notes.txt")));
+    }
+}
