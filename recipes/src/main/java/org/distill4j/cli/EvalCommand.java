@@ -70,6 +70,7 @@ class EvalCommand implements Runnable {
             return;
         }
         GlueTask t = task != null ? GlueTask.parse(task) : taskOf(model);
+        warnIfTrainedOnAnother(model, t);
         Path dir = out != null ? out : model.resolve((this instanceof PredictCommand ? "predict-" : "eval-") + split);
         Checkpoint ckpt = Checkpoint.load(model.toString());
         try (NDManager m = NDManager.newBaseManager(device.resolve()); BertModel bert = ckpt.toModel(m);
@@ -86,6 +87,7 @@ class EvalCommand implements Runnable {
     private void runOnnx() {
         Path infoDir = Files.isDirectory(model) ? model : model.toAbsolutePath().getParent();
         GlueTask t = task != null ? GlueTask.parse(task) : taskOf(infoDir);
+        warnIfTrainedOnAnother(infoDir, t);
         Path dir = out != null ? out : infoDir.resolve((this instanceof PredictCommand ? "predict-" : "eval-") + split
                 + "-onnx");
         InferenceOptions options = InferenceOptions.defaults().withBackend(Backend.ONNX).withBatchSize(batchSize)
@@ -118,6 +120,23 @@ class EvalCommand implements Runnable {
         GlueEvaluator.writeEvaluation(dir, data, pred, s, model.toString());
         System.out.printf("%s %s (%d examples): %s  -> %s%n", data.task(), data.split().name(), data.size(),
                 s.summary(), dir);
+    }
+
+    /** Scoring a model on a task it was not trained for is allowed (label sets may agree) but said. */
+    static void warnIfTrainedOnAnother(Path modelDir, GlueTask t) {
+        Path info = modelDir.resolve("distill.json");
+        if (!Files.isRegularFile(info)) {
+            return;
+        }
+        try {
+            String trained = Json.MAPPER.readTree(info.toFile()).path("task").asText("");
+            if (!trained.isEmpty() && GlueTask.parse(trained) != t) {
+                System.err.printf("warning: %s was trained on %s (its distill.json), not %s: its labels may not mean "
+                        + "%s's%n", modelDir, trained, t, t);
+            }
+        } catch (IOException e) {
+            throw new DistillException("Cannot read " + info + ": " + e.getMessage(), e);
+        }
     }
 
     /** The task a fine-tuned directory was trained for, from its distill.json. */

@@ -226,6 +226,10 @@ class DistillCliTest {
         assertEquals(0, pr.code(), pr.err());
         List<String> sub = Files.readAllLines(run.resolve("best/predict-test/WNLI.tsv"));
         assertEquals(147, sub.size()); // header + 146 test examples
+        Run other = run("eval", "--model", run.resolve("best").toString(), "--task", "RTE", "--max-length", "64",
+                "--glue-dir", GLUE);
+        assertEquals(0, other.code(), other.err());
+        assertTrue(other.err().contains("was trained on WNLI (its distill.json), not RTE"), other.err());
         Run bad = run("predict", "--model", run.resolve("best").toString(), "--split", "dev", "--glue-dir", GLUE);
         assertEquals(1, bad.code());
         assertTrue(bad.err().contains("not a test split"), bad.err());
