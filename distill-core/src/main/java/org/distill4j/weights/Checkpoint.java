@@ -62,6 +62,27 @@ public record Checkpoint(String name, BertConfig config, StateDict weights, byte
     }
 
     /**
+     * A model's number of layers without loading its weights: known for builtins, read from a
+     * directory's {@code config.json}; null when it cannot be told (a missing path, an ONNX file).
+     */
+    public static Integer layersOf(String spec) {
+        switch (spec) {
+            case "builtin:all-minilm-l6-v2":
+                return 6;
+            case "builtin:bge-small-en-v1.5":
+            case "builtin:bert-base-uncased":
+                return 12;
+            default:
+                break;
+        }
+        Path config = Path.of(spec).resolve(HfModelDirectory.CONFIG);
+        if (!spec.startsWith("builtin:") && Files.isRegularFile(config)) {
+            return BertConfig.read(config).numHiddenLayers();
+        }
+        return null;
+    }
+
+    /**
      * The classpath resource name of a builtin that ships as an ONNX file ({@code NAME.onnx} and
      * {@code NAME-tokenizer.json}), or null for a builtin that does not (BERT-base) or an unknown name.
      */

@@ -16,6 +16,7 @@ import org.distill4j.train.DeviceChoice;
 import org.distill4j.train.Precision;
 import org.distill4j.train.Stage;
 import org.distill4j.train.TrainerOptions;
+import org.distill4j.weights.Checkpoint;
 
 /**
  * A distillation method, as configuration: its settings (the {@code distill:} section of a
@@ -175,9 +176,18 @@ public interface Recipe {
             if (s.layers().isEmpty()) {
                 p.add("student.layers", "needs at least one layer");
             }
+            // The layers are the init model's, else the teacher's (or, not made yet, its fine-tuning base's).
+            String source = s.init() != null ? s.init() : t == null ? null
+                    : t.finetune() != null && t.finetune().base() != null && Checkpoint.layersOf(t.model()) == null
+                    ? t.finetune().base() : t.model();
+            Integer depth = source == null ? null : Checkpoint.layersOf(source);
             for (int i = 0; i < s.layers().size(); i++) {
-                if (s.layers().get(i) == null || s.layers().get(i) < 1) {
-                    p.add("student.layers[" + i + "]", "layers are numbered from 1, got " + s.layers().get(i));
+                Integer layer = s.layers().get(i);
+                if (layer == null || layer < 1) {
+                    p.add("student.layers[" + i + "]", "layers are numbered from 1, got " + layer);
+                } else if (depth != null && layer > depth) {
+                    p.add("student.layers[" + i + "]", "layer " + layer + " does not exist: " + source + " has " + depth
+                            + " layers (1.." + depth + ")");
                 }
             }
         } else {

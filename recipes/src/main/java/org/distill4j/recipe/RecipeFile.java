@@ -122,14 +122,20 @@ public final class RecipeFile {
             applyOverride(root, o, set);
         }
         Problems problems = new Problems(file, lines, set);
-        RecipeConfig raw;
-        try {
-            raw = YAML.treeToValue(root, RecipeConfig.class);
-        } catch (JsonMappingException e) {
-            problems.add(path(e), bindingMessage(e));
-            throw new InvalidRecipe(file, problems.list);
-        } catch (JsonProcessingException e) {
-            throw new InvalidRecipe(file, List.of(file + ": " + e.getOriginalMessage()));
+        RecipeConfig raw = null;
+        // Binding stops at the first wrong type or unknown key: note it, drop that value and bind
+        // again, so that one mistake does not hide the others (or the checks that follow).
+        for (int attempt = 0; raw == null; attempt++) {
+            try {
+                raw = YAML.treeToValue(root, RecipeConfig.class);
+            } catch (JsonMappingException e) {
+                problems.add(path(e), bindingMessage(e));
+                if (attempt == 100 || !remove(root, e.getPath())) {
+                    throw new InvalidRecipe(file, problems.list);
+                }
+            } catch (JsonProcessingException e) {
+                throw new InvalidRecipe(file, List.of(file + ": " + e.getOriginalMessage()));
+            }
         }
         Recipe.Resolved resolved = Recipe.resolve(raw, problems);
         if (!problems.isEmpty()) {
@@ -217,6 +223,32 @@ public final class RecipeFile {
         return b.toString();
     }
 
+    /** Removes the value at a binding error's path; false when there is nothing there to remove. */
+    private static boolean remove(JsonNode root, List<JsonMappingException.Reference> path) {
+        JsonNode node = root;
+        for (int i = 0; i < path.size(); i++) {
+            JsonMappingException.Reference r = path.get(i);
+            boolean last = i == path.size() - 1;
+            if (r.getFieldName() != null && node instanceof ObjectNode o && o.has(r.getFieldName())) {
+                if (last) {
+                    o.remove(r.getFieldName());
+                    return true;
+                }
+                node = o.get(r.getFieldName());
+            } else if (r.getIndex() >= 0 && node instanceof com.fasterxml.jackson.databind.node.ArrayNode a
+                    && r.getIndex() < a.size()) {
+                if (last) {
+                    a.remove(r.getIndex());
+                    return true;
+                }
+                node = a.get(r.getIndex());
+            } else {
+                return false;
+            }
+        }
+        return false;
+    }
+
     private static String path(JsonMappingException e) {
         StringBuilder b = new StringBuilder();
         for (JsonMappingException.Reference r : e.getPath()) {
@@ -234,7 +266,9 @@ public final class RecipeFile {
             return "unknown key '" + u.getPropertyName() + "'; known here: " + u.getKnownPropertyIds();
         }
         if (e instanceof com.fasterxml.jackson.databind.exc.MismatchedInputException m && m.getTargetType() != null) {
-            return "expected " + typeName(m.getTargetType()) + " (" + firstLine(e.getOriginalMessage()) + ")";
+            // Jackson's text ends with advice about its own coercion settings, which a recipe author cannot use.
+            String why = firstLine(e.getOriginalMessage()).replaceAll(" \\(but might if coercion.*$", "");
+            return "expected " + typeName(m.getTargetType()) + " (" + why + ")";
         }
         return firstLine(e.getOriginalMessage());
     }

@@ -121,6 +121,22 @@ class RecipeFileTest {
     }
 
     @Test
+    void typeErrorsUnknownKeysAndImpossibleLayersAreAllReportedTogether() throws IOException {
+        List<String> p = problems(GOOD.replace("runs/teachers/minilm/MRPC/best", "builtin:all-minilm-l6-v2")
+                .replace("[1, 2, 3]", "[1, 2, 7]").replace("strategy: last", "strategy: middle")
+                .replace("epochs: 2", "epochs: three\n  lr: fast\n  colour: blue"));
+        assertEquals(5, p.size(), String.join("\n", p));
+        assertTrue(p.stream().anyMatch(s -> s.contains("r.yaml:11: train.epochs: expected a whole number")), p.toString());
+        assertTrue(p.stream().anyMatch(s -> s.contains("r.yaml:12: train.lr: expected a number")), p.toString());
+        assertTrue(p.stream().anyMatch(s -> s.contains("r.yaml:13: train.colour: unknown key 'colour'")), p.toString());
+        assertTrue(p.stream().anyMatch(s -> s.contains("r.yaml:9: distill.strategy: skip or last, got 'middle'")),
+                p.toString());
+        assertTrue(p.stream().anyMatch(s -> s.contains("r.yaml:7: student.layers[2]: layer 7 does not exist: "
+                + "builtin:all-minilm-l6-v2 has 6 layers")), p.toString());
+        assertTrue(p.stream().noneMatch(s -> s.contains("CoercionConfig")), p.toString());
+    }
+
+    @Test
     void setOverridesApplyAndAreNamedInErrors() throws IOException {
         Recipe.Resolved r = RecipeFile.read(file(GOOD), List.of("train.epochs=5", "distill.beta=500",
                 "data.train_limit=100"));
