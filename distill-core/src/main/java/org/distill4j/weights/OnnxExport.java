@@ -36,7 +36,8 @@ import org.distill4j.weights.proto.OnnxProto.ValueInfoProto;
  * does: every matrix product with a weight becomes {@code DynamicQuantizeLinear} (activations to
  * uint8 with a scale and zero point computed per call) → {@code MatMulInteger} against int8 weights
  * → a float scale. The word-embedding table is stored int8 with a scale per row. Position and
- * token-type embeddings, LayerNorm, softmax and the attention products between activations stay fp32.
+ * token-type embeddings, LayerNorm, softmax, the attention products between activations, the pooler
+ * and the task head stay fp32.
  */
 public final class OnnxExport {
 
@@ -183,7 +184,8 @@ public final class OnnxExport {
             throw new DistillException("Cannot export: " + name + ".weight or .bias is missing from " + w.source());
         }
         String product;
-        if (options.precision() == Precision.FP32) {
+        // The pooler and task head stay fp32: a few thousand weights, and the last rounding before the scores.
+        if (options.precision() == Precision.FP32 || !name.startsWith("encoder.")) {
             product = node("MatMul", List.of(x, initializer(name + ".weight_t", weight.transpose())), attrs());
         } else {
             product = quantizedMatMul(x, name, weight.transpose());
