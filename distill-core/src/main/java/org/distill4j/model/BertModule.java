@@ -125,7 +125,11 @@ public abstract class BertModule extends AbstractBlock {
         return Collections.unmodifiableMap(named);
     }
 
-    /** Every module below this one (itself at ""), by path, parents before their children. */
+    /**
+     * Every module below this one (itself at ""), by path, parents before their children. A module
+     * registered under "" shares its parent's path (a head's dense layer, the projection an adapter
+     * wraps); the outer one is listed there.
+     */
     public Map<String, BertModule> modules() {
         Map<String, BertModule> out = new LinkedHashMap<>();
         collectModules("", out);
@@ -147,7 +151,7 @@ public abstract class BertModule extends AbstractBlock {
     }
 
     private void collectModules(String path, Map<String, BertModule> into) {
-        into.put(path, this);
+        into.putIfAbsent(path, this);
         for (Entry e : entries) {
             if (e instanceof Child c) {
                 c.module.collectModules(join(path, c.prefix), into);
