@@ -3,7 +3,7 @@
 
 Usage: python3 scripts/results-table.py [--speeds REPORT_JSON]... runs/bge-small-*
 Each run directory holds report.json (written by `./distill run`); its name says
-bge-small-TASK-METHOD-DEPTH. With --speeds, the speed-ups come instead from the report.json of
+bge-small-TASK-METHOD-DEPTH, or bge-small-TASK-tinybertDEPTH[-aug] (configs/tinybert). With --speeds, the speed-ups come instead from the report.json of
 `./distill report TEACHER_DIR STUDENT_RUNS... --out DIR` (one per task: all its models timed
 together, in alternating rounds), matched by model directory. Scores are dev scores x 100 (GLUE's per-task score: MRPC mean of F1
 and accuracy, STS-B mean of Pearson and Spearman, CoLA MCC, else accuracy). Speed-up is the
@@ -17,9 +17,10 @@ import sys
 
 TASKS = ["sst2", "mrpc", "cola", "stsb", "rte"]
 TASK_NAMES = {"sst2": "SST-2", "mrpc": "MRPC", "cola": "CoLA", "stsb": "STS-B", "rte": "RTE"}
-METHODS = ["distilbert", "pkd-skip", "pkd-last", "finetune"]
+METHODS = ["distilbert", "pkd-skip", "pkd-last", "finetune", "tinybert", "tinybert-aug"]
 METHOD_NAMES = {"distilbert": "DistilBERT", "pkd-skip": "PKD-skip", "pkd-last": "PKD-last",
-                "finetune": "fine-tuned, no distillation"}
+                "finetune": "fine-tuned, no distillation", "tinybert": "TinyBERT",
+                "tinybert-aug": "TinyBERT, augmented"}
 
 args = sys.argv[1:]
 speeds = {}  # model directory -> dev examples/s, from `distill report`
@@ -41,10 +42,14 @@ def measured_speed_up(run_dir, task):
 runs, teacher = {}, {}
 for d in map(pathlib.Path, args):
     m = re.fullmatch(r"bge-small-(\w+)-(distilbert|pkd-skip|pkd-last|finetune)-(\d+)", d.name)
+    tb = re.fullmatch(r"bge-small-(\w+)-tinybert(\d+)(-aug)?", d.name)
     report = d / "report.json"
-    if not m or not report.is_file():
+    if not (m or tb) or not report.is_file():
         continue
-    task, method, depth = m.group(1), m.group(2), int(m.group(3))
+    if m:
+        task, method, depth = m.group(1), m.group(2), int(m.group(3))
+    else:
+        task, method, depth = tb.group(1), "tinybert" + (tb.group(3) or ""), int(tb.group(2))
     r = json.loads(report.read_text())
     rows = {row["role"]: row for row in r["rows"]}
     speed_up = measured_speed_up(d, TASK_NAMES[task]) if speeds else r.get("speed_up")
@@ -63,7 +68,7 @@ if t_scores:
     print("| teacher (bge-small-en-v1.5 fine-tuned) | 12 | " + " | ".join(
         f"{100 * teacher[t]['dev']['score']:.2f}" if t in teacher else "-" for t in tasks)
         + f" | {t_avg:.2f} | 100 | {params / 1e6:.1f} M | 1.00x |" if t_avg is not None else " | - | - | - | 1.00x |")
-for depth in (6, 3):
+for depth in (6, 4, 3):
     for method in METHODS:
         cells = [runs.get((method, depth, t)) for t in tasks]
         if not any(cells):
