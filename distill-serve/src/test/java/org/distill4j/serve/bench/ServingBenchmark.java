@@ -46,7 +46,7 @@ public final class ServingBenchmark {
             String[] c = line.split("\t", -1);
             rows.add(new String[] {c[firstCol], secondCol < 0 ? null : c[secondCol]});
         }
-        System.out.println("| model | backend | endpoint | clients | requests/s | p50 ms | p99 ms | largest batch |");
+        System.out.println("| model | backend | endpoint | clients | requests/s | p50 ms | p99 ms | mean batch |");
         System.out.println("|---|---|---|---|---|---|---|---|");
         for (String spec : Arrays.copyOfRange(args, 4, args.length)) {
             String label = spec.substring(0, spec.indexOf('='));
@@ -65,10 +65,14 @@ public final class ServingBenchmark {
                     }
                     load(client, server, endpoint, bodies, 32, Math.min(requests, 200)); // warm-up
                     for (int clients : new int[] {1, 8, 32}) {
+                        String before = get(client, server, "/metrics");
                         double[] r = load(client, server, endpoint, bodies, clients, requests);
-                        System.out.printf("| %s | %s | %s | %d | %.1f | %.1f | %.1f | %s |%n", label, backend.id(),
-                                endpoint, clients, r[0], r[1], r[2], metric(get(client, server, "/metrics"),
-                                        "distill_batch_texts_max"));
+                        String after = get(client, server, "/metrics");
+                        double batches = metric(after, "distill_batches_total") - metric(before, "distill_batches_total");
+                        double texts = metric(after, "distill_batch_texts_total")
+                                - metric(before, "distill_batch_texts_total");
+                        System.out.printf("| %s | %s | %s | %d | %.1f | %.1f | %.1f | %.1f |%n", label, backend.id(),
+                                endpoint, clients, r[0], r[1], r[2], texts / batches);
                     }
                 }
             }
@@ -126,12 +130,12 @@ public final class ServingBenchmark {
                 HttpResponse.BodyHandlers.ofString()).body();
     }
 
-    private static String metric(String metrics, String name) {
+    private static double metric(String metrics, String name) {
         for (String line : metrics.split("\n")) {
             if (line.startsWith(name + " ")) {
-                return line.substring(name.length() + 1);
+                return Double.parseDouble(line.substring(name.length() + 1));
             }
         }
-        return "?";
+        throw new IllegalStateException("/metrics has no " + name);
     }
 }
