@@ -249,7 +249,10 @@ public interface Recipe {
             perStage.put("epochs", tr.epochs());
             perStage.put("lr", tr.lr());
             perStage.put("batch_size", tr.batchSize());
-            perStage.put("eval_every", c.train() == null ? null : c.train().evalEvery());
+            // 0 is the value a resolved recipe.yaml carries (the trainer's default), so reading a run's
+            // recipe back is not refused; any other value belongs in the stages.
+            Integer evalEvery = c.train() == null ? null : c.train().evalEvery();
+            perStage.put("eval_every", evalEvery != null && evalEvery != 0 ? evalEvery : null);
             for (Map.Entry<String, Object> e : perStage.entrySet()) {
                 if (e.getValue() != null) {
                     p.add("train." + e.getKey(), "method " + recipe.method() + " trains in stages "

@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
 import org.distill4j.DistillException;
+import org.distill4j.Json;
 import org.distill4j.train.AtomicDirectory;
 
 /**
@@ -46,12 +47,7 @@ final class RunDirectory {
             throw new DistillException(out + " is not empty and holds no run (no recipe.yaml); choose another "
                     + "output.dir (--set output.dir=runs/" + name + "-2)");
         }
-        boolean same;
-        try {
-            same = RecipeFile.hash(RecipeFile.read(recipe, List.of()).config()).equals(hash);
-        } catch (DistillException e) {
-            same = false; // a recipe this build no longer reads is not the one being run
-        }
+        boolean same = hash.equals(recordedHash(out, recipe));
         boolean finished = Files.isRegularFile(out.resolve("report.json"));
         if (mode == Mode.RESUME) {
             if (!same) {
@@ -66,6 +62,29 @@ final class RunDirectory {
         throw new DistillException(out + " already holds " + what + "; nothing was written. "
                 + (same && !finished ? "Continue it with --resume, " : "")
                 + "replace it with --overwrite, or choose another output.dir (--set output.dir=runs/" + name + "-2)");
+    }
+
+    /**
+     * The hash of the recipe that made the run: provenance.json's, as the run computed it; else that of
+     * its recipe.yaml read back; null when neither can be had (a recipe this build no longer reads).
+     */
+    private static String recordedHash(Path out, Path recipe) {
+        Path provenance = out.resolve("provenance.json");
+        if (Files.isRegularFile(provenance)) {
+            try {
+                String h = Json.MAPPER.readTree(provenance.toFile()).path("config_hash").asText("");
+                if (!h.isEmpty()) {
+                    return h;
+                }
+            } catch (IOException e) {
+                // a damaged provenance.json: fall back to the recipe itself
+            }
+        }
+        try {
+            return RecipeFile.hash(RecipeFile.read(recipe, List.of()).config());
+        } catch (DistillException e) {
+            return null;
+        }
     }
 
     private static String describe(Path recipe) {

@@ -1,6 +1,7 @@
 package org.distill4j.recipe;
 
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -65,6 +66,22 @@ class RunDirectoryTest {
 
         RunDirectory.claim(out, "other", hash(other), RunDirectory.Mode.OVERWRITE);
         assertFalse(Files.exists(out), "--overwrite clears the old run");
+    }
+
+    @Test
+    void aStagedRunsRecipeReadsBackToItsOwnHashAndProvenanceDecidesFirst() throws Exception {
+        Path file = Path.of(System.getProperty("project.root", "..")).resolve("configs/tinybert/bge-small/rte-tinybert4.yaml");
+        Recipe.Resolved r = RecipeFile.read(file, List.of("output.dir=" + tmp.resolve("run")));
+        Path out = existingRun(r);
+        // What a resume compares when provenance.json is missing: the resolved recipe read back.
+        Recipe.Resolved back = RecipeFile.read(out.resolve("recipe.yaml"), List.of());
+        assertEquals(hash(r), hash(back));
+        assertDoesNotThrow(() -> RunDirectory.claim(out, r.config().name(), hash(r), RunDirectory.Mode.RESUME));
+        // provenance.json's hash is what the run computed, and it is asked first.
+        Files.writeString(out.resolve("provenance.json"), "{\"config_hash\": \"" + hash(r) + "\"}");
+        Files.writeString(out.resolve("recipe.yaml"), "not: [a recipe");
+        assertDoesNotThrow(() -> RunDirectory.claim(out, r.config().name(), hash(r), RunDirectory.Mode.RESUME));
+        assertThrows(DistillException.class, () -> RunDirectory.claim(out, "x", "another", RunDirectory.Mode.RESUME));
     }
 
     @Test
