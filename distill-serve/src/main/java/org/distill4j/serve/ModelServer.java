@@ -70,24 +70,31 @@ public final class ModelServer implements AutoCloseable {
 
     private ModelServer(ServerOptions options) throws IOException {
         this.options = options;
-        this.model = LoadedModel.open(options.model(), options.inference().withTruncate(true)
-                .withBatchSize(options.maxBatch()), true);
+        // The socket first: a port in use fails before the model is loaded and workers are started.
+        this.http = HttpServer.create(new InetSocketAddress(options.host(), options.port()), 256);
+        try {
+            this.model = LoadedModel.open(options.model(), options.inference().withTruncate(true)
+                    .withBatchSize(options.maxBatch()), true);
+        } catch (RuntimeException e) {
+            http.stop(0);
+            throw e;
+        }
         try {
             this.embedder = new TextEmbedder(model, options.pooling(), false);
             this.classifier = model.backend.outputs() > 0 ? new TextClassifier(model) : null;
-            this.embedBatcher = new MicroBatcher<>("embed", options.maxBatch(), options.maxDelay(), options.maxQueue(),
-                    (a, b) -> embedder.embedAll(a, null), metrics::batch);
-            this.predictBatcher = classifier == null ? null
-                    : new MicroBatcher<>("predict", options.maxBatch(), options.maxDelay(), options.maxQueue(),
-                            classifier::predictAll, metrics::batch);
-            metrics.queue("embed", embedBatcher::queued);
-            if (predictBatcher != null) {
-                metrics.queue("predict", predictBatcher::queued);
-            }
-            this.http = HttpServer.create(new InetSocketAddress(options.host(), options.port()), 256);
-        } catch (IOException | RuntimeException e) {
+        } catch (RuntimeException e) {
+            http.stop(0);
             model.close();
             throw e;
+        }
+        this.embedBatcher = new MicroBatcher<>("embed", options.maxBatch(), options.maxDelay(), options.maxQueue(),
+                (a, b) -> embedder.embedAll(a, null), metrics::batch);
+        this.predictBatcher = classifier == null ? null
+                : new MicroBatcher<>("predict", options.maxBatch(), options.maxDelay(), options.maxQueue(),
+                        classifier::predictAll, metrics::batch);
+        metrics.queue("embed", embedBatcher::queued);
+        if (predictBatcher != null) {
+            metrics.queue("predict", predictBatcher::queued);
         }
         http.setExecutor(handlers);
         route("/embed", "POST", this::embed);
