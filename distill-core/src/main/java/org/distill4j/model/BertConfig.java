@@ -99,6 +99,11 @@ public record BertConfig(
         } catch (IOException e) {
             throw new DistillException("Cannot read model config " + file + ": " + e.getMessage(), e);
         }
+        return fromJson(n, file);
+    }
+
+    /** The config in a parsed {@code config.json}; {@code file} names it in errors. */
+    public static BertConfig fromJson(JsonNode n, Path file) {
         try {
             int hidden = requiredInt(n, "hidden_size", file);
             int heads = requiredInt(n, "num_attention_heads", file);

@@ -49,6 +49,19 @@ public final class HfModelDirectory {
         }
 
         public static final TaskHead REGRESSION = new TaskHead(null);
+
+        /**
+         * The head a model's {@code distill.json} describes: its {@code labels}, or regression when it
+         * names a task and no labels; null when it names neither (no task head).
+         */
+        public static TaskHead fromInfo(JsonNode info) {
+            if (info.has("labels")) {
+                List<String> labels = new ArrayList<>();
+                info.get("labels").forEach(l -> labels.add(l.asText()));
+                return new TaskHead(labels);
+            }
+            return info.hasNonNull("task") ? REGRESSION : null;
+        }
     }
 
     private HfModelDirectory() {}
@@ -60,9 +73,9 @@ public final class HfModelDirectory {
                         + " (a model directory needs config.json, model.safetensors and tokenizer.json)");
             }
         }
-        BertConfig config = BertConfig.read(dir.resolve(CONFIG));
-        StateDict weights = Safetensors.read(dir.resolve(WEIGHTS));
         JsonNode raw = readJson(dir.resolve(CONFIG));
+        BertConfig config = BertConfig.fromJson(raw, dir.resolve(CONFIG));
+        StateDict weights = Safetensors.read(dir.resolve(WEIGHTS));
         if (raw.has(IDENTITY_POOLER)) {
             float eps = (float) raw.get(IDENTITY_POOLER).asDouble();
             weights.remove("pooler.dense.weight");
@@ -164,7 +177,7 @@ public final class HfModelDirectory {
         try {
             return Json.MAPPER.readTree(file.toFile());
         } catch (IOException e) {
-            throw new DistillException("Cannot read " + file + ": " + e.getMessage(), e);
+            throw new DistillException("Cannot read model config " + file + ": " + e.getMessage(), e);
         }
     }
 }

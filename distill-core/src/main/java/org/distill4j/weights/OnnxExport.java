@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.function.IntBinaryOperator;
 import org.distill4j.DistillException;
 import org.distill4j.model.BertConfig;
 import org.distill4j.model.BertModel;
@@ -202,24 +203,10 @@ public final class OnnxExport {
     private String quantizedMatMul(String x, String name, Tensor weightT) {
         int in = (int) weightT.shape()[0];
         int out = (int) weightT.shape()[1];
-        float[] data = weightT.data();
-        float[] scales = new float[options.perChannel() ? out : 1];
-        for (int i = 0; i < in; i++) {
-            for (int j = 0; j < out; j++) {
-                int s = options.perChannel() ? j : 0;
-                scales[s] = Math.max(scales[s], Math.abs(data[i * out + j]));
-            }
-        }
-        for (int s = 0; s < scales.length; s++) {
-            scales[s] = scales[s] == 0f ? 1f : scales[s] / 127f;
-        }
-        byte[] q = new byte[in * out];
-        for (int i = 0; i < in; i++) {
-            for (int j = 0; j < out; j++) {
-                float scaleJ = scales[options.perChannel() ? j : 0];
-                q[i * out + j] = (byte) Math.max(-127, Math.min(127, Math.round(data[i * out + j] / scaleJ)));
-            }
-        }
+        Int8 q8 = options.perChannel() ? Int8.of(weightT.data(), in, out, out, (i, j) -> j)
+                : Int8.of(weightT.data(), in, out, 1, (i, j) -> 0);
+        byte[] q = q8.values();
+        float[] scales = q8.scales();
         String qName = name + ".weight_quantized";
         graph.addInitializer(TensorProto.newBuilder().setName(qName).setDataType(INT8).addDims(in).addDims(out)
                 .setRawData(ByteString.copyFrom(q)));
@@ -255,19 +242,9 @@ public final class OnnxExport {
         Tensor table = w.get(name);
         int rows = (int) table.shape()[0];
         int width = (int) table.shape()[1];
-        float[] data = table.data();
-        float[] scales = new float[rows];
-        byte[] q = new byte[rows * width];
-        for (int r = 0; r < rows; r++) {
-            float max = 0f;
-            for (int c = 0; c < width; c++) {
-                max = Math.max(max, Math.abs(data[r * width + c]));
-            }
-            scales[r] = max == 0f ? 1f : max / 127f;
-            for (int c = 0; c < width; c++) {
-                q[r * width + c] = (byte) Math.max(-127, Math.min(127, Math.round(data[r * width + c] / scales[r])));
-            }
-        }
+        Int8 q8 = Int8.of(table.data(), rows, width, rows, (r, c) -> r);
+        byte[] q = q8.values();
+        float[] scales = q8.scales();
         String qName = name + "_quantized";
         graph.addInitializer(TensorProto.newBuilder().setName(qName).setDataType(INT8).addDims(rows).addDims(width)
                 .setRawData(ByteString.copyFrom(q)));
@@ -275,6 +252,33 @@ public final class OnnxExport {
         graph.addInitializer(floatTensor(scaleName, scales).addDims(rows).addDims(1));
         String values = node("Cast", List.of(node("Gather", List.of(qName, ids), attrs())), attrs(intAttr("to", FLOAT)));
         return node("Mul", List.of(values, node("Gather", List.of(scaleName, ids), attrs())), attrs());
+    }
+
+    /**
+     * A [rows, cols] matrix quantized symmetrically to int8 (zero point 0, values in ±127): each
+     * group of entries ({@code group(row, col)}, one of {@code groups}) gets the scale max|w| / 127.
+     */
+    private record Int8(byte[] values, float[] scales) {
+        static Int8 of(float[] data, int rows, int cols, int groups, IntBinaryOperator group) {
+            float[] scales = new float[groups];
+            for (int r = 0; r < rows; r++) {
+                for (int c = 0; c < cols; c++) {
+                    int g = group.applyAsInt(r, c);
+                    scales[g] = Math.max(scales[g], Math.abs(data[r * cols + c]));
+                }
+            }
+            for (int g = 0; g < groups; g++) {
+                scales[g] = scales[g] == 0f ? 1f : scales[g] / 127f;
+            }
+            byte[] q = new byte[rows * cols];
+            for (int r = 0; r < rows; r++) {
+                for (int c = 0; c < cols; c++) {
+                    float v = data[r * cols + c] / scales[group.applyAsInt(r, c)];
+                    q[r * cols + c] = (byte) Math.max(-127, Math.min(127, Math.round(v)));
+                }
+            }
+            return new Int8(q, scales);
+        }
     }
 
     private String layerNorm(String x, String name) {

@@ -17,7 +17,6 @@ import java.io.IOException;
 import java.lang.reflect.Type;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -25,6 +24,7 @@ import org.distill4j.Json;
 import org.distill4j.serve.Pooling;
 import org.distill4j.text.BertTokenizer;
 import org.distill4j.text.TokenBatch;
+import org.distill4j.weights.HfModelDirectory;
 
 /**
  * Translators for DJL's {@code Criteria} on a model that {@code ./distill export} wrote (the
@@ -72,9 +72,9 @@ public final class DistillTranslatorFactory implements TranslatorFactory {
                     normalize);
         }
         if (input == String.class && output == Classifications.class) {
-            List<String> labels = new ArrayList<>();
-            info.path("labels").forEach(l -> labels.add(l.asText()));
-            if (labels.isEmpty()) {
+            HfModelDirectory.TaskHead head = HfModelDirectory.TaskHead.fromInfo(info);
+            List<String> labels = head == null ? null : head.labels();
+            if (labels == null || labels.isEmpty()) {
                 throw new TranslateException(dir + "/distill.json names no labels: String -> Classifications needs a "
                         + "classifier exported with ./distill export");
             }

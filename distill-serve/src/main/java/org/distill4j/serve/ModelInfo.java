@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.TreeMap;
 import org.distill4j.DistillException;
 import org.distill4j.Json;
+import org.distill4j.weights.HfModelDirectory;
 
 /**
  * What a model directory says about its task, from {@code distill.json} (written by fine-tuning and
@@ -34,10 +35,7 @@ public record ModelInfo(String task, List<String> labels, int trainedLength, int
         String task = distill != null && distill.hasNonNull("task") ? distill.get("task").asText() : null;
         List<String> labels = null;
         if (distill != null && distill.has("labels")) {
-            labels = new ArrayList<>();
-            for (JsonNode l : distill.get("labels")) {
-                labels.add(l.asText());
-            }
+            labels = HfModelDirectory.TaskHead.fromInfo(distill).labels();
         } else if (config != null && config.has("id2label")) {
             TreeMap<Integer, String> byId = new TreeMap<>();
             config.get("id2label").fields().forEachRemaining(e -> byId.put(Integer.parseInt(e.getKey()),

@@ -176,7 +176,7 @@ public final class ModelServer implements AutoCloseable {
         ArrayNode arr = Json.MAPPER.createArrayNode();
         for (Embedding e : out) {
             ArrayNode v = arr.addArray();
-            for (float x : normalize ? normalized(e.vector()) : e.vector()) {
+            for (float x : normalize ? TextEmbedder.normalized(e.vector()) : e.vector()) {
                 v.add(x);
             }
         }
@@ -201,7 +201,7 @@ public final class ModelServer implements AutoCloseable {
         for (int i = 0; i < out.size(); i++) {
             ObjectNode d = data.addObject().put("object", "embedding").put("index", i);
             ArrayNode v = d.putArray("embedding");
-            for (float x : normalized(out.get(i).vector())) {
+            for (float x : TextEmbedder.normalized(out.get(i).vector())) {
                 v.add(x);
             }
             tokens += out.get(i).tokens();
@@ -369,19 +369,6 @@ public final class ModelServer implements AutoCloseable {
                         + " tokens; send \"truncate\": true to cut it");
             }
         }
-    }
-
-    private static float[] normalized(float[] v) {
-        double sq = 0;
-        for (float x : v) {
-            sq += (double) x * x;
-        }
-        float scale = (float) (1 / Math.max(Math.sqrt(sq), 1e-12));
-        float[] out = new float[v.length];
-        for (int i = 0; i < v.length; i++) {
-            out[i] = v[i] * scale;
-        }
-        return out;
     }
 
     private static Reply json(JsonNode n) throws JsonProcessingException {

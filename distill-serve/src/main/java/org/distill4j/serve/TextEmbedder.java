@@ -83,20 +83,24 @@ public final class TextEmbedder implements AutoCloseable {
                         v[d] /= real;
                     }
                 }
-                if (normalize) {
-                    double sq = 0;
-                    for (float x : v) {
-                        sq += (double) x * x;
-                    }
-                    float scale = (float) (1 / Math.max(Math.sqrt(sq), 1e-12));
-                    for (int d = 0; d < h; d++) {
-                        v[d] *= scale;
-                    }
-                }
-                rows.add(new Embedding(v, batch.length(i), truncated[i]));
+                rows.add(new Embedding(normalize ? normalized(v) : v, batch.length(i), truncated[i]));
             }
             return rows;
         });
+    }
+
+    /** {@code v} scaled to unit L2 length (a zero vector stays zero). */
+    static float[] normalized(float[] v) {
+        double sq = 0;
+        for (float x : v) {
+            sq += (double) x * x;
+        }
+        float scale = (float) (1 / Math.max(Math.sqrt(sq), 1e-12));
+        float[] out = new float[v.length];
+        for (int i = 0; i < v.length; i++) {
+            out[i] = v[i] * scale;
+        }
+        return out;
     }
 
     /** Length of every vector. */

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -87,15 +86,8 @@ public final class GlueTraining {
                 weights.put(k, v);
             }
         });
-        HfModelDirectory.TaskHead head = null;
-        if (info.has("labels")) {
-            List<String> labels = new ArrayList<>();
-            info.get("labels").forEach(l -> labels.add(l.asText()));
-            head = new HfModelDirectory.TaskHead(labels);
-        } else if (info.has("task") && GlueTask.parse(info.get("task").asText()).isRegression()) {
-            head = HfModelDirectory.TaskHead.REGRESSION;
-        }
-        HfModelDirectory.write(new Checkpoint(name, model.config(), weights, source.tokenizerJson()), tmp, head);
+        HfModelDirectory.write(new Checkpoint(name, model.config(), weights, source.tokenizerJson()), tmp,
+                HfModelDirectory.TaskHead.fromInfo(info));
         try {
             Json.PRETTY.writeValue(tmp.resolve("distill.json").toFile(), info);
         } catch (IOException e) {

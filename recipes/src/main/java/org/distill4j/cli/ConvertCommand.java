@@ -1,12 +1,9 @@
 package org.distill4j.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.ArrayList;
-import java.util.List;
 import org.distill4j.DistillException;
 import org.distill4j.Json;
 import org.distill4j.weights.Checkpoint;
@@ -50,13 +47,7 @@ final class ConvertCommand implements Runnable {
 
     private static HfModelDirectory.TaskHead taskHead(Path info) {
         try {
-            JsonNode n = Json.MAPPER.readTree(info.toFile());
-            if (n.has("labels")) {
-                List<String> labels = new ArrayList<>();
-                n.get("labels").forEach(l -> labels.add(l.asText()));
-                return new HfModelDirectory.TaskHead(labels);
-            }
-            return n.has("task") ? HfModelDirectory.TaskHead.REGRESSION : null;
+            return HfModelDirectory.TaskHead.fromInfo(Json.MAPPER.readTree(info.toFile()));
         } catch (IOException e) {
             throw new DistillException("Cannot read " + info + ": " + e.getMessage(), e);
         }

@@ -69,9 +69,8 @@ class EvalCommand implements Runnable {
             runOnnx();
             return;
         }
-        GlueTask t = task != null ? GlueTask.parse(task) : taskOf(model);
-        warnIfTrainedOnAnother(model, t);
-        Path dir = out != null ? out : model.resolve((this instanceof PredictCommand ? "predict-" : "eval-") + split);
+        GlueTask t = task(model);
+        Path dir = outputDir(model, "");
         Checkpoint ckpt = Checkpoint.load(model.toString());
         try (NDManager m = NDManager.newBaseManager(device.resolve()); BertModel bert = ckpt.toModel(m);
                 BertTokenizer tok = ckpt.tokenizer(maxLength != null ? maxLength : GlueTraining.maxLength(model))) {
@@ -86,10 +85,8 @@ class EvalCommand implements Runnable {
     /** The same evaluation through the serving API's ONNX Runtime backend. */
     private void runOnnx() {
         Path infoDir = Files.isDirectory(model) ? model : model.toAbsolutePath().getParent();
-        GlueTask t = task != null ? GlueTask.parse(task) : taskOf(infoDir);
-        warnIfTrainedOnAnother(infoDir, t);
-        Path dir = out != null ? out : infoDir.resolve((this instanceof PredictCommand ? "predict-" : "eval-") + split
-                + "-onnx");
+        GlueTask t = task(infoDir);
+        Path dir = outputDir(infoDir, "-onnx");
         InferenceOptions options = InferenceOptions.defaults().withBackend(Backend.ONNX).withBatchSize(batchSize)
                 .withMaxLength(maxLength != null ? maxLength : 0);
         try (TextClassifier classifier = TextClassifier.load(model.toString(), options)) {
@@ -122,33 +119,37 @@ class EvalCommand implements Runnable {
                 s.summary(), dir);
     }
 
-    /** Scoring a model on a task it was not trained for is allowed (label sets may agree) but said. */
-    static void warnIfTrainedOnAnother(Path modelDir, GlueTask t) {
-        Path info = modelDir.resolve("distill.json");
-        if (!Files.isRegularFile(info)) {
-            return;
-        }
-        try {
-            String trained = Json.MAPPER.readTree(info.toFile()).path("task").asText("");
-            if (!trained.isEmpty() && GlueTask.parse(trained) != t) {
-                System.err.printf("warning: %s was trained on %s (its distill.json), not %s: its labels may not mean "
-                        + "%s's%n", modelDir, trained, t, t);
-            }
-        } catch (IOException e) {
-            throw new DistillException("Cannot read " + info + ": " + e.getMessage(), e);
-        }
+    /** --out, else DIR/eval-SPLIT (or predict-SPLIT) with {@code suffix}. */
+    private Path outputDir(Path modelDir, String suffix) {
+        return out != null ? out : modelDir.resolve((this instanceof PredictCommand ? "predict-" : "eval-") + split
+                + suffix);
     }
 
-    /** The task a fine-tuned directory was trained for, from its distill.json. */
-    static GlueTask taskOf(Path modelDir) {
+    /**
+     * --task, else the task the directory was trained for (its distill.json). Scoring a model on a
+     * task it was not trained for is allowed (label sets may agree) but said.
+     */
+    private GlueTask task(Path modelDir) {
         Path info = modelDir.resolve("distill.json");
-        if (!Files.isRegularFile(info)) {
-            throw new DistillException(modelDir + " has no distill.json naming its task; pass --task");
+        String trained = null;
+        if (Files.isRegularFile(info)) {
+            try {
+                trained = Json.MAPPER.readTree(info.toFile()).path("task").asText("");
+            } catch (IOException e) {
+                throw new DistillException("Cannot read " + info + ": " + e.getMessage(), e);
+            }
         }
-        try {
-            return GlueTask.parse(Json.MAPPER.readTree(info.toFile()).path("task").asText());
-        } catch (IOException e) {
-            throw new DistillException("Cannot read " + info + ": " + e.getMessage(), e);
+        if (task == null) {
+            if (trained == null) {
+                throw new DistillException(modelDir + " has no distill.json naming its task; pass --task");
+            }
+            return GlueTask.parse(trained);
         }
+        GlueTask t = GlueTask.parse(task);
+        if (trained != null && !trained.isEmpty() && GlueTask.parse(trained) != t) {
+            System.err.printf("warning: %s was trained on %s (its distill.json), not %s: its labels may not mean "
+                    + "%s's%n", modelDir, trained, t, t);
+        }
+        return t;
     }
 }
