@@ -16,7 +16,7 @@ import ai.djl.training.initializer.UniformInitializer;
  */
 public final class LoraLinear extends BertModule implements LinearProjection {
 
-    private final LinearProjection base;
+    private final BertModule base;
     private final Parameter a;
     private final Parameter b;
     private final int rank;
@@ -37,7 +37,7 @@ public final class LoraLinear extends BertModule implements LinearProjection {
             throw new IllegalArgumentException("LoRA rank must be 1.." + Math.min(p.in(), p.out()) + " for a "
                     + p.in() + " -> " + p.out() + " projection, got " + rank);
         }
-        this.base = p;
+        this.base = base;
         this.rank = rank;
         this.alpha = alpha;
         this.dropout = dropout;
@@ -49,7 +49,7 @@ public final class LoraLinear extends BertModule implements LinearProjection {
 
     @Override
     public NDArray forward(ParameterStore ps, NDArray x, boolean training) {
-        NDArray y = base.forward(ps, x, training);
+        NDArray y = ((LinearProjection) base).forward(ps, x, training);
         NDArray in = DropoutMasks.dropout(x, dropout, training);
         NDArray low = Dense.linear(in, value(ps, a, x, training), null);
         NDArray up = Dense.linear(low, value(ps, b, x, training), null);
@@ -75,8 +75,24 @@ public final class LoraLinear extends BertModule implements LinearProjection {
         return d;
     }
 
-    public LinearProjection base() {
+    /** The adapted projection. */
+    public BertModule base() {
         return base;
+    }
+
+    /**
+     * The base weight with the update folded in, {@code W + (alpha / r) · B A}, [out, in], as a new
+     * array in the base weight's manager: what a merged model holds.
+     */
+    public NDArray mergedWeight() {
+        if (!(base instanceof Dense d)) {
+            throw new IllegalStateException("only an adapter on a Dense projection can be merged, not on "
+                    + base.getClass().getSimpleName());
+        }
+        NDArray delta = delta();
+        NDArray merged = d.weight().getArray().add(delta);
+        delta.close();
+        return merged;
     }
 
     public int rank() {
@@ -97,11 +113,11 @@ public final class LoraLinear extends BertModule implements LinearProjection {
 
     @Override
     public int in() {
-        return base.in();
+        return ((LinearProjection) base).in();
     }
 
     @Override
     public int out() {
-        return base.out();
+        return ((LinearProjection) base).out();
     }
 }

@@ -3,6 +3,9 @@ package org.distill4j.train;
 import ai.djl.nn.Parameter;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashSet;
+import java.util.Set;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -19,25 +22,34 @@ import org.distill4j.DistillException;
  *
  * @param include patterns of what trains; empty means everything
  * @param exclude patterns of what is frozen even if included
+ * @param frozen names frozen whatever the patterns say: the backbone under LoRA adapters
  */
-public record ParameterSelection(List<String> include, List<String> exclude) {
+public record ParameterSelection(List<String> include, List<String> exclude, Set<String> frozen) {
 
     /** Every parameter trains. */
-    public static final ParameterSelection ALL = new ParameterSelection(List.of(), List.of());
+    public static final ParameterSelection ALL = new ParameterSelection(List.of(), List.of(), Set.of());
 
     public ParameterSelection {
         include = List.copyOf(include);
         exclude = List.copyOf(exclude);
+        frozen = Collections.unmodifiableSet(new LinkedHashSet<>(frozen));
     }
 
     /** Only parameters matching one of {@code patterns} train. */
     public static ParameterSelection only(String... patterns) {
-        return new ParameterSelection(List.of(patterns), List.of());
+        return new ParameterSelection(List.of(patterns), List.of(), Set.of());
     }
 
     /** Everything but parameters matching one of {@code patterns} trains. */
     public static ParameterSelection except(String... patterns) {
-        return new ParameterSelection(List.of(), List.of(patterns));
+        return new ParameterSelection(List.of(), List.of(patterns), Set.of());
+    }
+
+    /** This selection with the parameters {@code names} frozen too. */
+    public ParameterSelection freezing(Set<String> names) {
+        Set<String> all = new LinkedHashSet<>(frozen);
+        all.addAll(names);
+        return new ParameterSelection(include, exclude, all);
     }
 
     /**
@@ -75,6 +87,9 @@ public record ParameterSelection(List<String> include, List<String> exclude) {
 
     /** Whether the parameter named {@code name} trains. */
     public boolean trains(String name) {
+        if (frozen.contains(name)) {
+            return false;
+        }
         boolean in = include.isEmpty() || include.stream().anyMatch(p -> regex(p).matcher(name).matches());
         return in && exclude.stream().noneMatch(p -> regex(p).matcher(name).matches());
     }
@@ -86,7 +101,8 @@ public record ParameterSelection(List<String> include, List<String> exclude) {
 
     @Override
     public String toString() {
-        return include.isEmpty() && exclude.isEmpty() ? "all"
+        String patterns = include.isEmpty() && exclude.isEmpty() ? "all"
                 : (include.isEmpty() ? "all" : "only " + include) + (exclude.isEmpty() ? "" : " except " + exclude);
+        return frozen.isEmpty() ? patterns : patterns + ", " + frozen.size() + " named parameters frozen";
     }
 }

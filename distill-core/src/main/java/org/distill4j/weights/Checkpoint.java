@@ -51,6 +51,10 @@ public record Checkpoint(String name, BertConfig config, StateDict weights, byte
             throw new DistillException("Unknown builtin model '" + spec + "'; builtins are " + BUILTINS);
         }
         Path path = Path.of(spec);
+        if (Files.isDirectory(path) && PeftAdapter.isAdapter(path)
+                && !Files.isRegularFile(path.resolve(HfModelDirectory.CONFIG))) {
+            return withAdapter(path);
+        }
         if (Files.isDirectory(path)) {
             return HfModelDirectory.read(path);
         }
@@ -59,6 +63,22 @@ public record Checkpoint(String name, BertConfig config, StateDict weights, byte
         }
         throw new DistillException("Model '" + spec + "' not found: expected one of " + BUILTINS
                 + ", a .onnx file, or a directory with config.json, model.safetensors and tokenizer.json");
+    }
+
+    /**
+     * A LoRA adapter directory's base model with the adapter merged in. The base is the adapter's
+     * {@code base_model_name_or_path}, as given or relative to the adapter directory.
+     */
+    private static Checkpoint withAdapter(Path dir) {
+        PeftAdapter adapter = PeftAdapter.read(dir);
+        String base = adapter.baseModel();
+        if (base == null || base.isBlank()) {
+            throw new DistillException(dir.resolve(PeftAdapter.CONFIG) + " names no base_model_name_or_path: merge it "
+                    + "onto its base with ./distill lora merge --model BASE --adapter " + dir + " --out DIR");
+        }
+        String spec = base.startsWith("builtin:") || Files.exists(Path.of(base)) ? base
+                : Files.exists(dir.resolve(base)) ? dir.resolve(base).toString() : base;
+        return adapter.mergeInto(load(spec));
     }
 
     /**

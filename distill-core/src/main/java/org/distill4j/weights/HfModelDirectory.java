@@ -152,7 +152,7 @@ public final class HfModelDirectory {
         config.put("problem_type", regression ? "regression" : "single_label_classification");
     }
 
-    private static StateDict withIdentityPooler(StateDict weights, int hidden) {
+    static StateDict withIdentityPooler(StateDict weights, int hidden) {
         StateDict out = new StateDict(weights.source());
         weights.tensors().forEach(out::put);
         float[] eye = new float[hidden * hidden];
@@ -165,7 +165,7 @@ public final class HfModelDirectory {
         return out;
     }
 
-    private static Tensor scaled(Tensor t, float factor) {
+    static Tensor scaled(Tensor t, float factor) {
         float[] data = t.data().clone();
         for (int i = 0; i < data.length; i++) {
             data[i] *= factor;

@@ -16,6 +16,8 @@ import java.util.regex.Pattern;
 import org.distill4j.DistillException;
 import org.distill4j.model.BertConfig;
 import org.distill4j.model.BertModel;
+import org.distill4j.model.LoraAdapters;
+import org.distill4j.model.LoraLinear;
 
 /**
  * Named weights with HuggingFace BERT names ({@code embeddings.word_embeddings.weight},
@@ -150,11 +152,28 @@ public final class StateDict {
         }
     }
 
-    /** A copy of a model's current parameter values. */
+    /**
+     * A copy of a model's current parameter values, as a plain model holds them: the update of a
+     * LoRA adapter is folded into its projection's weight and the adapter's own tensors left out
+     * (they are written apart, as a PEFT adapter).
+     */
     public static StateDict of(BertModel model, String source) {
         StateDict dict = new StateDict(source);
+        Map<String, LoraLinear> adapters = LoraAdapters.on(model);
         for (Map.Entry<String, Parameter> e : model.namedParameters().entrySet()) {
-            dict.put(e.getKey(), Tensor.of(e.getValue().getArray()));
+            String name = e.getKey();
+            if (name.endsWith(".lora_A.weight") || name.endsWith(".lora_B.weight")) {
+                continue;
+            }
+            LoraLinear lora = name.endsWith(".weight")
+                    ? adapters.get(name.substring(0, name.length() - ".weight".length())) : null;
+            if (lora != null) {
+                NDArray merged = lora.mergedWeight();
+                dict.put(name, Tensor.of(merged));
+                merged.close();
+            } else {
+                dict.put(name, Tensor.of(e.getValue().getArray()));
+            }
         }
         return dict;
     }

@@ -2,6 +2,7 @@ package org.distill4j.glue;
 
 import java.nio.file.Path;
 import java.util.Objects;
+import org.distill4j.model.LoraConfig;
 import org.distill4j.train.DeviceChoice;
 import org.distill4j.train.Precision;
 
@@ -24,10 +25,11 @@ import org.distill4j.train.Precision;
  * @param checkpointEvery steps between checkpoints within an epoch (0 = only at epoch ends)
  * @param device where to train
  * @param precision fp32, or fp16 mixed precision
+ * @param lora low-rank adapters on a frozen backbone, or null to train every weight
  */
 public record FineTuneConfig(String model, GlueTask task, int epochs, float learningRate, int batchSize,
         int maxLength, long seed, Path out, Path glueDir, boolean skipBadRows, int trainLimit, int checkpointEvery,
-        DeviceChoice device, Precision precision) {
+        DeviceChoice device, Precision precision, LoraConfig lora) {
 
     public FineTuneConfig {
         if (epochs < 1) {
@@ -46,6 +48,14 @@ public record FineTuneConfig(String model, GlueTask task, int epochs, float lear
         Objects.requireNonNull(precision, "precision");
     }
 
+    /** Every weight trains. */
+    public FineTuneConfig(String model, GlueTask task, int epochs, float learningRate, int batchSize, int maxLength,
+            long seed, Path out, Path glueDir, boolean skipBadRows, int trainLimit, int checkpointEvery,
+            DeviceChoice device, Precision precision) {
+        this(model, task, epochs, learningRate, batchSize, maxLength, seed, out, glueDir, skipBadRows, trainLimit,
+                checkpointEvery, device, precision, null);
+    }
+
     /** On the GPU if there is one, in fp32. */
     public FineTuneConfig(String model, GlueTask task, int epochs, float learningRate, int batchSize, int maxLength,
             long seed, Path out, Path glueDir, boolean skipBadRows, int trainLimit, int checkpointEvery) {
@@ -62,6 +72,7 @@ public record FineTuneConfig(String model, GlueTask task, int epochs, float lear
                 + learningRate + ", batchSize=" + batchSize + ", maxLength=" + maxLength + ", seed=" + seed + ", out="
                 + out + ", glueDir=" + glueDir + ", skipBadRows=" + skipBadRows + ", trainLimit=" + trainLimit
                 + ", checkpointEvery=" + checkpointEvery
-                + (precision == Precision.FP32 ? "" : ", precision=" + precision) + "]";
+                + (precision == Precision.FP32 ? "" : ", precision=" + precision)
+                + (lora == null ? "" : ", lora=" + lora) + "]";
     }
 }

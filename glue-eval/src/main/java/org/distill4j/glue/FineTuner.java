@@ -12,7 +12,10 @@ import org.distill4j.DistillException;
 import org.distill4j.loss.HardLabelLoss;
 import org.distill4j.loss.WeightedTerm;
 import org.distill4j.model.BertModel;
+import org.distill4j.model.LoraAdapters;
 import org.distill4j.text.BertTokenizer;
+import org.distill4j.train.ParameterSelection;
+import org.distill4j.train.Stage;
 import org.distill4j.train.Trainer;
 import org.distill4j.train.TrainerOptions;
 import org.distill4j.weights.Checkpoint;
@@ -22,7 +25,9 @@ import org.distill4j.weights.Checkpoint;
  * with linear warm-up and decay, gradient clipping, length-bucketed batches with dynamic padding,
  * evaluation on dev after every epoch, the best epoch kept as a model directory. It is the
  * {@link Trainer} with one {@link HardLabelLoss} term and no teacher, so checkpoints, exact resume
- * and metrics work as in every distillation recipe.
+ * and metrics work as in every distillation recipe. With LoRA the backbone is frozen and only the
+ * adapters and the head train; {@code best/} holds the merged model and {@code adapter/} the
+ * adapters alone, as PEFT writes them.
  */
 public final class FineTuner {
 
@@ -70,14 +75,22 @@ public final class FineTuner {
             if (!resume || !Files.isDirectory(cfg.out().resolve("checkpoint"))) {
                 writeRunFile();
             }
-            Trainer trainer = new Trainer(options, model, null, tok, List.of(WeightedTerm.of(new HardLabelLoss(), 1f)),
-                    task.isRegression(), GlueTraining.examples(train, cfg.trainLimit()),
-                    GlueTraining.evaluator(devs, tok), (m, e) -> {
+            LoraAdapters adapters = cfg.lora() == null ? null : LoraAdapters.attach(model, cfg.lora());
+            Stage.Builder stage = Stage.of("finetune", List.of(WeightedTerm.of(new HardLabelLoss(), 1f)));
+            if (adapters != null) {
+                stage.trainable(ParameterSelection.ALL.freezing(adapters.frozen(model)));
+                System.err.println(adapters.describe(model));
+            }
+            Trainer trainer = new Trainer(options, model, null, tok, List.of(stage.build()), task.isRegression(),
+                    GlueTraining.examples(train, cfg.trainLimit()), GlueTraining.evaluator(devs, tok), (m, e) -> {
                         ObjectNode info = GlueTraining.info(task, e, cfg.maxLength());
                         info.put("base_model", cfg.model());
                         info.putPOJO("fine_tune", cfg.identity());
                         GlueTraining.writeModel(best, "fine-tuned " + source.name(), m, source, info);
-                    }, "finetune").abortAfterStep(abortAfterStep);
+                        if (adapters != null) {
+                            GlueTraining.writeAdapter(cfg.out().resolve("adapter"), m, adapters, cfg.model(), info);
+                        }
+                    }).abortAfterStep(abortAfterStep);
             Trainer.Result r;
             try {
                 r = trainer.run(resume);

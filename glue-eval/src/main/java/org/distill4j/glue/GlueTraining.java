@@ -10,6 +10,8 @@ import java.util.Map;
 import org.distill4j.DistillException;
 import org.distill4j.Json;
 import org.distill4j.model.BertModel;
+import org.distill4j.model.LoraAdapters;
+import org.distill4j.weights.PeftAdapter;
 import org.distill4j.text.BertTokenizer;
 import org.distill4j.train.AtomicDirectory;
 import org.distill4j.train.Examples;
@@ -88,6 +90,24 @@ public final class GlueTraining {
         });
         HfModelDirectory.write(new Checkpoint(name, model.config(), weights, source.tokenizerJson()), tmp,
                 HfModelDirectory.TaskHead.fromInfo(info));
+        try {
+            Json.PRETTY.writeValue(tmp.resolve("distill.json").toFile(), info);
+        } catch (IOException e) {
+            throw new DistillException("Cannot write " + tmp.resolve("distill.json") + ": " + e.getMessage(), e);
+        }
+        AtomicDirectory.replace(tmp, dir);
+    }
+
+    /**
+     * Writes a model's LoRA adapters and head as a PEFT adapter directory, with {@code distill.json}
+     * beside them; the directory is replaced whole, so a crash leaves the last complete one.
+     *
+     * @param base the model the adapters go on, as the run named it
+     */
+    public static void writeAdapter(Path dir, BertModel model, LoraAdapters adapters, String base, ObjectNode info) {
+        Path tmp = dir.resolveSibling(dir.getFileName() + ".tmp");
+        AtomicDirectory.delete(tmp);
+        PeftAdapter.write(tmp, model, adapters, base);
         try {
             Json.PRETTY.writeValue(tmp.resolve("distill.json").toFile(), info);
         } catch (IOException e) {

@@ -1,6 +1,8 @@
 package org.distill4j.cli;
 
 import java.nio.file.Path;
+import java.util.List;
+import org.distill4j.model.LoraConfig;
 import org.distill4j.glue.FineTuneConfig;
 import org.distill4j.glue.FineTuner;
 import org.distill4j.glue.GlueTask;
@@ -60,14 +62,45 @@ final class FinetuneCommand implements Runnable {
     @Option(names = "--resume", description = "continue from DIR/checkpoint")
     boolean resume;
 
+    @Option(names = "--lora-rank", paramLabel = "R", description = "train LoRA adapters of rank R on a frozen "
+            + "backbone instead of every weight (8 is the usual choice)")
+    Integer loraRank;
+
+    @Option(names = "--lora-alpha", paramLabel = "A", description = "scale the adapters' update by A / R "
+            + "(default: 2 R)")
+    Float loraAlpha;
+
+    @Option(names = "--lora-targets", paramLabel = "NAMES", split = ",", description = "projections that get an "
+            + "adapter, by HuggingFace module name (default: query,value)")
+    List<String> loraTargets;
+
+    @Option(names = "--lora-dropout", paramLabel = "P", description = "dropout on the adapters' input (default 0.1)")
+    Float loraDropout;
+
     @Override
     public void run() {
         GlueTask t = GlueTask.parse(task);
         Path dir = out != null ? out : Path.of("runs", "finetune-" + t.dirName());
         FineTuneConfig cfg = new FineTuneConfig(model, t, epochs, lr, batchSize, maxLength, seed, dir,
-                glue.dir(), glue.skipBadRows, trainLimit, checkpointEvery, compute.device(), compute.precision());
+                glue.dir(), glue.skipBadRows, trainLimit, checkpointEvery, compute.device(), compute.precision(),
+                lora());
         FineTuner.Result r = new FineTuner(cfg).run(resume);
-        System.out.printf("%s %s: best epoch %d of %d, dev %s, %.0f s; model in %s%n", model, t, r.bestEpoch(),
-                epochs, r.bestScore().summary(), r.seconds(), r.bestModel());
+        System.out.printf("%s %s: best epoch %d of %d, dev %s, %.0f s; model in %s%s%n", model, t, r.bestEpoch(),
+                epochs, r.bestScore().summary(), r.seconds(), r.bestModel(),
+                cfg.lora() == null ? "" : " (merged), adapter in " + dir.resolve("adapter"));
+    }
+
+    /** The LoRA setting the flags ask for, or null when no --lora-* flag is given. */
+    LoraConfig lora() {
+        if (loraRank == null && loraAlpha == null && loraTargets == null && loraDropout == null) {
+            return null;
+        }
+        if (loraRank == null) {
+            throw new IllegalArgumentException("--lora-alpha, --lora-targets and --lora-dropout need --lora-rank");
+        }
+        LoraConfig d = LoraConfig.DEFAULT;
+        return new LoraConfig(loraRank, loraAlpha != null ? loraAlpha : 2f * loraRank,
+                loraDropout != null ? loraDropout : d.dropout(), loraTargets != null ? loraTargets : d.targets(),
+                false, false);
     }
 }
