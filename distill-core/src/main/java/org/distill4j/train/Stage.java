@@ -65,6 +65,12 @@ public record Stage(String name, List<WeightedTerm> terms, StepObjective objecti
         return new Builder(name, terms);
     }
 
+    /** This stage training {@code t} instead. */
+    public Stage withTrainable(ParameterSelection t) {
+        return new Stage(name, terms, objective, t, data, epochs, learningRate, batchSize, selection, schedule,
+                evalEvery);
+    }
+
     /** What the stage's terms read from the teacher, together. */
     public TeacherRequest teacherRequest() {
         TeacherRequest r = TeacherRequest.NONE;

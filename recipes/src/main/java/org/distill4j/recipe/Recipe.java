@@ -11,6 +11,7 @@ import org.distill4j.glue.GlueTraining;
 import org.distill4j.loss.WeightedTerm;
 import org.distill4j.mapping.LayerMapping;
 import org.distill4j.model.BertModel;
+import org.distill4j.model.LoraConfig;
 import org.distill4j.text.BertTokenizer;
 import org.distill4j.train.DeviceChoice;
 import org.distill4j.train.Precision;
@@ -207,6 +208,26 @@ public interface Recipe {
             p.add("student.init", "required when there is no teacher: the model whose layers start the student");
         }
 
+        RecipeConfig.Lora lora = c.lora();
+        if (lora != null) {
+            int rank = or(lora.rank(), LoraConfig.DEFAULT.rank());
+            lora = new RecipeConfig.Lora(rank, or(lora.alpha(), 2.0 * rank),
+                    or(lora.dropout(), (double) LoraConfig.DEFAULT.dropout()), or(lora.targets(),
+                    LoraConfig.DEFAULT.targets()), or(lora.trainBiases(), false), or(lora.trainLayerNorm(), false));
+            range(p, "lora.rank", lora.rank(), 1, 4096);
+            positive(p, "lora.alpha", lora.alpha(), Double.MAX_VALUE);
+            if (!(lora.dropout() >= 0 && lora.dropout() < 1)) {
+                p.add("lora.dropout", "must be in [0, 1), got " + lora.dropout());
+            }
+            if (lora.targets().isEmpty() || lora.targets().stream().anyMatch(x -> x == null || x.isBlank())) {
+                p.add("lora.targets", "name at least one projection, e.g. [query, value]");
+            }
+            if (s != null && s.shape() != null) {
+                p.add("lora", "adapters on a new random student.shape would train on a frozen random backbone: "
+                        + "give student.layers or student.init, or leave lora out");
+            }
+        }
+
         Map<String, Object> settings = new LinkedHashMap<>();
         if (recipe != null) {
             Map<String, Object> given = c.distill() == null ? Map.of() : c.distill();
@@ -292,7 +313,7 @@ public interface Recipe {
         range(p, "output.speed_examples", o.speedExamples(), 0, 1_000_000);
 
         RecipeConfig resolved = new RecipeConfig(c.name(), c.method(), task == null ? c.task() : task.dirName(),
-                c.seed() == null ? TrainerOptions.SEED : c.seed(), device, d, t, s, settings, tr, stages, o);
+                c.seed() == null ? TrainerOptions.SEED : c.seed(), device, d, t, s, lora, settings, tr, stages, o);
         return new Resolved(resolved, recipe, task);
     }
 

@@ -15,11 +15,14 @@ import java.util.Map;
  * @param task a GLUE task (SST-2, MRPC, CoLA, STS-B, RTE, ...); none for general distillation
  * @param seed drives weight initialisation, data order, dropout and masking
  * @param device cpu, gpu or auto (the GPU if PyTorch sees one)
+ * @param lora low-rank adapters on the student, whose backbone is then frozen; absent to train every
+ *     weight (and then left out of the written recipe, so the hashes of runs without it stay)
  * @param stages per-stage settings of a method that trains in stages (TinyBERT), by stage name;
  *     absent for one-stage methods (and then left out of the written recipe, so their hashes stay)
  */
 public record RecipeConfig(String name, String method, String task, Long seed, String device, Data data,
-        Teacher teacher, Student student, Map<String, Object> distill, Train train,
+        Teacher teacher, Student student, @JsonInclude(JsonInclude.Include.NON_NULL) Lora lora,
+        Map<String, Object> distill, Train train,
         @JsonInclude(JsonInclude.Include.NON_NULL) Map<String, StageConfig> stages, Output output) {
 
     /**
@@ -68,6 +71,27 @@ public record RecipeConfig(String name, String method, String task, Long seed, S
      */
     public record StageConfig(Integer epochs, Double lr, Integer batchSize, String data, String schedule,
             String keep, Integer evalEvery) {}
+
+    /**
+     * LoRA adapters on the student: they, the task head and the loss terms' own projections train,
+     * the student's other weights stay as initialised.
+     *
+     * @param rank r (default 8)
+     * @param alpha the update is scaled by alpha / r (default 2 r)
+     * @param dropout dropout on the adapters' input (default 0.1)
+     * @param targets projections that get an adapter, by HuggingFace module name (default query, value)
+     * @param trainBiases biases of the encoder train too (default false)
+     * @param trainLayerNorm LayerNorms of the encoder train too (default false)
+     */
+    public record Lora(Integer rank, Double alpha, Double dropout, List<String> targets, Boolean trainBiases,
+            Boolean trainLayerNorm) {
+
+        /** As the model package takes it. */
+        public org.distill4j.model.LoraConfig toConfig() {
+            return new org.distill4j.model.LoraConfig(rank, alpha.floatValue(), dropout.floatValue(), targets,
+                    trainBiases, trainLayerNorm);
+        }
+    }
 
     /** A new encoder shape (vocabulary and embeddings sizes follow the teacher). */
     public record Shape(Integer layers, Integer hidden, Integer heads, Integer intermediate) {}

@@ -22,7 +22,9 @@ import org.distill4j.glue.GlueTask;
 import org.distill4j.glue.GlueTraining;
 import org.distill4j.glue.TaskScore;
 import org.distill4j.model.BertModel;
+import org.distill4j.model.LoraAdapters;
 import org.distill4j.text.BertTokenizer;
+import org.distill4j.train.AtomicDirectory;
 import org.distill4j.train.DeviceChoice;
 import org.distill4j.train.Precision;
 import org.distill4j.train.Provenance;
@@ -32,6 +34,8 @@ import org.distill4j.train.TrainingData;
 import org.distill4j.train.UpdateReplay;
 import org.distill4j.train.TrainerOptions;
 import org.distill4j.weights.Checkpoint;
+import org.distill4j.weights.HfModelDirectory;
+import org.distill4j.weights.StateDict;
 
 /**
  * Runs a resolved recipe end to end: makes the teacher if asked, builds the student, trains it
@@ -152,15 +156,26 @@ public final class RecipeRunner {
                         : BertModel.create(StudentInit.shape(vocabSource.config(), cfg.student().shape()),
                                 new BertModel.Heads(false, false, task.outputs()), root);
                 BertTokenizer tok = vocabSource.tokenizer(cfg.data().maxLength())) {
+            LoraAdapters adapters = cfg.lora() == null ? null : LoraAdapters.attach(student, cfg.lora().toConfig());
+            String adapterBase = adapters == null ? null : adapterBase(cfg, start, studentCkpt, out, replay == null);
             Recipe.Plan plan = r.recipe().plan(new Recipe.Context(student, teacher, tok, task, cfg.distill(), root));
             List<Stage> stages = configured(plan.stages(), cfg, name -> GlueTraining.examples(stageData.get(name),
                     cfg.data().trainLimit()));
+            if (adapters != null) {
+                // The terms' own projections (TinyBERT's W) are not the student's: they train as planned.
+                var frozen = adapters.frozen(student);
+                stages = stages.stream().map(st -> st.withTrainable(st.trainable().freezing(frozen))).toList();
+            }
             System.err.printf("%s: %s on %s, student %d layers × %d (%,d parameters)%s; loss %s%n", cfg.name(),
                     r.recipe().method(), task, student.config().numHiddenLayers(), student.config().hiddenSize(),
                     student.parameterCount(), teacher == null ? ""
                             : ", teacher " + teacher.config().numHiddenLayers() + " layers",
                     Recipe.describe(plan));
             plan.notes().forEach(n -> System.err.println("  " + n));
+            if (adapters != null) {
+                System.err.println("  " + adapters.describe(student) + "; adapters saved in " + out.resolve("adapter")
+                        + " on " + adapterBase);
+            }
             TrainerOptions options = options(cfg, out, hash);
             Path best = out.resolve("best");
             // A new shape carries no head of another model's width into its directory: only the tokenizer.
@@ -174,6 +189,9 @@ public final class RecipeRunner {
                         info.put("base_model", cfg.name() + " (" + cfg.method() + ")");
                         info.putPOJO("provenance", provenance);
                         GlueTraining.writeModel(best, cfg.name(), m, source, info);
+                        if (adapters != null) {
+                            GlueTraining.writeAdapter(out.resolve("adapter"), m, adapters, adapterBase, info);
+                        }
                     });
             if (replay != null) {
                 return new Executed(null, trainer.replay(replay));
@@ -209,6 +227,33 @@ public final class RecipeRunner {
             writeReport(out, cfg, task, outcome);
             return new Executed(outcome, null);
         }
+    }
+
+    /**
+     * The model a run's adapters go on, as their {@code base_model_name_or_path}: {@code student.init}
+     * when the student is all of it; otherwise the student's starting weights (chosen layers of a
+     * model) are written to {@code base/} in the run directory, named relative to the adapter.
+     */
+    private static String adapterBase(RecipeConfig cfg, String start, Checkpoint studentCkpt, Path out,
+            boolean write) {
+        if (cfg.student().layers() == null) {
+            return start;
+        }
+        Path base = out.resolve("base");
+        if (write && !Files.isRegularFile(base.resolve(HfModelDirectory.WEIGHTS))) {
+            StateDict encoder = new StateDict(studentCkpt.name());
+            studentCkpt.weights().tensors().forEach((n, t) -> {
+                if (!n.startsWith("classifier.")) {
+                    encoder.put(n, t);
+                }
+            });
+            Path tmp = out.resolve("base.tmp");
+            AtomicDirectory.delete(tmp);
+            HfModelDirectory.write(new Checkpoint(studentCkpt.name(), studentCkpt.config(), encoder,
+                    studentCkpt.tokenizerJson()), tmp);
+            AtomicDirectory.replace(tmp, base);
+        }
+        return "../base";
     }
 
     /** The trainer's options from the recipe's {@code train:} section (stage settings override them per stage). */

@@ -1,0 +1,69 @@
+package org.distill4j.cli;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import org.distill4j.DistillException;
+import org.distill4j.Json;
+import org.distill4j.weights.Checkpoint;
+import org.distill4j.weights.HfModelDirectory;
+import org.distill4j.weights.PeftAdapter;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** LoRA adapter directories (PEFT's layout). */
+@Command(name = "lora", description = "LoRA adapters: fold an adapter into its base model.",
+        subcommands = {LoraCommand.Merge.class})
+final class LoraCommand implements Runnable {
+
+    @Override
+    public void run() {
+        new picocli.CommandLine(this).usage(System.out);
+    }
+
+    @Command(name = "merge", description = "Fold a LoRA adapter (written here or by PEFT) into its base model and "
+            + "write a plain model directory.")
+    static final class Merge implements Runnable {
+
+        @Option(names = "--model", paramLabel = "MODEL", description = "the base model (default: the adapter's "
+                + "base_model_name_or_path)")
+        String model;
+
+        @Option(names = "--adapter", required = true, paramLabel = "DIR",
+                description = "adapter directory (adapter_config.json, adapter_model.safetensors)")
+        Path adapter;
+
+        @Option(names = "--out", required = true, paramLabel = "DIR", description = "output model directory")
+        Path out;
+
+        @Override
+        public void run() {
+            PeftAdapter a = PeftAdapter.read(adapter);
+            String base = model != null ? model : a.baseModel();
+            if (base == null) {
+                throw new DistillException(adapter.resolve(PeftAdapter.CONFIG) + " names no base model: give --model");
+            }
+            if (model == null && !base.startsWith("builtin:") && !Files.exists(Path.of(base))
+                    && Files.exists(adapter.resolve(base))) {
+                base = adapter.resolve(base).toString();
+            }
+            Checkpoint merged = a.mergeInto(Checkpoint.load(base));
+            Path info = adapter.resolve("distill.json");
+            HfModelDirectory.TaskHead head = null;
+            try {
+                if (Files.isRegularFile(info)) {
+                    head = HfModelDirectory.TaskHead.fromInfo(Json.MAPPER.readTree(info.toFile()));
+                }
+                HfModelDirectory.write(merged, out, head);
+                if (head != null) {
+                    Files.copy(info, out.resolve("distill.json"), StandardCopyOption.REPLACE_EXISTING);
+                }
+            } catch (IOException e) {
+                throw new DistillException("Cannot write " + out + ": " + e.getMessage(), e);
+            }
+            System.out.printf("merged %d adapters (r=%d, alpha=%s) into %s; wrote %s%n", a.modules().size(),
+                    a.config().rank(), a.config().alpha(), base, out);
+        }
+    }
+}
