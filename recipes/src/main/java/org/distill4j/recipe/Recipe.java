@@ -211,11 +211,13 @@ public interface Recipe {
         RecipeConfig.Lora lora = c.lora();
         if (lora != null) {
             int rank = or(lora.rank(), LoraConfig.DEFAULT.rank());
-            lora = new RecipeConfig.Lora(rank, or(lora.alpha(), 2.0 * rank),
-                    or(lora.dropout(), (double) LoraConfig.DEFAULT.dropout()), or(lora.targets(),
+            if (lora.alpha() != null && !(lora.alpha() > 0)) {
+                p.add("lora.alpha", "must be positive, got " + lora.alpha());
+            }
+            lora = new RecipeConfig.Lora(rank, or(lora.alpha(), 2.0 * Math.max(rank, 1)),
+                    or(lora.dropout(), Double.valueOf(Float.toString(LoraConfig.DEFAULT.dropout()))), or(lora.targets(),
                     LoraConfig.DEFAULT.targets()), or(lora.trainBiases(), false), or(lora.trainLayerNorm(), false));
             range(p, "lora.rank", lora.rank(), 1, 4096);
-            positive(p, "lora.alpha", lora.alpha(), Double.MAX_VALUE);
             if (!(lora.dropout() >= 0 && lora.dropout() < 1)) {
                 p.add("lora.dropout", "must be in [0, 1), got " + lora.dropout());
             }

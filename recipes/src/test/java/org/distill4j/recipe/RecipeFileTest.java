@@ -1,6 +1,7 @@
 package org.distill4j.recipe;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -85,6 +86,30 @@ class RecipeFileTest {
         List<String> p = problems(distilbert.replace("mlm: off", "mlm: sometimes"));
         assertEquals(1, p.size(), p.toString());
         assertTrue(p.get(0).contains("distill.mlm: auto, off, or a weight; got 'sometimes'"), p.get(0));
+    }
+
+    @Test
+    void loraSectionGetsDefaultsIsCheckedAndLeavesOtherHashesAlone() throws IOException {
+        Recipe.Resolved plain = RecipeFile.read(file(GOOD), List.of());
+        assertFalse(RecipeFile.write(plain.config()).contains("lora"), "a recipe without LoRA writes no lora key");
+        Recipe.Resolved r = RecipeFile.read(file(GOOD + "lora:\n  rank: 4\n"), List.of());
+        RecipeConfig.Lora l = r.config().lora();
+        assertEquals(new RecipeConfig.Lora(4, 8.0, 0.1, List.of("query", "value"), false, false), l);
+        assertNotEquals(RecipeFile.hash(plain.config()), RecipeFile.hash(r.config()));
+        Path again = tmp.resolve("again.yaml");
+        Files.writeString(again, RecipeFile.write(r.config()));
+        assertEquals(RecipeFile.hash(r.config()), RecipeFile.hash(RecipeFile.read(again, List.of()).config()));
+
+        List<String> p = problems(GOOD + "lora:\n  rank: 0\n  dropout: 1.5\n  targets: []\n  rnak: 3\n");
+        assertEquals(4, p.size(), p.toString());
+        assertTrue(p.stream().anyMatch(x -> x.contains("lora.rnak: unknown key")), p.toString());
+        assertTrue(p.stream().anyMatch(x -> x.matches(".*r\\.yaml:13: lora\\.rank: must be in \\[1, 4096\\].*")), p.toString());
+        assertTrue(p.stream().anyMatch(x -> x.contains("lora.dropout: must be in [0, 1)")), p.toString());
+        assertTrue(p.stream().anyMatch(x -> x.contains("lora.targets: name at least one")), p.toString());
+        List<String> shape = problems(GOOD.replace("  layers: [1, 2, 3]", "  shape: {layers: 2, hidden: 64, heads: 2, "
+                + "intermediate: 128}") + "lora:\n  rank: 4\n");
+        assertTrue(shape.stream().anyMatch(x -> x.contains("lora: adapters on a new random student.shape")),
+                shape.toString());
     }
 
     @Test
