@@ -224,7 +224,10 @@ public interface Recipe {
             if (lora.targets().isEmpty() || lora.targets().stream().anyMatch(x -> x == null || x.isBlank())) {
                 p.add("lora.targets", "name at least one projection, e.g. [query, value]");
             }
-            if (s != null && s.shape() != null) {
+            if (recipe != null && !recipe.needsTask()) {
+                p.add("lora", "method " + recipe.method() + " trains the whole general student; put adapters on "
+                        + "the task recipes that start from it");
+            } else if (s != null && s.shape() != null) {
                 p.add("lora", "adapters on a new random student.shape would train on a frozen random backbone: "
                         + "give student.layers or student.init, or leave lora out");
             }
