@@ -76,9 +76,13 @@ public record Checkpoint(String name, BertConfig config, StateDict weights, byte
             throw new DistillException(dir.resolve(PeftAdapter.CONFIG) + " names no base_model_name_or_path: merge it "
                     + "onto its base with ./distill lora merge --model BASE --adapter " + dir + " --out DIR");
         }
-        String spec = base.startsWith("builtin:") || Files.exists(Path.of(base)) ? base
-                : Files.exists(dir.resolve(base)) ? dir.resolve(base).toString() : base;
-        return adapter.mergeInto(load(spec));
+        return adapter.mergeInto(load(resolveBase(dir, base)));
+    }
+
+    /** An adapter's base model name: as given, or a path relative to the adapter directory. */
+    public static String resolveBase(Path adapterDir, String base) {
+        return base.startsWith("builtin:") || Files.exists(Path.of(base)) ? base
+                : Files.exists(adapterDir.resolve(base)) ? adapterDir.resolve(base).toString() : base;
     }
 
     /**
@@ -98,6 +102,11 @@ public record Checkpoint(String name, BertConfig config, StateDict weights, byte
         Path config = Path.of(spec).resolve(HfModelDirectory.CONFIG);
         if (!spec.startsWith("builtin:") && Files.isRegularFile(config)) {
             return BertConfig.read(config).numHiddenLayers();
+        }
+        Path dir = Path.of(spec);
+        if (!spec.startsWith("builtin:") && PeftAdapter.isAdapter(dir)) {
+            String base = PeftAdapter.baseOf(dir);
+            return base == null ? null : layersOf(resolveBase(dir, base));
         }
         return null;
     }

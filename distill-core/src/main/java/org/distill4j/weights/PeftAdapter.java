@@ -111,6 +111,16 @@ public record PeftAdapter(LoraConfig config, String baseModel, StateDict tensors
         }
     }
 
+    /** The {@code base_model_name_or_path} of an adapter directory, without reading its tensors (null: none). */
+    public static String baseOf(Path dir) {
+        try {
+            JsonNode b = Json.MAPPER.readTree(dir.resolve(CONFIG).toFile()).path("base_model_name_or_path");
+            return b.isTextual() && !b.asText().isBlank() ? b.asText() : null;
+        } catch (IOException e) {
+            throw new DistillException("Cannot read " + dir.resolve(CONFIG) + ": " + e.getMessage(), e);
+        }
+    }
+
     /** Reads an adapter directory written here or by PEFT for a BERT model. */
     public static PeftAdapter read(Path dir) {
         Path cfgFile = dir.resolve(CONFIG);

@@ -147,6 +147,7 @@ class PeftAdapterTest {
         assertFalse(read.tensors().contains("pooler.dense.weight"), "the pass-through pooler comes off");
 
         // Merged on load: the adapter directory is a model name like any other.
+        assertEquals(6, Checkpoint.layersOf(dir.toString()), "the base's depth, for recipe checks");
         Checkpoint merged = Checkpoint.load(dir.toString());
         assertEquals(2, merged.weights().heads().taskOutputs());
         try (NDManager m = NDManager.newBaseManager(); BertModel model = merged.toModel(m)) {

@@ -44,9 +44,8 @@ final class LoraCommand implements Runnable {
             if (base == null) {
                 throw new DistillException(adapter.resolve(PeftAdapter.CONFIG) + " names no base model: give --model");
             }
-            if (model == null && !base.startsWith("builtin:") && !Files.exists(Path.of(base))
-                    && Files.exists(adapter.resolve(base))) {
-                base = adapter.resolve(base).toString();
+            if (model == null) {
+                base = Checkpoint.resolveBase(adapter, base);
             }
             Checkpoint merged = a.mergeInto(Checkpoint.load(base));
             Path info = adapter.resolve("distill.json");
