@@ -109,6 +109,22 @@ public record BertConfig(
             int heads = requiredInt(n, "num_attention_heads", file);
             int headSize = n.has("attention_head_size") ? requiredInt(n, "attention_head_size", file)
                     : evenHeadSize(hidden, heads);
+            if (n.path("pruned_heads").size() > 0) {
+                // HuggingFace's record of removed heads: the file holds the others, in order.
+                headSize = evenHeadSize(hidden, heads);
+                int layers = requiredInt(n, "num_hidden_layers", file);
+                java.util.Set<Integer> counts = new java.util.TreeSet<>();
+                for (int l = 0; l < layers; l++) {
+                    java.util.Set<Integer> gone = new java.util.HashSet<>();
+                    n.path("pruned_heads").path(Integer.toString(l)).forEach(h -> gone.add(h.asInt()));
+                    counts.add(heads - gone.size());
+                }
+                if (counts.size() != 1) {
+                    throw new IllegalArgumentException("pruned_heads leaves layers with " + counts + " heads; "
+                            + "distill4j runs models with the same number of heads in every layer");
+                }
+                heads = counts.iterator().next();
+            }
             return new BertConfig(
                     requiredInt(n, "vocab_size", file),
                     hidden,
@@ -153,6 +169,19 @@ public record BertConfig(
         n.put("num_attention_heads", numAttentionHeads);
         if (attentionHeadSize * numAttentionHeads != hiddenSize) {
             n.put("attention_head_size", attentionHeadSize);
+            int original = hiddenSize / attentionHeadSize;
+            if (hiddenSize % attentionHeadSize == 0 && original > numAttentionHeads) {
+                // Heads were cut from a model of hidden / head size heads: HuggingFace builds that many
+                // and removes the ones pruned_heads lists, so a cut model opens there too.
+                n.put("num_attention_heads", original);
+                ObjectNode pruned = n.putObject("pruned_heads");
+                for (int l = 0; l < numHiddenLayers; l++) {
+                    var list = pruned.putArray(Integer.toString(l));
+                    for (int h = numAttentionHeads; h < original; h++) {
+                        list.add(h);
+                    }
+                }
+            }
         }
         n.put("intermediate_size", intermediateSize);
         n.put("hidden_act", hiddenAct);

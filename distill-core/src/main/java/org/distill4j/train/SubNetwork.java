@@ -36,13 +36,29 @@ public record SubNetwork(String name, int[] layers, double heads, double ffn) {
         return new SubNetwork("w" + width, null, width, width);
     }
 
+    /**
+     * The layers DynaBERT keeps at a depth multiplier out of {@code total} (0-based): layer
+     * {@code floor(i / depth)} for i = 0 … round(depth · total) − 1, so 0.5 of 12 keeps 0, 2, …, 10.
+     */
+    public static int[] depthLayers(double depth, int total) {
+        if (!(depth > 0 && depth <= 1)) {
+            throw new IllegalArgumentException("depth must be in (0, 1], got " + depth);
+        }
+        int n = Math.max(1, (int) Math.round(depth * total));
+        int[] out = new int[n];
+        for (int i = 0; i < n; i++) {
+            out[i] = (int) Math.floor(i / depth + 1e-9);
+        }
+        return out;
+    }
+
     /** Only the given layers (0-based), at full width. */
     public static SubNetwork depth(String name, int... layers) {
         return new SubNetwork(name, layers, 1, 1);
     }
 
-    /** Heads kept per layer out of {@code total}: at least one. */
-    static int kept(double share, int total) {
+    /** Heads (or neurons) kept per layer out of {@code total} at a share: rounded, at least one. */
+    public static int kept(double share, int total) {
         return Math.max(1, Math.min(total, (int) Math.round(share * total)));
     }
 
