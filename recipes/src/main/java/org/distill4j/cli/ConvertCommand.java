@@ -28,28 +28,37 @@ final class ConvertCommand implements Runnable {
         Checkpoint ckpt = Checkpoint.load(model);
         // A fine-tuned or distilled directory names its task and labels in distill.json: carry them
         // into config.json (id2label, problem_type) and copy distill.json along.
-        Path info = Path.of(model).resolve("distill.json");
-        HfModelDirectory.TaskHead head = null;
-        if (!model.startsWith("builtin:") && Files.isRegularFile(info)) {
-            head = taskHead(info);
-        }
+        HfModelDirectory.TaskHead head = model.startsWith("builtin:") ? null : taskHead(Path.of(model));
         HfModelDirectory.write(ckpt, out, head);
         if (head != null) {
-            try {
-                Files.copy(info, out.resolve("distill.json"), StandardCopyOption.REPLACE_EXISTING);
-            } catch (IOException e) {
-                throw new DistillException("Cannot copy " + info + " to " + out + ": " + e.getMessage(), e);
-            }
+            copyInfo(Path.of(model), out);
         }
         System.out.printf("wrote %s (%d tensors, %s) to %s%n", ckpt.name(), ckpt.weights().tensors().size(),
                 ckpt.config().numHiddenLayers() + " layers, hidden " + ckpt.config().hiddenSize(), out);
     }
 
-    private static HfModelDirectory.TaskHead taskHead(Path info) {
+    /** The task head a model directory's distill.json describes, or null when it has none. */
+    static HfModelDirectory.TaskHead taskHead(Path modelDir) {
+        Path info = modelDir.resolve("distill.json");
+        if (!Files.isRegularFile(info)) {
+            return null;
+        }
         try {
             return HfModelDirectory.TaskHead.fromInfo(Json.MAPPER.readTree(info.toFile()));
         } catch (IOException e) {
             throw new DistillException("Cannot read " + info + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Copies a model directory's distill.json (task, labels, length) into a directory made from it, if it has one. */
+    static void copyInfo(Path modelDir, Path out) {
+        Path info = modelDir.resolve("distill.json");
+        if (Files.isRegularFile(info)) {
+            try {
+                Files.copy(info, out.resolve("distill.json"), StandardCopyOption.REPLACE_EXISTING);
+            } catch (IOException e) {
+                throw new DistillException("Cannot copy " + info + " to " + out + ": " + e.getMessage(), e);
+            }
         }
     }
 }

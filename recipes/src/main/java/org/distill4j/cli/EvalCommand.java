@@ -130,6 +130,11 @@ class EvalCommand implements Runnable {
      * task it was not trained for is allowed (label sets may agree) but said.
      */
     private GlueTask task(Path modelDir) {
+        return taskOf(modelDir, task);
+    }
+
+    /** The task {@code given} on the command line, else the one the model's distill.json names (warning on a mismatch). */
+    static GlueTask taskOf(Path modelDir, String task) {
         Path info = modelDir.resolve("distill.json");
         String trained = null;
         if (Files.isRegularFile(info)) {

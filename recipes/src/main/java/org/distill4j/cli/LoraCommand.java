@@ -1,11 +1,7 @@
 package org.distill4j.cli;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import org.distill4j.DistillException;
-import org.distill4j.Json;
 import org.distill4j.weights.Checkpoint;
 import org.distill4j.weights.HfModelDirectory;
 import org.distill4j.weights.PeftAdapter;
@@ -48,19 +44,8 @@ final class LoraCommand implements Runnable {
                 base = Checkpoint.resolveBase(adapter, base);
             }
             Checkpoint merged = a.mergeInto(Checkpoint.load(base));
-            Path info = adapter.resolve("distill.json");
-            HfModelDirectory.TaskHead head = null;
-            try {
-                if (Files.isRegularFile(info)) {
-                    head = HfModelDirectory.TaskHead.fromInfo(Json.MAPPER.readTree(info.toFile()));
-                }
-                HfModelDirectory.write(merged, out, head);
-                if (head != null) {
-                    Files.copy(info, out.resolve("distill.json"), StandardCopyOption.REPLACE_EXISTING);
-                }
-            } catch (IOException e) {
-                throw new DistillException("Cannot write " + out + ": " + e.getMessage(), e);
-            }
+            HfModelDirectory.write(merged, out, ConvertCommand.taskHead(adapter));
+            ConvertCommand.copyInfo(adapter, out);
             System.out.printf("merged %d adapters (r=%d, alpha=%s) into %s; wrote %s%n", a.modules().size(),
                     a.config().rank(), a.config().alpha(), base, out);
         }

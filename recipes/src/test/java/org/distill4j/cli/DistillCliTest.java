@@ -60,7 +60,8 @@ class DistillCliTest {
     @Test
     void everySubcommandPrintsItsUsageOnHelpAndExitsCleanly() {
         for (String cmd : List.of("version", "inspect", "convert", "embed", "fill-mask", "finetune", "run", "validate",
-                "eval", "predict", "report", "export", "serve", "glue", "glue download", "glue corpus")) {
+                "eval", "predict", "report", "export", "serve", "glue", "glue download", "glue corpus", "lora", "lora merge",
+                "importance", "extract")) {
             String[] args = (cmd + " --help").split(" ");
             Run r = run(args);
             assertEquals(0, r.code(), cmd + ": " + r.err());
@@ -237,6 +238,56 @@ class DistillCliTest {
                 "--glue-dir", GLUE);
         assertEquals(0, rep.code(), rep.err());
         assertTrue(Files.readString(tmp.resolve("report/report.md")).contains("| builtin:all-minilm-l6-v2 |"));
+    }
+
+    @Test
+    void importanceRewiresAndExtractCutsAModelThatEvalRuns() throws Exception {
+        Path run = tmp.resolve("wnli");
+        assertEquals(0, run("finetune", "--model", "builtin:all-minilm-l6-v2", "--task", "WNLI", "--epochs", "1",
+                "--train-limit", "32", "--batch-size", "16", "--max-length", "64", "--out", run.toString(),
+                "--glue-dir", GLUE).code());
+        Path best = run.resolve("best");
+        Run imp = run("importance", "--model", best.toString(), "--train-limit", "32", "--rewired",
+                tmp.resolve("rewired").toString(), "--glue-dir", GLUE);
+        assertEquals(0, imp.code(), imp.err());
+        assertTrue(imp.out().contains("importance of 12 heads and 1536 neurons per layer over 32 WNLI"), imp.out());
+        assertTrue(Files.isRegularFile(best.resolve("importance.json")));
+        Run full = run("eval", "--model", best.toString(), "--glue-dir", GLUE);
+        Run rewired = run("eval", "--model", tmp.resolve("rewired").toString(), "--glue-dir", GLUE);
+        assertEquals(full.out().substring(0, full.out().indexOf("->")),
+                rewired.out().substring(0, rewired.out().indexOf("->")), "rewiring keeps the function");
+        Run ex = run("extract", "--model", tmp.resolve("rewired").toString(), "--width", "0.5", "--depth", "0.5",
+                "--out", tmp.resolve("small").toString());
+        assertEquals(0, ex.code(), ex.err());
+        assertTrue(ex.out().contains("3 layers x 6 heads x 768 neurons (from 6 x 12 x 1536)"), ex.out());
+        Run small = run("eval", "--model", tmp.resolve("small").toString(), "--glue-dir", GLUE);
+        assertEquals(0, small.code(), small.err());
+        assertTrue(small.out().startsWith("WNLI dev (71 examples): accuracy="), small.out());
+        Run bad = run("extract", "--model", best.toString(), "--width", "1.5", "--out", tmp.resolve("x").toString());
+        assertEquals(1, bad.code());
+        assertTrue(bad.err().contains("width must be in (0, 1], got 1.5"), bad.err());
+    }
+
+    @Test
+    void loraFinetuneThenMergeGivesTheModelTheRunKept() throws Exception {
+        Path run = tmp.resolve("wnli-lora");
+        Run ft = run("finetune", "--model", "builtin:all-minilm-l6-v2", "--task", "WNLI", "--epochs", "1",
+                "--train-limit", "32", "--batch-size", "16", "--max-length", "64", "--out", run.toString(),
+                "--lora-rank", "4", "--lora-targets", "query,key,value", "--glue-dir", GLUE);
+        assertEquals(0, ft.code(), ft.err());
+        assertTrue(ft.err().contains("LoRA r=4 alpha=8 on 18 projections [query, key, value]"), ft.err());
+        assertTrue(ft.out().contains("adapter in " + run.resolve("adapter")), ft.out());
+        Run merge = run("lora", "merge", "--adapter", run.resolve("adapter").toString(), "--out",
+                tmp.resolve("merged").toString());
+        assertEquals(0, merge.code(), merge.err());
+        Run kept = run("eval", "--model", run.resolve("best").toString(), "--glue-dir", GLUE);
+        Run merged = run("eval", "--model", tmp.resolve("merged").toString(), "--glue-dir", GLUE);
+        assertEquals(kept.out().substring(0, kept.out().indexOf("->")),
+                merged.out().substring(0, merged.out().indexOf("->")));
+        Run noRank = run("finetune", "--model", "builtin:all-minilm-l6-v2", "--task", "WNLI", "--lora-alpha", "8",
+                "--out", tmp.resolve("x").toString(), "--glue-dir", GLUE);
+        assertEquals(1, noRank.code());
+        assertTrue(noRank.err().contains("need --lora-rank"), noRank.err());
     }
 
     @Test
