@@ -21,13 +21,30 @@ public final class HiddenMseLoss implements LossTerm {
     private final LayerMapping mapping;
     private final Dense projection;
     private final String name;
+    private final boolean layersThatRan;
 
     /**
      * @param owner manager for the projection's parameters (when the widths differ)
      */
     public HiddenMseLoss(String name, LayerMapping mapping, int studentWidth, int teacherWidth, NDManager owner) {
+        this(name, mapping, studentWidth, teacherWidth, owner, false);
+    }
+
+    /**
+     * Student and teacher of one shape, each layer's state against the teacher's of the same number,
+     * over the layers a sub-network ran (DynaBERT's depth: a layer dropped has no state to match).
+     *
+     * @param layers the layer numbers to match (0 = embeddings)
+     */
+    public static HiddenMseLoss sameLayers(String name, int[] layers) {
+        return new HiddenMseLoss(name, LayerMapping.explicit(layers, layers), 1, 1, null, true);
+    }
+
+    private HiddenMseLoss(String name, LayerMapping mapping, int studentWidth, int teacherWidth, NDManager owner,
+            boolean layersThatRan) {
         this.name = name;
         this.mapping = mapping;
+        this.layersThatRan = layersThatRan;
         if (studentWidth != teacherWidth) {
             projection = new Dense(studentWidth, teacherWidth);
             projection.weight().initialize(owner, DataType.FLOAT32);
@@ -45,7 +62,9 @@ public final class HiddenMseLoss implements LossTerm {
 
     @Override
     public NDArray compute(StepContext s) {
-        return mapping.sum(p -> {
+        LayerMapping pairs = layersThatRan ? new LayerMapping(mapping.pairs().stream()
+                .filter(p -> s.studentOut().has(p.student())).toList()) : mapping;
+        return pairs.sum(p -> {
             NDArray hs = s.studentOut().hidden(p.student());
             if (projection != null) {
                 hs = projection.forward(s.ps(), hs, true);

@@ -77,10 +77,18 @@ public final class BertEncoder extends BertModule {
      * batch 32 x 128 with 12 heads.
      */
     public NDArray lastHidden(ParameterStore ps, EncoderInput input, boolean training) {
+        return lastHidden(ps, input, ForwardOptions.ALL, training);
+    }
+
+    /** The lean forward of the part of the encoder {@code options} runs (a DynaBERT sub-network, say). */
+    public NDArray lastHidden(ParameterStore ps, EncoderInput input, ForwardOptions options, boolean training) {
         NDArray h = embeddings.forward(ps, input.inputIds(), input.tokenTypeIds(), training);
         NDArray maskBias = maskBias(input.attentionMask(), h.getDataType());
-        for (BertLayer layer : layers) {
-            BertLayer.Result r = layer.forward(ps, h, maskBias, null, null, training);
+        for (int l : options.layers() != null ? options.layers() : allLayers()) {
+            NDArray headMask = options.headMask() == null ? null : options.headMask().get(l);
+            NDArray ffnMask = options.ffnMask() == null ? null : options.ffnMask().get(l);
+            BertLayer.Result r = layers.get(l).forward(ps, h, maskBias, headMask, ffnMask, training);
+            release(headMask, ffnMask);
             release(h, r.scores(), r.probs());
             h = r.hidden();
         }

@@ -91,7 +91,12 @@ public final class BertModel extends BertModule implements AutoCloseable {
 
     /** Task-head outputs for a batch, [batch, outputs], by the lean forward. */
     public NDArray predict(ParameterStore ps, EncoderInput input) {
-        NDArray last = lastHidden(ps, input, false);
+        return predict(ps, input, ForwardOptions.ALL);
+    }
+
+    /** Task-head outputs of the part of the encoder {@code options} runs, by the lean forward. */
+    public NDArray predict(ParameterStore ps, EncoderInput input, ForwardOptions options) {
+        NDArray last = encoder.lastHidden(ps, input, options, false);
         NDArray cls = last.get(":, 0, :");
         NDArray sentence = pooler == null ? cls : pooler.forward(ps, cls, false);
         return classifierOrFail().forward(ps, sentence, false);

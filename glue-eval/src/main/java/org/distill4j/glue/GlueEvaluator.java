@@ -16,6 +16,8 @@ import java.util.Locale;
 import org.distill4j.DistillException;
 import org.distill4j.Json;
 import org.distill4j.model.BertModel;
+import org.distill4j.model.ForwardOptions;
+import org.distill4j.train.SubNetwork;
 import org.distill4j.text.BertTokenizer;
 import org.distill4j.text.TokenBatch;
 
@@ -30,6 +32,12 @@ public final class GlueEvaluator {
      * are batched by length so padding stays small.
      */
     public static double[] predict(BertModel model, BertTokenizer tokenizer, Dataset data, int batchSize) {
+        return predict(model, tokenizer, data, batchSize, SubNetwork.FULL);
+    }
+
+    /** Predictions of one sub-network of the model (a DynaBERT width and depth), the rest masked or skipped. */
+    public static double[] predict(BertModel model, BertTokenizer tokenizer, Dataset data, int batchSize,
+            SubNetwork net) {
         GlueTask task = data.task();
         if (model.heads().taskOutputs() != task.outputs()) {
             throw new DistillException("the model's task head has " + model.heads().taskOutputs() + " outputs but "
@@ -43,11 +51,20 @@ public final class GlueEvaluator {
         order.sort(Comparator.comparingInt(i -> length(ex.get(i))));
         double[] out = new double[ex.size()];
         ParameterStore ps = new ParameterStore(model.manager(), false);
+        try (NDManager masks = model.manager().newSubManager()) {
+            ForwardOptions options = net == SubNetwork.FULL ? ForwardOptions.ALL : net.options(masks, model.config());
+            predictInto(out, model, ps, tokenizer, ex, order, batchSize, options, task);
+        }
+        return out;
+    }
+
+    private static void predictInto(double[] out, BertModel model, ParameterStore ps, BertTokenizer tokenizer,
+            List<Example> ex, List<Integer> order, int batchSize, ForwardOptions options, GlueTask task) {
         for (int start = 0; start < order.size(); start += batchSize) {
             List<Integer> idx = order.subList(start, Math.min(order.size(), start + batchSize));
             TokenBatch b = batch(tokenizer, ex, idx);
             try (NDManager step = model.manager().newSubManager()) {
-                NDArray logits = model.predict(ps, b.toInput(step));
+                NDArray logits = model.predict(ps, b.toInput(step), options);
                 float[] values = task.isRegression() ? logits.reshape(-1).toFloatArray()
                         : logits.argMax(1).toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray();
                 for (int j = 0; j < idx.size(); j++) {
@@ -55,7 +72,6 @@ public final class GlueEvaluator {
                 }
             }
         }
-        return out;
     }
 
     /** Timed passes per model: the median of five shrugs off a slow pass on a shared machine. */

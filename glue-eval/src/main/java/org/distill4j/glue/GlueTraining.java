@@ -15,6 +15,7 @@ import org.distill4j.weights.PeftAdapter;
 import org.distill4j.text.BertTokenizer;
 import org.distill4j.train.AtomicDirectory;
 import org.distill4j.train.Examples;
+import org.distill4j.train.SubNetwork;
 import org.distill4j.train.Trainer;
 import org.distill4j.train.TrainerOptions;
 import org.distill4j.weights.Checkpoint;
@@ -44,6 +45,38 @@ public final class GlueTraining {
      * model; the others are reported with their split name in front of each metric.
      */
     public static Trainer.Evaluator evaluator(List<Dataset> devs, BertTokenizer tokenizer) {
+        return evaluator(devs, tokenizer, List.of(SubNetwork.FULL));
+    }
+
+    /**
+     * Scores every sub-network of {@code grid} on the first dev split and gives their mean as the
+     * score that picks the best model (DynaBERT keeps the model best over all its widths and
+     * depths); each one's score is a metric {@code score@NAME}. A grid of the whole network alone is
+     * the plain evaluator.
+     */
+    public static Trainer.Evaluator evaluator(List<Dataset> devs, BertTokenizer tokenizer, List<SubNetwork> grid) {
+        if (grid.size() == 1 && grid.get(0) == SubNetwork.FULL) {
+            return plain(devs, tokenizer);
+        }
+        return model -> {
+            Map<String, Double> metrics = new LinkedHashMap<>();
+            StringBuilder summary = new StringBuilder();
+            double sum = 0;
+            for (SubNetwork n : grid) {
+                TaskScore s = GlueEvaluator.score(devs.get(0), GlueEvaluator.predict(model, tokenizer, devs.get(0),
+                        TrainerOptions.EVAL_BATCH_SIZE, n));
+                metrics.put("score@" + n.name(), s.score());
+                sum += s.score();
+                summary.append(' ').append(n.name()).append(String.format(" %.2f", 100 * s.score()));
+            }
+            double mean = sum / grid.size();
+            metrics.put("score", mean);
+            return new Trainer.Score(mean, metrics, String.format("mean %.2f over %d sub-networks:", 100 * mean,
+                    grid.size()) + summary);
+        };
+    }
+
+    private static Trainer.Evaluator plain(List<Dataset> devs, BertTokenizer tokenizer) {
         return model -> {
             Map<String, Double> metrics = new LinkedHashMap<>();
             TaskScore first = null;

@@ -10,12 +10,14 @@ import org.distill4j.glue.GlueTask;
 import org.distill4j.glue.GlueTraining;
 import org.distill4j.loss.WeightedTerm;
 import org.distill4j.mapping.LayerMapping;
+import org.distill4j.model.BertConfig;
 import org.distill4j.model.BertModel;
 import org.distill4j.model.LoraConfig;
 import org.distill4j.text.BertTokenizer;
 import org.distill4j.train.DeviceChoice;
 import org.distill4j.train.Precision;
 import org.distill4j.train.Stage;
+import org.distill4j.train.SubNetwork;
 import org.distill4j.train.TrainerOptions;
 import org.distill4j.weights.Checkpoint;
 
@@ -57,6 +59,14 @@ public interface Recipe {
         return GlueTraining.MAX_LENGTH;
     }
 
+    /**
+     * The sub-networks whose dev scores, averaged, choose the model to keep: the whole network for
+     * every method but DynaBERT, which keeps the model best over its grid of widths and depths.
+     */
+    default List<SubNetwork> evaluated(Map<String, Object> settings, BertConfig student) {
+        return List.of(SubNetwork.FULL);
+    }
+
     /** Checks of the settings beyond their types (ranges, allowed words). */
     void check(Map<String, Object> settings, RecipeFile.Problems problems);
 
@@ -92,7 +102,7 @@ public interface Recipe {
     static Map<String, Recipe> all() {
         Map<String, Recipe> m = new LinkedHashMap<>();
         for (Recipe r : List.of(new DistilBertRecipe(), new PkdRecipe(), new TinyBertRecipe(), new TinyBertGeneralRecipe(),
-                new FineTuneRecipe())) {
+                new DynaBertRecipe(), new FineTuneRecipe())) {
             m.put(r.method(), r);
         }
         return m;

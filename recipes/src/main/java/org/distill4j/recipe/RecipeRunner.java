@@ -23,6 +23,8 @@ import org.distill4j.glue.GlueTraining;
 import org.distill4j.glue.TaskScore;
 import org.distill4j.model.BertModel;
 import org.distill4j.model.LoraAdapters;
+import org.distill4j.prune.Importance;
+import org.distill4j.prune.Rewiring;
 import org.distill4j.text.BertTokenizer;
 import org.distill4j.train.AtomicDirectory;
 import org.distill4j.train.DeviceChoice;
@@ -125,6 +127,9 @@ public final class RecipeRunner {
         }
         Checkpoint init = cfg.student().init() != null ? Checkpoint.load(cfg.student().init()) : teacherCkpt;
         Checkpoint studentCkpt = StudentInit.of(cfg.student(), init);
+        if (r.recipe() instanceof DynaBertRecipe && DynaBertRecipe.rewires(cfg.distill())) {
+            studentCkpt = rewired(studentCkpt, train, task, cfg, out);
+        }
         Checkpoint vocabSource = init != null ? init : teacherCkpt;
         if (distils && init != null && teacherCkpt != null) {
             StudentInit.checkVocabulary(init, teacherCkpt);
@@ -181,7 +186,8 @@ public final class RecipeRunner {
             // A new shape carries no head of another model's width into its directory: only the tokenizer.
             Checkpoint source = studentCkpt != null ? studentCkpt : StudentInit.tokenizerOnly(vocabSource, student);
             Trainer trainer = new Trainer(options, student, teacher, tok, stages, task.isRegression(),
-                    GlueTraining.examples(train, cfg.data().trainLimit()), GlueTraining.evaluator(devs, tok),
+                    GlueTraining.examples(train, cfg.data().trainLimit()), GlueTraining.evaluator(devs, tok,
+                            r.recipe().evaluated(cfg.distill(), student.config())),
                     (m, e) -> {
                         ObjectNode info = GlueTraining.info(task, e, cfg.data().maxLength());
                         info.put("recipe", cfg.name());
@@ -254,6 +260,37 @@ public final class RecipeRunner {
             AtomicDirectory.replace(tmp, base);
         }
         return "../base";
+    }
+
+    /**
+     * DynaBERT's start: the student with each layer's heads and neurons in order of importance,
+     * measured with its task head on the training data. The scores are kept in the run directory
+     * ({@code importance.json}) and read back on resume, so the student is rewired the same way.
+     */
+    private static Checkpoint rewired(Checkpoint student, Dataset train, GlueTask task, RecipeConfig cfg, Path out) {
+        if (student == null || student.weights().heads().taskOutputs() != task.outputs()) {
+            throw new DistillException("rewiring measures importance with the student's task head, but the student "
+                    + "starts without one for " + task + ": start it from the fine-tuned teacher (student.layers or "
+                    + "student.init), or set distill.rewire: false");
+        }
+        Path file = out.resolve("importance.json");
+        Importance imp;
+        if (Files.isRegularFile(file)) {
+            imp = Importance.read(file);
+        } else {
+            TrainingData data = GlueTraining.examples(train, cfg.data().trainLimit());
+            try (NDManager m = NDManager.newBaseManager(DeviceChoice.parse(cfg.device()).resolve());
+                    BertModel model = student.toModel(m);
+                    BertTokenizer tok = student.tokenizer(cfg.data().maxLength());
+                    me.tongfei.progressbar.ProgressBar bar = org.distill4j.train.ConsoleProgress.start("importance",
+                            data.size(), 0, " examples")) {
+                imp = Importance.measure(model, tok, data, task.isRegression(), TrainerOptions.BATCH_SIZE,
+                        bar::stepTo);
+            }
+            imp.write(file);
+        }
+        System.err.printf("student rewired by importance over %d training examples (%s)%n", imp.examples(), file);
+        return Rewiring.apply(student, imp);
     }
 
     /** The trainer's options from the recipe's {@code train:} section (stage settings override them per stage). */

@@ -188,6 +188,71 @@ class RecipeRunTest {
     }
 
     /**
+     * DynaBERT width x depth on a real SST-2 slice: the student is the teacher rewired by importance,
+     * every batch trains four sub-networks, the model kept is the best on their mean dev score, and
+     * a sub-network cut out of it scores what it scored inside.
+     */
+    @Test
+    void dynaBertTrainsAGridOfSubNetworksThatExtractCutsOut() throws Exception {
+        Path teacher = shared.resolve("teacher/best");
+        Path out = tmp.resolve("dynabert");
+        String yaml = """
+                name: dynabert-test
+                method: dynabert
+                task: SST-2
+                seed: 3
+                data:
+                  max_length: 48
+                  train_limit: 640
+                  glue_dir: %s
+                teacher:
+                  model: %s
+                  %s
+                student:
+                  layers: [1, 2, 3, 4, 5, 6]
+                distill:
+                  widths: [1.0, 0.5]
+                  depths: [1.0, 0.5]
+                  hidden_weight: 1.0
+                train:
+                  epochs: 1
+                  lr: 5.0e-5
+                output:
+                  dir: %s
+                  speed_examples: 0
+                """.formatted(GLUE.toAbsolutePath(), teacher, SST2_TEACHER_FINETUNE.strip(), out);
+        Path file = tmp.resolve("dynabert.yaml");
+        Files.writeString(file, yaml);
+        RecipeRunner.Outcome o = RecipeRunner.run(RecipeFile.read(file, List.of()), null, false);
+        assertTrue(Files.isRegularFile(out.resolve("importance.json")));
+        JsonNode info = new ObjectMapper().readTree(out.resolve("best/distill.json").toFile());
+        JsonNode m = info.path("dev_metrics");
+        for (String n : List.of("full", "w0.5-d1", "w1-d0.5", "w0.5-d0.5")) {
+            assertTrue(m.has("score@" + n), m.toString());
+        }
+        // SST-2 dev: 444 of 872 positive, so chance is 0.51 and σ of accuracy ≈ 0.017.
+        assertTrue(m.get("score@full").asDouble() > 0.65, m.toString());
+        assertTrue(m.get("score@w0.5-d1").asDouble() > 0.60, m.toString());
+        double mean = (m.get("score@full").asDouble() + m.get("score@w0.5-d1").asDouble()
+                + m.get("score@w1-d0.5").asDouble() + m.get("score@w0.5-d0.5").asDouble()) / 4;
+        assertEquals(mean, m.get("score").asDouble(), 1e-9, "the kept model is chosen on the grid's mean");
+
+        // Half the width, cut out, is a model of 6 heads and 768 neurons a layer that scores what it did
+        // inside (depth alone after 20 updates still answers the majority class: too easy to match).
+        Checkpoint small = org.distill4j.prune.Extraction.subNetwork(Checkpoint.load(out.resolve("best").toString()),
+                0.5, 1.0);
+        assertEquals(6, small.config().numAttentionHeads());
+        assertEquals(768, small.config().intermediateSize());
+        var dev = GlueReader.read(GLUE, GlueTask.SST2, GlueTask.SST2.split("dev"), false);
+        try (NDManager nd = NDManager.newBaseManager(); BertModel model = small.toModel(nd);
+                BertTokenizer tok = small.tokenizer(48)) {
+            double score = org.distill4j.glue.GlueEvaluator.score(dev,
+                    org.distill4j.glue.GlueEvaluator.predict(model, tok, dev, 64)).score();
+            assertEquals(m.get("score@w0.5-d1").asDouble(), score, 1.5 / 872, "at most one dev example apart");
+        }
+    }
+
+    /**
      * TinyBERT's two stages on a real SST-2 slice: a randomly initialised 2 × 192 student (12 heads,
      * as the attention term needs) learns the teacher's embeddings, attention scores and hidden states
      * through learned projections to width 384, then its logits. The intermediate stage reads its
