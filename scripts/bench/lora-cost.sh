@@ -16,8 +16,7 @@ for kind in full lora; do
   rss=$(awk -F': ' '/Maximum resident/ {printf "%.2f", $2 / 1048576}' "$dir/time.txt")
   spu=$(python3 -c "
 import json
-rows = [json.loads(l) for l in open('$dir/metrics.jsonl') if 'examples_per_second' in l]
-eps = [r['examples_per_second'] for r in rows[1:]] or [r['examples_per_second'] for r in rows]
-print(f'{32 / (sum(eps) / len(eps)):.2f}')")
+s = json.load(open('$dir/checkpoint/state.json'))
+print(f\"{s['train_seconds'] / s['step']:.2f}\")")
   echo "$model $task $kind: $spu s/update, peak RSS $rss GiB, $(du -sh "$dir/checkpoint" | cut -f1) checkpoint"
 done
