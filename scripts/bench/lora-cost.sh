@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Cost of one update, full fine-tuning against LoRA (r = 8, query and value), on the same model,
-# task slice, batch and length: seconds per update (training only, from metrics.jsonl) and the
+# task slice, batch and length: seconds per update (training time over updates, checkpoint/state.json) and the
 # process's peak resident memory. Two short runs of 60 updates, one after the other.
 # Usage: scripts/bench/lora-cost.sh MODEL TASK [OUT_DIR]
 set -euo pipefail
