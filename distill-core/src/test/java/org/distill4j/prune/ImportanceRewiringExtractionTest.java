@@ -137,6 +137,34 @@ class ImportanceRewiringExtractionTest {
     }
 
     @Test
+    void pruningCutsTheLeastImportantHeadsAndNeuronsAndKeepsWhatTheMaskedModelComputes() {
+        Importance imp = measure(withHead);
+        Checkpoint pruned = StructuredPruning.apply(withHead, imp, 0.5, 0.25);
+        assertEquals(6, pruned.config().numAttentionHeads());
+        assertEquals(1152, pruned.config().intermediateSize());
+        assertEquals(6, pruned.config().numHiddenLayers());
+        // The same model with the removed heads and neurons masked to zero, in place.
+        float[] heads = new float[6 * 12];
+        float[] neurons = new float[6 * 1536];
+        for (int l = 0; l < 6; l++) {
+            int[] h = imp.headOrder(l);
+            int[] n = imp.neuronOrder(l);
+            for (int i = 0; i < 6; i++) {
+                heads[l * 12 + h[i]] = 1;
+            }
+            for (int i = 0; i < 1152; i++) {
+                neurons[l * 1536 + n[i]] = 1;
+            }
+        }
+        float[] masked;
+        try (NDManager m = NDManager.newBaseManager()) {
+            masked = logits(withHead, new ForwardOptions(m.create(heads, new ai.djl.ndarray.types.Shape(6, 12)),
+                    m.create(neurons, new ai.djl.ndarray.types.Shape(6, 1536)), null));
+        }
+        assertArrayEquals(masked, logits(pruned, null), 1e-5f);
+    }
+
+    @Test
     void anExtractedSubNetworkComputesWhatTheMaskedSupernetDoesAndReloads() throws IOException {
         Checkpoint rewired = Rewiring.apply(withHead, measure(withHead));
         Checkpoint small = Extraction.subNetwork(rewired, 0.5, 0.5);

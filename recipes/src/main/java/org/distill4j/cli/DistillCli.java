@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
         subcommands = {VersionCommand.class, InspectCommand.class, ConvertCommand.class, EmbedCommand.class,
                 FillMaskCommand.class, FinetuneCommand.class, RunCommand.class, ValidateCommand.class,
                 EvalCommand.class, PredictCommand.class, GlueCommand.class, AugmentCommand.class, ReportCommand.class,
-                ExportCommand.class, ServeCommand.class, LoraCommand.class, ImportanceCommand.class,
+                ExportCommand.class, ServeCommand.class, LoraCommand.class, ImportanceCommand.class, PruneCommand.class,
                 ExtractCommand.class, CommandLine.HelpCommand.class})
 public final class DistillCli implements Runnable {
 

@@ -61,7 +61,7 @@ class DistillCliTest {
     void everySubcommandPrintsItsUsageOnHelpAndExitsCleanly() {
         for (String cmd : List.of("version", "inspect", "convert", "embed", "fill-mask", "finetune", "run", "validate",
                 "eval", "predict", "report", "export", "serve", "glue", "glue download", "glue corpus", "lora", "lora merge",
-                "importance", "extract")) {
+                "importance", "extract", "prune")) {
             String[] args = (cmd + " --help").split(" ");
             Run r = run(args);
             assertEquals(0, r.code(), cmd + ": " + r.err());
@@ -263,6 +263,11 @@ class DistillCliTest {
         Run small = run("eval", "--model", tmp.resolve("small").toString(), "--glue-dir", GLUE);
         assertEquals(0, small.code(), small.err());
         assertTrue(small.out().startsWith("WNLI dev (71 examples): accuracy="), small.out());
+        Run pr = run("prune", "--model", best.toString(), "--heads", "0.25", "--ffn", "0.5", "--out",
+                tmp.resolve("pruned").toString());
+        assertEquals(0, pr.code(), pr.err());
+        assertTrue(pr.out().contains("kept 9 of 12 heads and 768 of 1536 neurons in each of 6 layers"), pr.out());
+        assertEquals(0, run("eval", "--model", tmp.resolve("pruned").toString(), "--glue-dir", GLUE).code());
         Run bad = run("extract", "--model", best.toString(), "--width", "1.5", "--out", tmp.resolve("x").toString());
         assertEquals(1, bad.code());
         assertTrue(bad.err().contains("width must be in (0, 1], got 1.5"), bad.err());
