@@ -243,6 +243,29 @@ public interface Recipe {
             }
         }
 
+        RecipeConfig.Prune prune = c.prune();
+        if (prune != null) {
+            prune = new RecipeConfig.Prune(prune.sparsity(), or(prune.initial(), 0.0), or(prune.start(), 0.1),
+                    or(prune.end(), 0.7), or(prune.every(), 20), or(prune.scope(), "matrix"));
+            if (prune.sparsity() == null || !(prune.sparsity() > 0 && prune.sparsity() < 1)) {
+                p.add("prune.sparsity", "required: the final share of zeros, in (0, 1), got " + prune.sparsity());
+            } else if (!(prune.initial() >= 0 && prune.initial() <= prune.sparsity())) {
+                p.add("prune.initial", "must be in [0, sparsity], got " + prune.initial());
+            }
+            if (!(prune.start() >= 0 && prune.start() < prune.end() && prune.end() <= 1)) {
+                p.add("prune.start", "need 0 <= start < end <= 1 (shares of the stage's updates), got " + prune.start()
+                        + " and " + prune.end());
+            }
+            range(p, "prune.every", prune.every(), 1, Integer.MAX_VALUE);
+            if (!List.of("matrix", "global").contains(prune.scope())) {
+                p.add("prune.scope", "matrix or global, got '" + prune.scope() + "'");
+            }
+            if (recipe != null && !recipe.needsTask()) {
+                p.add("prune", "method " + recipe.method() + " makes a general student; prune the task recipes that "
+                        + "start from it");
+            }
+        }
+
         Map<String, Object> settings = new LinkedHashMap<>();
         if (recipe != null) {
             Map<String, Object> given = c.distill() == null ? Map.of() : c.distill();
@@ -328,7 +351,8 @@ public interface Recipe {
         range(p, "output.speed_examples", o.speedExamples(), 0, 1_000_000);
 
         RecipeConfig resolved = new RecipeConfig(c.name(), c.method(), task == null ? c.task() : task.dirName(),
-                c.seed() == null ? TrainerOptions.SEED : c.seed(), device, d, t, s, lora, settings, tr, stages, o);
+                c.seed() == null ? TrainerOptions.SEED : c.seed(), device, d, t, s, lora, prune, settings, tr, stages,
+                o);
         return new Resolved(resolved, recipe, task);
     }
 

@@ -17,12 +17,14 @@ import java.util.Map;
  * @param device cpu, gpu or auto (the GPU if PyTorch sees one)
  * @param lora low-rank adapters on the student, whose backbone is then frozen; absent to train every
  *     weight (and then left out of the written recipe, so the hashes of runs without it stay)
+ * @param prune gradual magnitude pruning of the student's encoder over the last stage; absent for none
+ *     (and left out of the written recipe)
  * @param stages per-stage settings of a method that trains in stages (TinyBERT), by stage name;
  *     absent for one-stage methods (and then left out of the written recipe, so their hashes stay)
  */
 public record RecipeConfig(String name, String method, String task, Long seed, String device, Data data,
         Teacher teacher, Student student, @JsonInclude(JsonInclude.Include.NON_NULL) Lora lora,
-        Map<String, Object> distill, Train train,
+        @JsonInclude(JsonInclude.Include.NON_NULL) Prune prune, Map<String, Object> distill, Train train,
         @JsonInclude(JsonInclude.Include.NON_NULL) Map<String, StageConfig> stages, Output output) {
 
     /**
@@ -90,6 +92,25 @@ public record RecipeConfig(String name, String method, String task, Long seed, S
         public org.distill4j.model.LoraConfig toConfig() {
             return new org.distill4j.model.LoraConfig(rank, alpha.floatValue(), dropout.floatValue(), targets,
                     trainBiases, trainLayerNorm);
+        }
+    }
+
+    /**
+     * Gradual magnitude pruning of the encoder's projection matrices.
+     *
+     * @param sparsity the final share of zeros, s_f
+     * @param initial the share at the start of pruning, s_i (default 0)
+     * @param start when pruning starts, as a share of the stage's updates (default 0.1)
+     * @param end when the final share is reached (default 0.7)
+     * @param every updates between mask recomputations, Δt (default 20)
+     * @param scope {@code matrix} (each matrix loses its share) or {@code global} (one threshold)
+     */
+    public record Prune(Double sparsity, Double initial, Double start, Double end, Integer every, String scope) {
+
+        /** As the prune package takes it. */
+        public org.distill4j.prune.MagnitudePruning.Schedule toSchedule() {
+            return new org.distill4j.prune.MagnitudePruning.Schedule(sparsity, initial, start, end, every,
+                    scope.equals("global"));
         }
     }
 

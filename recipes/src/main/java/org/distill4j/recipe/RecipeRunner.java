@@ -24,6 +24,7 @@ import org.distill4j.glue.TaskScore;
 import org.distill4j.model.BertModel;
 import org.distill4j.model.LoraAdapters;
 import org.distill4j.prune.Importance;
+import org.distill4j.prune.MagnitudePruning;
 import org.distill4j.prune.Rewiring;
 import org.distill4j.text.BertTokenizer;
 import org.distill4j.train.AtomicDirectory;
@@ -199,6 +200,9 @@ public final class RecipeRunner {
                             GlueTraining.writeAdapter(out.resolve("adapter"), m, adapters, adapterBase, info);
                         }
                     });
+            if (cfg.prune() != null) {
+                trainer.listen(new MagnitudePruning(cfg.prune().toSchedule(), student, out.resolve("sparsity.json")));
+            }
             if (replay != null) {
                 return new Executed(null, trainer.replay(replay));
             }

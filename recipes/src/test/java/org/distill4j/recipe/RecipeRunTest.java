@@ -253,6 +253,58 @@ class RecipeRunTest {
     }
 
     /**
+     * Gradual magnitude pruning to half the encoder's projection weights while fine-tuning on an
+     * SST-2 slice: every matrix ends at its target share of zeros, the zeros survive the optimizer's
+     * updates to the last one, and the pruned model still beats chance.
+     */
+    @Test
+    void magnitudePruningReachesItsSparsityAndKeepsThePrunedWeightsAtZero() throws Exception {
+        Path out = tmp.resolve("gmp");
+        String yaml = """
+                name: gmp-test
+                method: finetune
+                task: SST-2
+                seed: 3
+                data:
+                  max_length: 48
+                  train_limit: 640
+                  glue_dir: %s
+                student:
+                  init: builtin:all-minilm-l6-v2
+                prune:
+                  sparsity: 0.5
+                  start: 0.0
+                  end: 0.5
+                  every: 2
+                train:
+                  epochs: 1
+                  lr: 1.0e-4
+                output:
+                  dir: %s
+                  speed_examples: 0
+                """.formatted(GLUE.toAbsolutePath(), out);
+        Path file = tmp.resolve("gmp.yaml");
+        Files.writeString(file, yaml);
+        RecipeRunner.Outcome o = RecipeRunner.run(RecipeFile.read(file, List.of()), null, false);
+        // SST-2 dev: 444 of 872 positive, so chance is 0.51 and σ of accuracy ≈ 0.017.
+        assertTrue(o.rows().get(0).dev().score() > 0.60, "dev accuracy " + o.rows().get(0).dev().score());
+        JsonNode report = new ObjectMapper().readTree(out.resolve("sparsity.json").toFile()).path("sparsity");
+        assertEquals(37, report.size(), report.toString()); // 6 layers x 6 matrices, and all
+        var weights = org.distill4j.weights.Safetensors.read(out.resolve("best/model.safetensors"));
+        for (var e : weights.tensors().entrySet()) {
+            if (org.distill4j.prune.MagnitudePruning.PRUNED_NAMES.matcher(e.getKey()).matches()) {
+                long zeros = 0;
+                for (float x : e.getValue().data()) {
+                    zeros += x == 0 ? 1 : 0;
+                }
+                double share = (double) zeros / e.getValue().data().length;
+                assertEquals(0.5, share, 0.001, e.getKey() + " after the last update");
+                assertEquals(share, report.get(e.getKey()).asDouble(), 1e-9, e.getKey());
+            }
+        }
+    }
+
+    /**
      * TinyBERT's two stages on a real SST-2 slice: a randomly initialised 2 × 192 student (12 heads,
      * as the attention term needs) learns the teacher's embeddings, attention scores and hidden states
      * through learned projections to width 384, then its logits. The intermediate stage reads its
