@@ -24,11 +24,14 @@ import org.distill4j.weights.Tensor;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.CategoryChart;
 import org.knowm.xchart.CategoryChartBuilder;
+import org.knowm.xchart.XYChart;
+import org.knowm.xchart.XYChartBuilder;
+import org.knowm.xchart.XYSeries;
 
 /**
  * Gathers fine-tuned or distilled models' dev scores into a comparison: a markdown table (models
  * by tasks, with the GLUE average, parameters and measured inference speed), the same as JSON,
- * and a PNG bar chart. Scores are re-measured on the dev set, not copied from training logs.
+ * a PNG bar chart, and per task a PNG of score against measured speed with the Pareto front. Scores are re-measured on the dev set, not copied from training logs.
  */
 public final class GlueReport {
 
@@ -140,6 +143,12 @@ public final class GlueReport {
             Files.writeString(out.resolve("report.md"), markdown(models, tasks, grid));
             Json.PRETTY.writeValue(out.resolve("report.json").toFile(), json(entries));
             chart(models, tasks, grid, out.resolve("report.png"));
+            for (GlueTask t : tasks) {
+                List<Entry> timed = entries.stream().filter(e -> e.task() == t && e.examplesPerSecond() > 0).toList();
+                if (timed.size() > 1) {
+                    speedChart(t, timed, out.resolve("speed-" + t.dirName() + ".png"));
+                }
+            }
         } catch (IOException e) {
             throw new DistillException("Cannot write report to " + out + ": " + e.getMessage(), e);
         }
@@ -205,6 +214,45 @@ public final class GlueReport {
             n.put("dev_examples_per_second", e.examplesPerSecond());
         }
         return a;
+    }
+
+    /**
+     * The models whose score no faster model beats, fastest first: what a deployment picks from.
+     * A model is on the front when every faster one scores lower.
+     */
+    static List<Entry> paretoFront(List<Entry> entries) {
+        List<Entry> bySpeed = new ArrayList<>(entries);
+        bySpeed.sort((a, b) -> Double.compare(b.examplesPerSecond(), a.examplesPerSecond()));
+        List<Entry> front = new ArrayList<>();
+        double best = Double.NEGATIVE_INFINITY;
+        for (Entry e : bySpeed) {
+            double score = e.scores().get(0).score();
+            if (score > best) {
+                front.add(e);
+                best = score;
+            }
+        }
+        return front;
+    }
+
+    /** Score against measured speed for one task, a point per model, the Pareto front drawn through. */
+    private static void speedChart(GlueTask task, List<Entry> entries, Path png) throws IOException {
+        System.setProperty("java.awt.headless", "true");
+        XYChart chart = new XYChartBuilder().width(900).height(560).title(task + " dev score against speed")
+                .xAxisTitle("dev examples per second (batch 32, this machine)").yAxisTitle("score (x100)").build();
+        chart.getStyler().setDefaultSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
+        chart.getStyler().setMarkerSize(10);
+        for (Entry e : entries) {
+            String name = e.model() + (entries.stream().filter(x -> x.model().equals(e.model())).count() > 1
+                    ? " " + e.dir() : "");
+            chart.addSeries(name, new double[] {e.examplesPerSecond()}, new double[] {100 * e.scores().get(0).score()});
+        }
+        List<Entry> front = paretoFront(entries);
+        XYSeries line = chart.addSeries("Pareto front", front.stream().mapToDouble(Entry::examplesPerSecond).toArray(),
+                front.stream().mapToDouble(e -> 100 * e.scores().get(0).score()).toArray());
+        line.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Line);
+        String file = png.toString();
+        BitmapEncoder.saveBitmap(chart, file.substring(0, file.length() - 4), BitmapEncoder.BitmapFormat.PNG);
     }
 
     private static void chart(Set<String> models, Set<GlueTask> tasks, Map<String, Map<GlueTask, Entry>> grid, Path png)

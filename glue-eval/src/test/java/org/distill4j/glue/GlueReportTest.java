@@ -44,4 +44,19 @@ class GlueReportTest {
         assertTrue(png.length > 5_000);
         assertTrue(Files.readString(out.resolve("report.json")).contains("\"dev_examples_per_second\""));
     }
+
+    @Test
+    void speedViewMarksTheModelsNoFasterModelBeatsAndDrawsThem() throws Exception {
+        java.util.function.BiFunction<String, double[], GlueReport.Entry> e = (name, v) -> new GlueReport.Entry(name,
+                Path.of(name), GlueTask.MRPC, List.of(new TaskScore(java.util.Map.of("f1", v[0]), v[0])), 1, v[1]);
+        GlueReport.Entry teacher = e.apply("teacher", new double[] {0.87, 50});
+        GlueReport.Entry six = e.apply("six", new double[] {0.86, 100});
+        GlueReport.Entry slowWorse = e.apply("slow-worse", new double[] {0.80, 60});
+        GlueReport.Entry three = e.apply("three", new double[] {0.75, 200});
+        GlueReport.Entry fastWorst = e.apply("fast-worst", new double[] {0.70, 150});
+        List<GlueReport.Entry> all = List.of(teacher, six, slowWorse, three, fastWorst);
+        assertEquals(List.of(three, six, teacher), GlueReport.paretoFront(all));
+        GlueReport.write(all, tmp.resolve("r"));
+        assertTrue(Files.size(tmp.resolve("r/speed-MRPC.png")) > 1000);
+    }
 }
