@@ -61,4 +61,26 @@ final class ConvertCommand implements Runnable {
             }
         }
     }
+
+    /**
+     * Writes the distill.json of a model derived from {@code modelDir} (cut, pruned, rewired) into
+     * {@code out}: the same task, labels and length, its {@code base_model} named with {@code what}
+     * so that reports tell the models apart, and {@code what} recorded as {@code derived}.
+     */
+    static void deriveInfo(Path modelDir, Path out, String what) {
+        Path info = modelDir.resolve("distill.json");
+        if (!Files.isRegularFile(info)) {
+            return;
+        }
+        try {
+            com.fasterxml.jackson.databind.node.ObjectNode n =
+                    (com.fasterxml.jackson.databind.node.ObjectNode) Json.MAPPER.readTree(info.toFile());
+            n.put("base_model", n.path("base_model").asText(modelDir.toString()) + " " + what);
+            n.put("derived", what + " of " + modelDir);
+            Json.PRETTY.writeValue(out.resolve("distill.json").toFile(), n);
+        } catch (IOException | ClassCastException e) {
+            throw new DistillException("Cannot derive " + out.resolve("distill.json") + " from " + info + ": "
+                    + e.getMessage(), e);
+        }
+    }
 }

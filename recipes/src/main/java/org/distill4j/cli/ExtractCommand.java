@@ -31,7 +31,7 @@ final class ExtractCommand implements Runnable {
         Checkpoint full = Checkpoint.load(model.toString());
         Checkpoint cut = Extraction.subNetwork(full, width, depth);
         HfModelDirectory.write(cut, out, ConvertCommand.taskHead(model));
-        ConvertCommand.copyInfo(model, out);
+        ConvertCommand.deriveInfo(model, out, String.format("w%s d%s", width, depth));
         System.out.printf("width %.2f x depth %.2f: %d layers x %d heads x %d neurons (from %d x %d x %d), %,d -> %,d "
                 + "tensor values; wrote %s%n", width, depth, cut.config().numHiddenLayers(),
                 cut.config().numAttentionHeads(), cut.config().intermediateSize(), full.config().numHiddenLayers(),

@@ -67,7 +67,7 @@ final class ImportanceCommand implements Runnable {
                 imp.heads()[0].length, imp.neurons()[0].length, imp.examples(), t, file);
         if (rewired != null) {
             HfModelDirectory.write(Rewiring.apply(ckpt, imp), rewired, ConvertCommand.taskHead(model));
-            ConvertCommand.copyInfo(model, rewired);
+            ConvertCommand.deriveInfo(model, rewired, "rewired");
             System.out.println("rewired model: " + rewired);
         }
     }

@@ -41,7 +41,7 @@ final class PruneCommand implements Runnable {
         Checkpoint full = Checkpoint.load(model.toString());
         Checkpoint pruned = StructuredPruning.apply(full, Importance.read(file), heads, ffn);
         HfModelDirectory.write(pruned, out, ConvertCommand.taskHead(model));
-        ConvertCommand.copyInfo(model, out);
+        ConvertCommand.deriveInfo(model, out, String.format("pruned heads %s ffn %s", heads, ffn));
         System.out.printf("kept %d of %d heads and %d of %d neurons in each of %d layers; wrote %s%n",
                 pruned.config().numAttentionHeads(), full.config().numAttentionHeads(),
                 pruned.config().intermediateSize(), full.config().intermediateSize(),
