@@ -1,5 +1,6 @@
 package org.distill4j.prune;
 
+import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -22,11 +23,15 @@ import java.util.stream.IntStream;
 import org.distill4j.DistillException;
 import org.distill4j.Json;
 import org.distill4j.loss.HardLabelLoss;
+import me.tongfei.progressbar.ProgressBar;
+import org.distill4j.model.BertConfig;
 import org.distill4j.model.BertModel;
 import org.distill4j.model.EncoderOutput;
 import org.distill4j.model.ForwardOptions;
 import org.distill4j.text.BertTokenizer;
+import org.distill4j.train.ConsoleProgress;
 import org.distill4j.train.TrainingData;
+import org.distill4j.weights.Checkpoint;
 
 /**
  * How much the task loss depends on each attention head and feed-forward neuron: the first-order
@@ -98,6 +103,31 @@ public record Importance(float[][] heads, float[][] neurons, int examples) {
             wanted.forEach((p, g) -> p.getArray().setRequiresGradient(g));
         }
         return new Importance(rows(headSum, layers, nHeads, done), rows(neuronSum, layers, inner, done), done);
+    }
+
+    /**
+     * Measures importance on a model as stored: the checkpoint is made into a model with its task
+     * head, on {@code device}, and a progress bar shows the examples done.
+     */
+    public static Importance measure(Checkpoint c, int maxLength, TrainingData data, boolean regression,
+            int batchSize, Device device) {
+        try (NDManager m = NDManager.newBaseManager(device); BertModel model = c.toModel(m);
+                BertTokenizer tok = c.tokenizer(maxLength);
+                ProgressBar bar = ConsoleProgress.start("importance", data.size(), 0, " examples")) {
+            return measure(model, tok, data, regression, batchSize, bar::stepTo);
+        }
+    }
+
+    /** Refuses scores measured on a model of another shape than {@code c}. */
+    void requireFits(Checkpoint c) {
+        BertConfig cfg = c.config();
+        if (heads.length != cfg.numHiddenLayers() || heads[0].length != cfg.numAttentionHeads()
+                || neurons[0].length != cfg.intermediateSize()) {
+            throw new DistillException("the importance scores are for " + heads.length + " layers of "
+                    + heads[0].length + " heads and " + neurons[0].length + " neurons, but " + c.name() + " has "
+                    + cfg.numHiddenLayers() + " of " + cfg.numAttentionHeads() + " and " + cfg.intermediateSize()
+                    + ": measure them on this model");
+        }
     }
 
     /** Heads of {@code layer}, most important first (ties keep their order). */

@@ -72,6 +72,7 @@ public final class MagnitudePruning implements TrainingListener {
     private final BertModel model;
     private final Path report;
     private final Map<String, NDArray> masks = new LinkedHashMap<>();
+    private Map<String, Parameter> weights;
     private NDManager owner;
     private StageInfo stage;
     private double current = -1;
@@ -88,6 +89,7 @@ public final class MagnitudePruning implements TrainingListener {
         stage = s.last() ? s : null;
         if (stage != null) {
             owner = model.manager().newSubManager();
+            weights = weights();
             prune(schedule.at(s.startStep(), s.steps())); // a resumed run picks up its masks from its weights
         }
     }
@@ -118,7 +120,6 @@ public final class MagnitudePruning implements TrainingListener {
 
     /** Recomputes the masks when the share changed, and applies them. */
     private void prune(double share) {
-        Map<String, Parameter> weights = weights();
         if (share != current) {
             masks.values().forEach(NDArray::close);
             masks.clear();

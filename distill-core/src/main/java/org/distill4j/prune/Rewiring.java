@@ -1,6 +1,5 @@
 package org.distill4j.prune;
 
-import org.distill4j.DistillException;
 import org.distill4j.model.BertConfig;
 import org.distill4j.weights.Checkpoint;
 
@@ -17,15 +16,9 @@ public final class Rewiring {
 
     /** The model with each layer's heads and neurons in descending order of {@code importance}. */
     public static Checkpoint apply(Checkpoint c, Importance importance) {
+        importance.requireFits(c);
         BertConfig cfg = c.config();
         int layers = cfg.numHiddenLayers();
-        if (importance.heads().length != layers || importance.heads()[0].length != cfg.numAttentionHeads()
-                || importance.neurons()[0].length != cfg.intermediateSize()) {
-            throw new DistillException("the importance scores are for " + importance.heads().length + " layers of "
-                    + importance.heads()[0].length + " heads and " + importance.neurons()[0].length + " neurons, but "
-                    + c.name() + " has " + layers + " of " + cfg.numAttentionHeads() + " and " + cfg.intermediateSize()
-                    + ": measure them on this model");
-        }
         int[][] heads = new int[layers][];
         int[][] neurons = new int[layers][];
         for (int l = 0; l < layers; l++) {

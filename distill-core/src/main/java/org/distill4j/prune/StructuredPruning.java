@@ -26,14 +26,9 @@ public final class StructuredPruning {
             throw new DistillException("the shares of heads and neurons to remove must be in [0, 1), got " + heads
                     + " and " + ffn);
         }
+        importance.requireFits(c);
         BertConfig cfg = c.config();
         int layers = cfg.numHiddenLayers();
-        if (importance.heads().length != layers || importance.heads()[0].length != cfg.numAttentionHeads()
-                || importance.neurons()[0].length != cfg.intermediateSize()) {
-            throw new DistillException("the importance scores do not fit " + c.name() + " (" + layers + " layers of "
-                    + cfg.numAttentionHeads() + " heads and " + cfg.intermediateSize() + " neurons): measure them on "
-                    + "this model");
-        }
         int keepHeads = SubNetwork.kept(1 - heads, cfg.numAttentionHeads());
         int keepNeurons = SubNetwork.kept(1 - ffn, cfg.intermediateSize());
         int[][] h = new int[layers][];

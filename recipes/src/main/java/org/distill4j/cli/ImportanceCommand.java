@@ -1,17 +1,12 @@
 package org.distill4j.cli;
 
-import ai.djl.ndarray.NDManager;
 import java.nio.file.Path;
-import me.tongfei.progressbar.ProgressBar;
 import org.distill4j.glue.Dataset;
 import org.distill4j.glue.GlueReader;
 import org.distill4j.glue.GlueTask;
 import org.distill4j.glue.GlueTraining;
-import org.distill4j.model.BertModel;
 import org.distill4j.prune.Importance;
 import org.distill4j.prune.Rewiring;
-import org.distill4j.text.BertTokenizer;
-import org.distill4j.train.ConsoleProgress;
 import org.distill4j.train.Examples;
 import org.distill4j.weights.Checkpoint;
 import org.distill4j.weights.HfModelDirectory;
@@ -55,12 +50,8 @@ final class ImportanceCommand implements Runnable {
         Dataset train = GlueReader.read(glue.dir(), t, t.train(), glue.skipBadRows);
         Examples data = GlueTraining.examples(train, trainLimit);
         Checkpoint ckpt = Checkpoint.load(model.toString());
-        Importance imp;
-        try (NDManager m = NDManager.newBaseManager(device.resolve()); BertModel bert = ckpt.toModel(m);
-                BertTokenizer tok = ckpt.tokenizer(GlueTraining.maxLength(model));
-                ProgressBar bar = ConsoleProgress.start("importance", data.size(), 0, " examples")) {
-            imp = Importance.measure(bert, tok, data, t.isRegression(), batchSize, bar::stepTo);
-        }
+        Importance imp = Importance.measure(ckpt, GlueTraining.maxLength(model), data, t.isRegression(), batchSize,
+                device.resolve());
         Path file = out != null ? out : model.resolve("importance.json");
         imp.write(file);
         System.out.printf("importance of %d heads and %d neurons per layer over %d %s training examples: %s%n",

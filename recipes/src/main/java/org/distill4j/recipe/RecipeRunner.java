@@ -282,15 +282,9 @@ public final class RecipeRunner {
         if (Files.isRegularFile(file)) {
             imp = Importance.read(file);
         } else {
-            TrainingData data = GlueTraining.examples(train, cfg.data().trainLimit());
-            try (NDManager m = NDManager.newBaseManager(DeviceChoice.parse(cfg.device()).resolve());
-                    BertModel model = student.toModel(m);
-                    BertTokenizer tok = student.tokenizer(cfg.data().maxLength());
-                    me.tongfei.progressbar.ProgressBar bar = org.distill4j.train.ConsoleProgress.start("importance",
-                            data.size(), 0, " examples")) {
-                imp = Importance.measure(model, tok, data, task.isRegression(), TrainerOptions.BATCH_SIZE,
-                        bar::stepTo);
-            }
+            imp = Importance.measure(student, cfg.data().maxLength(), GlueTraining.examples(train,
+                    cfg.data().trainLimit()), task.isRegression(), TrainerOptions.BATCH_SIZE,
+                    DeviceChoice.parse(cfg.device()).resolve());
             imp.write(file);
         }
         System.err.printf("student rewired by importance over %d training examples (%s)%n", imp.examples(), file);
