@@ -30,11 +30,15 @@ public final class BertTokenizer implements AutoCloseable {
         this.json = json;
         this.maxLength = maxLength;
         try {
-            this.tokenizer = HuggingFaceTokenizer.newInstance(new ByteArrayInputStream(json), Map.of(
+            // Checked and rewritten first: the native library aborts the JVM on some damaged files.
+            byte[] safe = TokenizerJson.checked(json, source);
+            this.tokenizer = HuggingFaceTokenizer.newInstance(new ByteArrayInputStream(safe), Map.of(
                     "addSpecialTokens", "true",
                     "truncation", "longest_first",
                     "maxLength", Integer.toString(maxLength),
                     "padding", "false"));
+        } catch (DistillException e) {
+            throw e;
         } catch (IOException | RuntimeException e) {
             throw new DistillException("Cannot load tokenizer from " + source + ": " + e.getMessage(), e);
         }

@@ -90,6 +90,9 @@ public record Checkpoint(String name, BertConfig config, StateDict weights, byte
      * directory's {@code config.json}; null when it cannot be told (a missing path, an ONNX file).
      */
     public static Integer layersOf(String spec) {
+        if (spec == null) {
+            return null;
+        }
         switch (spec) {
             case "builtin:all-minilm-l6-v2":
                 return 6;

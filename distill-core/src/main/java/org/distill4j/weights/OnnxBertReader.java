@@ -29,7 +29,9 @@ public final class OnnxBertReader {
 
     private static final Pattern DENSE_BIAS = Pattern.compile(
             "^(?:bert\\.)?(encoder\\.layer\\.\\d+\\.(?:attention\\.self\\.(?:query|key|value)"
-                    + "|attention\\.output\\.dense|intermediate\\.dense|output\\.dense)|pooler\\.dense)\\.bias$");
+                    + "|attention\\.output\\.dense|intermediate\\.dense|output\\.dense)|pooler\\.dense|classifier)\\.bias$");
+    private static final Pattern PARAMETER = Pattern.compile(
+            "^(?:bert\\.)?(?:embeddings|encoder|pooler|classifier|cls)(?:\\.[^:]*)?\\.(?:weight|bias)$");
     private static final Pattern ATTENTION_DIV = Pattern.compile("^/(?:bert/)?encoder/layer\\.0/attention/self/Div$");
     private static final Pattern LAYER_NORM_ADD = Pattern.compile("^/(?:bert/)?embeddings/LayerNorm/Add$");
 
@@ -68,8 +70,8 @@ public final class OnnxBertReader {
         StateDict dict = new StateDict(source);
         for (TensorProto t : g.getInitializerList()) {
             String name = t.getName();
-            if (name.contains("::") || name.endsWith("position_ids") || t.getDataType() != TensorProto.DataType.FLOAT_VALUE) {
-                continue; // anonymous projections are placed below; position_ids is an index buffer
+            if (!PARAMETER.matcher(name).matches() || t.getDataType() != TensorProto.DataType.FLOAT_VALUE) {
+                continue; // projections ("onnx::MatMul_..", "....weight_t") are placed below; scalars are not weights
             }
             dict.put(name, toTensor(t, source));
         }
@@ -83,9 +85,14 @@ public final class OnnxBertReader {
             throw new DistillException(source + ": no BERT projection weights found in the graph (expected a MatMul "
                     + "followed by an Add with bias 'encoder.layer.0.attention.self.query.bias')");
         }
-        int hidden = (int) dict.get("embeddings.word_embeddings.weight").shape()[1];
-        int numHeads = heads > 0 ? heads : inferHeads(g, producer, hidden, source);
-        float eps = inferLayerNormEps(g, producer);
+        Tensor words = dict.get("embeddings.word_embeddings.weight");
+        if (words == null || words.shape().length != 2) {
+            throw new DistillException(source + ": no 2-d initializer 'embeddings.word_embeddings.weight'; "
+                    + "not a BERT encoder export");
+        }
+        int hidden = (int) words.shape()[1];
+        int numHeads = heads > 0 ? heads : inferHeads(g, producer, inits, hidden, source);
+        float eps = inferLayerNormEps(g, producer, inits);
         BertConfig config = dict.inferConfig(numHeads, eps);
         return new LoadedWeights(config, dict);
     }
@@ -124,10 +131,11 @@ public final class OnnxBertReader {
     }
 
     /** The attention Div by sqrt(head size) tells the head size, hence the head count. */
-    private static int inferHeads(GraphProto g, Map<String, NodeProto> producer, int hidden, String source) {
+    private static int inferHeads(GraphProto g, Map<String, NodeProto> producer, Map<String, TensorProto> inits,
+            int hidden, String source) {
         for (NodeProto n : g.getNodeList()) {
             if ("Div".equals(n.getOpType()) && ATTENTION_DIV.matcher(n.getName()).matches()) {
-                Float c = scalarConstant(n.getInput(1), producer);
+                Float c = scalarConstant(n.getInput(1), producer, inits);
                 if (c != null) {
                     int headSize = Math.round(c * c);
                     if (headSize > 0 && hidden % headSize == 0) {
@@ -141,7 +149,8 @@ public final class OnnxBertReader {
     }
 
     /** The epsilon of the decomposed embedding LayerNorm (variance + eps), BERT's 1e-12 if not found. */
-    private static float inferLayerNormEps(GraphProto g, Map<String, NodeProto> producer) {
+    private static float inferLayerNormEps(GraphProto g, Map<String, NodeProto> producer,
+            Map<String, TensorProto> inits) {
         for (NodeProto n : g.getNodeList()) {
             if ("LayerNormalization".equals(n.getOpType())) {
                 for (var a : n.getAttributeList()) {
@@ -151,7 +160,7 @@ public final class OnnxBertReader {
                 }
             }
             if ("Add".equals(n.getOpType()) && LAYER_NORM_ADD.matcher(n.getName()).matches()) {
-                Float c = scalarConstant(n.getInput(1), producer);
+                Float c = scalarConstant(n.getInput(1), producer, inits);
                 if (c != null) {
                     return c;
                 }
@@ -160,7 +169,14 @@ public final class OnnxBertReader {
         return 1e-12f;
     }
 
-    private static Float scalarConstant(String output, Map<String, NodeProto> producer) {
+    /** A one-element float from a Constant node (PyTorch's exports) or an initializer (ours), else null. */
+    private static Float scalarConstant(String output, Map<String, NodeProto> producer,
+            Map<String, TensorProto> inits) {
+        TensorProto init = inits.get(output);
+        if (init != null && init.getDataType() == TensorProto.DataType.FLOAT_VALUE) {
+            float[] v = floats(init, output);
+            return v.length == 1 ? v[0] : null;
+        }
         NodeProto p = producer.get(output);
         if (p == null || !"Constant".equals(p.getOpType())) {
             return null;
@@ -188,7 +204,16 @@ public final class OnnxBertReader {
             throw new DistillException(source + ": tensor '" + t.getName() + "' has ONNX data type " + t.getDataType()
                     + "; only float32 models are supported (quantized exports are not)");
         }
-        return new Tensor(shape, floats(t, source));
+        float[] values = floats(t, source);
+        long n = 1;
+        for (long d : shape) {
+            n = d < 0 || (d > 0 && n > Integer.MAX_VALUE / d) ? -1 : n * d;
+        }
+        if (n != values.length) {
+            throw new DistillException(source + ": tensor '" + t.getName() + "' has dims " + dims + " but holds "
+                    + values.length + " values");
+        }
+        return new Tensor(shape, values);
     }
 
     private static float[] floats(TensorProto t, String source) {

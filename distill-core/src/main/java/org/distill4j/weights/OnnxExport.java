@@ -137,8 +137,8 @@ public final class OnnxExport {
                     attrs())), attrs(intsAttr("perm", 0, 2, 3, 1)));
             String v = node("Transpose", List.of(node("Reshape", List.of(linear(hidden, p + "attention.self.value"), split),
                     attrs())), attrs(intsAttr("perm", 0, 2, 1, 3)));
-            String scores = node("Div", List.of(node("MatMul", List.of(q, k), attrs()), floats("sqrt_head_size", scale)),
-                    attrs());
+            String scores = namedNode("Div", torchPath(p + "attention.self") + "/Div",
+                    List.of(node("MatMul", List.of(q, k), attrs()), floats("sqrt_head_size", scale)), attrs(), null);
             String probs = node("Softmax", List.of(node("Add", List.of(scores, maskBias), attrs())),
                     attrs(intAttr("axis", -1)));
             String context = node("Reshape", List.of(node("Transpose", List.of(node("MatMul", List.of(probs, v), attrs())),
@@ -187,7 +187,9 @@ public final class OnnxExport {
         String product;
         // The pooler and task head stay fp32: a few thousand weights, and the last rounding before the scores.
         if (options.precision() == Precision.FP32 || !name.startsWith("encoder.")) {
-            product = node("MatMul", List.of(x, initializer(name + ".weight_t", weight.transpose())), attrs());
+            // Named as PyTorch's exporter names it, so that OnnxBertReader reads our own exports back.
+            product = namedNode("MatMul", torchPath(name) + "/MatMul",
+                    List.of(x, initializer(name + ".weight_t", weight.transpose())), attrs(), null);
         } else {
             product = quantizedMatMul(x, name, weight.transpose());
         }
@@ -296,11 +298,20 @@ public final class OnnxExport {
     }
 
     private String node(String op, List<String> inputs, List<AttributeProto> attributes, String output) {
-        String name = fresh(op);
+        return namedNode(op, fresh(op), inputs, attributes, output);
+    }
+
+    private String namedNode(String op, String name, List<String> inputs, List<AttributeProto> attributes,
+            String output) {
         String out = output == null ? name + "_out" : output;
         graph.addNode(NodeProto.newBuilder().setOpType(op).setName(name).addAllInput(inputs).addOutput(out)
                 .addAllAttribute(attributes));
         return out;
+    }
+
+    /** A module path as PyTorch's ONNX exporter writes node scopes: {@code /encoder/layer.0/attention/self}. */
+    private static String torchPath(String module) {
+        return "/" + module.replace('.', '/').replaceAll("layer/(\\d+)", "layer.$1");
     }
 
     private String fresh(String op) {

@@ -32,6 +32,10 @@ public final class Safetensors {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             MappedByteBuffer buf = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size());
             buf.order(ByteOrder.LITTLE_ENDIAN);
+            if (ch.size() < 8) {
+                throw new DistillException(file + " is not a safetensors file (" + ch.size() + " bytes; the header "
+                        + "length alone takes 8)");
+            }
             long headerLen = buf.getLong(0);
             if (headerLen <= 0 || headerLen > ch.size() - 8) {
                 throw new DistillException(file + " is not a safetensors file (header length " + headerLen + ")");
@@ -54,17 +58,36 @@ public final class Safetensors {
         }
     }
 
+    private static String abbreviate(String s) {
+        return s.length() <= 120 ? s : s.substring(0, 117) + "...";
+    }
+
     private static Tensor readTensor(ByteBuffer buf, long dataStart, String name, JsonNode info, Path file) {
         String dtype = info.path("dtype").asText();
         JsonNode shapeNode = info.path("shape");
+        JsonNode offsets = info.path("data_offsets");
+        if (!shapeNode.isArray() || !offsets.isArray() || offsets.size() != 2 || !offsets.get(0).canConvertToLong()
+                || !offsets.get(1).canConvertToLong()) {
+            throw new DistillException(file + ": the header entry of tensor '" + name + "' needs \"shape\": [...] and "
+                    + "\"data_offsets\": [begin, end]; it is " + abbreviate(info.toString()));
+        }
         long[] shape = new long[shapeNode.size()];
         long n = 1;
         for (int i = 0; i < shape.length; i++) {
-            shape[i] = shapeNode.get(i).asLong();
-            n *= shape[i];
+            JsonNode d = shapeNode.get(i);
+            if (!d.isIntegralNumber() || !d.canConvertToLong() || d.asLong() < 0) {
+                throw new DistillException(file + ": tensor '" + name + "' has shape " + shapeNode
+                        + "; dimensions are non-negative integers");
+            }
+            shape[i] = d.asLong();
+            n = n > 0 && shape[i] > Integer.MAX_VALUE / n ? Long.MAX_VALUE : n * shape[i];
         }
-        long begin = dataStart + info.path("data_offsets").get(0).asLong();
-        long end = dataStart + info.path("data_offsets").get(1).asLong();
+        long begin = dataStart + offsets.get(0).asLong();
+        long end = dataStart + offsets.get(1).asLong();
+        if (n > Integer.MAX_VALUE || offsets.get(0).asLong() < 0 || end < begin) {
+            throw new DistillException(file + ": tensor '" + name + "' has shape " + shapeNode + " and data_offsets "
+                    + offsets + "; that is not a tensor this file can hold");
+        }
         int width = switch (dtype) {
             case "F32" -> 4;
             case "F16", "BF16" -> 2;

@@ -147,9 +147,12 @@ public final class StateDict {
             throw new IllegalArgumentException("cannot assign a tensor of shape " + t.shapeString() + " to an array of "
                     + target.getShape());
         }
-        try (NDManager tmp = target.getManager().newSubManager()) {
-            target.set(new NDIndex("..."), tmp.create(t.data(), target.getShape()));
-        }
+        // Off the engine's first thread grad mode is on, and an in-place write to a parameter fails.
+        org.distill4j.model.GradMode.off(() -> {
+            try (NDManager tmp = target.getManager().newSubManager()) {
+                target.set(new NDIndex("..."), tmp.create(t.data(), target.getShape()));
+            }
+        });
     }
 
     /**

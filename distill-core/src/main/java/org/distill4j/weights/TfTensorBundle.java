@@ -50,8 +50,9 @@ public final class TfTensorBundle {
                     continue; // e.g. global_step (int64): not a weight
                 }
                 long[] shape = entry.getShape().getDimList().stream().mapToLong(d -> d.getSize()).toArray();
-                long n = Arrays.stream(shape).reduce(1, (a, b) -> a * b);
-                if (entry.getSize() != n * 4 || entry.getOffset() + entry.getSize() > data.length) {
+                long n = elements(shape);
+                if (n < 0 || entry.getOffset() < 0 || entry.getSize() != n * 4
+                        || entry.getOffset() + entry.getSize() > data.length) {
                     throw new DistillException(source + ": variable '" + e.getKey() + "' claims bytes ["
                             + entry.getOffset() + ", +" + entry.getSize() + ") for shape " + Arrays.toString(shape)
                             + " but the data shard has " + data.length + " bytes");
@@ -67,8 +68,33 @@ public final class TfTensorBundle {
         return out;
     }
 
+    /** The element count of a shape, or -1 for a negative dimension or more elements than a long holds. */
+    private static long elements(long[] shape) {
+        long n = 1;
+        for (long d : shape) {
+            if (d < 0) {
+                return -1;
+            }
+            try {
+                n = Math.multiplyExact(n, d);
+            } catch (ArithmeticException e) {
+                return -1;
+            }
+        }
+        return n > Long.MAX_VALUE / 4 ? -1 : n;
+    }
+
     /** All key/value pairs of a LevelDB table held in memory. */
     static Map<String, byte[]> readTable(byte[] file, String source) {
+        try {
+            return readTableUnchecked(file, source);
+        } catch (java.nio.BufferUnderflowException | IndexOutOfBoundsException e) {
+            // Lengths and handles inside the table point past what is there: a truncated or damaged file.
+            throw new DistillException(source + ": variables.index is damaged (a block or entry runs past its end)", e);
+        }
+    }
+
+    private static Map<String, byte[]> readTableUnchecked(byte[] file, String source) {
         if (file.length < FOOTER_LENGTH) {
             throw new DistillException(source + ": variables.index is too short to be a table (" + file.length + " bytes)");
         }
@@ -79,23 +105,24 @@ public final class TfTensorBundle {
             throw new DistillException(source + ": variables.index does not end with the table magic number; "
                     + "not a TensorFlow checkpoint index");
         }
-        readVarint(footer); // metaindex offset (unused)
-        readVarint(footer); // metaindex size
-        long indexOffset = readVarint(footer);
-        long indexSize = readVarint(footer);
+        readVarint(footer, source); // metaindex offset (unused)
+        readVarint(footer, source); // metaindex size
+        long indexOffset = readVarint(footer, source);
+        long indexSize = readVarint(footer, source);
         Map<String, byte[]> out = new LinkedHashMap<>();
         for (byte[] handle : readBlock(file, indexOffset, indexSize, source).values()) {
             ByteBuffer h = ByteBuffer.wrap(handle);
-            long offset = readVarint(h);
-            long size = readVarint(h);
+            long offset = readVarint(h, source);
+            long size = readVarint(h, source);
             out.putAll(readBlock(file, offset, size, source));
         }
         return out;
     }
 
     private static Map<String, byte[]> readBlock(byte[] file, long offset, long size, String source) {
-        if (offset + size + BLOCK_TRAILER > file.length) {
-            throw new DistillException(source + ": block at " + offset + " runs past the end of variables.index");
+        if (offset < 0 || size < 4 || offset + size + BLOCK_TRAILER > file.length) {
+            throw new DistillException(source + ": block [" + offset + ", +" + size
+                    + ") does not fit in variables.index (" + file.length + " bytes)");
         }
         int compression = file[(int) (offset + size)];
         if (compression != 0) {
@@ -104,16 +131,25 @@ public final class TfTensorBundle {
         }
         ByteBuffer b = ByteBuffer.wrap(file, (int) offset, (int) size).slice().order(ByteOrder.LITTLE_ENDIAN);
         int restarts = b.getInt((int) size - 4);
+        if (restarts < 0 || restarts > (size - 4) / 4) {
+            throw new DistillException(source + ": block at " + offset + " of variables.index claims " + restarts
+                    + " restart points; it has room for at most " + (size - 4) / 4);
+        }
         int end = (int) size - 4 * (restarts + 1);
         Map<String, byte[]> out = new LinkedHashMap<>();
         byte[] key = new byte[0];
         while (b.position() < end) {
-            int shared = (int) readVarint(b);
-            int unshared = (int) readVarint(b);
-            int valueLength = (int) readVarint(b);
-            byte[] next = Arrays.copyOf(key, shared + unshared);
-            b.get(next, shared, unshared);
-            byte[] value = new byte[valueLength];
+            long shared = readVarint(b, source);
+            long unshared = readVarint(b, source);
+            long valueLength = readVarint(b, source);
+            if (shared > key.length || unshared < 0 || valueLength < 0 || unshared + valueLength > end - b.position()) {
+                throw new DistillException(source + ": a key in the block at " + offset + " of variables.index shares "
+                        + shared + " bytes with the previous key (" + key.length + " long) and claims "
+                        + unshared + " + " + valueLength + " more bytes; " + (end - b.position()) + " remain");
+            }
+            byte[] next = Arrays.copyOf(key, (int) (shared + unshared));
+            b.get(next, (int) shared, (int) unshared);
+            byte[] value = new byte[(int) valueLength];
             b.get(value);
             key = next;
             out.put(new String(key, java.nio.charset.StandardCharsets.UTF_8), value);
@@ -121,7 +157,7 @@ public final class TfTensorBundle {
         return out;
     }
 
-    private static long readVarint(ByteBuffer b) {
+    private static long readVarint(ByteBuffer b, String source) {
         long result = 0;
         for (int shift = 0; shift < 64; shift += 7) {
             byte x = b.get();
@@ -130,6 +166,6 @@ public final class TfTensorBundle {
                 return result;
             }
         }
-        throw new DistillException("malformed varint in variables.index");
+        throw new DistillException(source + ": malformed varint in variables.index");
     }
 }

@@ -69,4 +69,47 @@ class BertTokenizerTest {
             assertTrue(n <= 16, n + " tokens");
         }
     }
+
+    /**
+     * The copy of tokenizer.json that the native library gets is rebuilt from checked values; on the
+     * real tokenizers it must encode exactly as the file as shipped does.
+     */
+    @Test
+    void checkedCopyEncodesAsTheShippedFile() throws Exception {
+        for (String model : new String[] {"builtin:all-minilm-l6-v2", "builtin:bge-small-en-v1.5"}) {
+            byte[] raw = Checkpoint.load(model).tokenizerJson();
+            try (var shipped = ai.djl.huggingface.tokenizers.HuggingFaceTokenizer.newInstance(
+                            new java.io.ByteArrayInputStream(raw), java.util.Map.of("addSpecialTokens", "true",
+                                    "truncation", "longest_first", "maxLength", "128", "padding", "false"));
+                    BertTokenizer checked = BertTokenizer.fromJson(raw, 128, model)) {
+                List<GlueSample.Text> texts = GlueSample.mixed();
+                assertTrue(texts.size() >= 40);
+                for (GlueSample.Text t : texts) {
+                    var a = t.second() == null ? shipped.encode(t.first()) : shipped.encode(t.first(), t.second());
+                    var b = checked.encode(t.first(), t.second());
+                    assertArrayEquals(a.getIds(), b.getIds(), model + ": " + t.first());
+                    assertArrayEquals(a.getTypeIds(), b.getTypeIds(), model + ": " + t.first());
+                }
+                assertEquals(shipped.decode(new long[] {101, 7592, 2088, 102}, true),
+                        checked.decode(new long[] {101, 7592, 2088, 102}));
+            }
+        }
+    }
+
+    @Test
+    void aTokenizerJsonTheNativeLibraryWouldAbortOnIsRefusedWithTheField() {
+        byte[] raw = Checkpoint.load("builtin:all-minilm-l6-v2").tokenizerJson();
+        // A decoder with a non-string key: tokenizers 0.21 panics on it, and the panic aborts the JVM.
+        String damaged = new String(raw, java.nio.charset.StandardCharsets.UTF_8)
+                .replace("\"decoder\": {", "\"decoder\": {1: 2, ")
+                .replace("\"decoder\":{", "\"decoder\":{1:2,");
+        var e = org.junit.jupiter.api.Assertions.assertThrows(org.distill4j.DistillException.class,
+                () -> BertTokenizer.fromJson(damaged.getBytes(java.nio.charset.StandardCharsets.UTF_8), 128, "x/tok"));
+        assertTrue(e.getMessage().startsWith("x/tok: tokenizer.json is not valid JSON"), e.getMessage());
+        String wrongType = new String(raw, java.nio.charset.StandardCharsets.UTF_8)
+                .replaceFirst("\"cleanup\": ?true", "\"cleanup\": \"yes\"");
+        var e2 = org.junit.jupiter.api.Assertions.assertThrows(org.distill4j.DistillException.class,
+                () -> BertTokenizer.fromJson(wrongType.getBytes(java.nio.charset.StandardCharsets.UTF_8), 128, "x/tok"));
+        assertEquals("x/tok: tokenizer.json field 'decoder.cleanup' must be true or false", e2.getMessage());
+    }
 }

@@ -1,5 +1,6 @@
 package org.distill4j.weights;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -69,6 +70,43 @@ class OnnxExportTest {
         }
         assertTrue(worstHidden < 1e-4, "last_hidden_state differs by " + worstHidden);
         assertTrue(worstLogit < 1e-4, "logits differ by " + worstLogit);
+    }
+
+    /** An fp32 export reads back as a model: the same config and bit-identical weights. */
+    @Test
+    void fp32ExportReadsBackAsTheSameModel() {
+        byte[] onnx = OnnxExport.toBytes(withHead, OnnxExport.Options.FP32);
+        LoadedWeights back = OnnxBertReader.read(new java.io.ByteArrayInputStream(onnx), "export.onnx", 0);
+        assertEquals(withHead.config(), back.config());
+        assertEquals(withHead.weights().tensors().keySet(), back.weights().tensors().keySet());
+        withHead.weights().tensors().forEach((name, t) -> {
+            assertArrayEquals(t.shape(), back.weights().get(name).shape(), name);
+            assertArrayEquals(t.data(), back.weights().get(name).data(), name);
+        });
+    }
+
+    /**
+     * PyTorch keeps autograd's on/off switch per thread and DJL turns it off only where the engine
+     * loaded: a model must still load (weights written in place) and run on any other thread.
+     */
+    @Test
+    void aModelLoadsAndRunsOnAThreadOtherThanTheEngines() throws Exception {
+        java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
+        float[][] out = new float[1][];
+        Thread t = new Thread(() -> {
+            try (NDManager m = NDManager.newBaseManager(); BertModel model = withHead.toModel(m)) {
+                out[0] = org.distill4j.model.GradMode.off(() ->
+                        model.predict(new ParameterStore(m, false), batches.get(0).toInput(m)).toFloatArray());
+            } catch (Throwable e) {
+                failure.set(e);
+            }
+        });
+        t.start();
+        t.join();
+        if (failure.get() != null) {
+            throw new AssertionError("loading on a fresh thread failed: " + failure.get(), failure.get());
+        }
+        assertArrayEquals(logits.get(0), out[0], 1e-5f);
     }
 
     @Test

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.ParameterStore;
 import org.distill4j.model.BertModel;
+import org.distill4j.model.GradMode;
 import org.distill4j.text.TokenBatch;
 import org.distill4j.weights.Checkpoint;
 
@@ -30,17 +31,22 @@ final class DjlBackend implements EncoderBackend {
     @Override
     public float[] lastHidden(TokenBatch batch) {
         // Each call owns a scope of its own, so concurrent calls share only the read-only weights.
-        try (NDManager step = manager.newSubManager()) {
-            return model.lastHidden(new ParameterStore(step, false), batch.toInput(step), false).toFloatArray();
-        }
+        // Callers' threads (the batcher, an application's pool) have autograd on: see GradMode.
+        return GradMode.off(() -> {
+            try (NDManager step = manager.newSubManager()) {
+                return model.lastHidden(new ParameterStore(step, false), batch.toInput(step), false).toFloatArray();
+            }
+        });
     }
 
     @Override
     public float[] logits(TokenBatch batch) {
-        try (NDManager step = manager.newSubManager()) {
-            NDArray out = model.predict(new ParameterStore(step, false), batch.toInput(step));
-            return out.toFloatArray();
-        }
+        return GradMode.off(() -> {
+            try (NDManager step = manager.newSubManager()) {
+                NDArray out = model.predict(new ParameterStore(step, false), batch.toInput(step));
+                return out.toFloatArray();
+            }
+        });
     }
 
     @Override

@@ -38,7 +38,7 @@ public final class PkdRecipe implements Recipe {
 
     @Override
     public void check(Map<String, Object> s, RecipeFile.Problems p) {
-        if (!List.of("skip", "last").contains(s.get("strategy"))) {
+        if (!Recipe.oneOf(s.get("strategy"), "skip", "last")) {
             p.add("distill.strategy", "skip or last, got '" + s.get("strategy") + "'");
         }
         Recipe.checkRange(s, "hard_weight", 0, 1000, false, p);

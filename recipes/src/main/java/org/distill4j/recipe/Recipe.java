@@ -257,7 +257,7 @@ public interface Recipe {
                         + " and " + prune.end());
             }
             range(p, "prune.every", prune.every(), 1, Integer.MAX_VALUE);
-            if (!List.of("matrix", "global").contains(prune.scope())) {
+            if (!oneOf(prune.scope(), "matrix", "global")) {
                 p.add("prune.scope", "matrix or global, got '" + prune.scope() + "'");
             }
             if (recipe != null && !recipe.needsTask()) {
@@ -384,10 +384,10 @@ public interface Recipe {
             } else if (m.data() == null || m.data().isBlank()) {
                 p.add(k + "data", "train (the task's training set) or a GLUE-layout TSV file of the task");
             }
-            if (!List.of("linear", "constant").contains(m.schedule())) {
+            if (!oneOf(m.schedule(), "linear", "constant")) {
                 p.add(k + "schedule", "linear or constant, got '" + m.schedule() + "'");
             }
-            if (!List.of("last", "best").contains(m.keep())) {
+            if (!oneOf(m.keep(), "last", "best")) {
                 p.add(k + "keep", "last (the model at the stage's end) or best (the best on dev), got '" + m.keep()
                         + "'");
             }
@@ -416,6 +416,11 @@ public interface Recipe {
     }
 
     /** Shared checks of distill settings. */
+    /** Whether a recipe value is one of the allowed words; a null (a key written with no value) is not. */
+    static boolean oneOf(Object value, String... allowed) {
+        return value != null && java.util.Arrays.asList(allowed).contains(value);
+    }
+
     static void checkRange(Map<String, Object> s, String key, double lo, double hi, boolean openLow,
             RecipeFile.Problems p) {
         Object v = s.get(key);
