@@ -16,10 +16,15 @@ public final class AtomicDirectory {
 
     private AtomicDirectory() {}
 
-    /** Swaps a freshly written directory into place; the old one is removed only after the rename. */
+    /**
+     * Swaps a freshly written directory into place; the old one is removed only after the rename.
+     * Two renames cannot be one atomic step: a crash between them leaves the old directory as
+     * {@code NAME.old} and no {@code NAME}, which {@link #recover} puts back.
+     */
     public static void replace(Path fresh, Path target) {
-        Path old = target.resolveSibling(target.getFileName() + ".old");
+        Path old = oldOf(target);
         try {
+            recover(target);
             delete(old);
             if (Files.exists(target)) {
                 Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
@@ -29,6 +34,45 @@ public final class AtomicDirectory {
         } catch (IOException e) {
             throw new DistillException("Cannot move " + fresh + " to " + target + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Finishes or undoes a {@link #replace} that a crash interrupted: a lone {@code NAME.old} (the
+     * crash fell between the two renames) becomes {@code NAME} again. Call before reading a
+     * directory that is written with {@link #replace}. Returns whether anything was put back.
+     */
+    public static boolean recover(Path target) {
+        Path old = oldOf(target);
+        if (Files.exists(target) || !Files.isDirectory(old)) {
+            return false;
+        }
+        try {
+            Files.move(old, target, StandardCopyOption.ATOMIC_MOVE);
+            System.err.printf("%s: a write was interrupted between its two renames; the previous %s is back%n",
+                    target, target.getFileName());
+            return true;
+        } catch (IOException e) {
+            throw new DistillException("Cannot move " + old + " back to " + target + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** {@link #recover} for every directory under {@code parent} that a crash left as {@code NAME.old} alone. */
+    public static void recoverAll(Path parent) {
+        if (!Files.isDirectory(parent)) {
+            return;
+        }
+        try (Stream<Path> children = Files.list(parent)) {
+            for (Path old : children.filter(p -> p.getFileName().toString().endsWith(".old")).toList()) {
+                String name = old.getFileName().toString();
+                recover(old.resolveSibling(name.substring(0, name.length() - ".old".length())));
+            }
+        } catch (IOException e) {
+            throw new DistillException("Cannot list " + parent + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static Path oldOf(Path target) {
+        return target.resolveSibling(target.getFileName() + ".old");
     }
 
     /** Deletes a directory tree, if it exists. */

@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import org.distill4j.DistillException;
+import org.distill4j.Sha256;
 import org.distill4j.Json;
 import org.distill4j.weights.Safetensors;
 import org.distill4j.weights.StateDict;
@@ -21,6 +22,8 @@ import org.distill4j.weights.Tensor;
  * never a mixture; it is resumed only by a run of the same identity (the recipe's hash).
  */
 final class CheckpointStore {
+
+    private static final String[] FILES = {"model.safetensors", "optimizer.safetensors"};
 
     private final String identity;
 
@@ -64,6 +67,13 @@ final class CheckpointStore {
                 n.put("loss_scale", scaler.scale());
                 n.put("loss_scale_clean_updates", scaler.cleanUpdates());
             }
+            // Safetensors has no checksum: a flipped bit in the tensors would resume silently.
+            ObjectNode sums = n.putObject("sha256");
+            for (String f : FILES) {
+                if (Files.exists(tmp.resolve(f))) {
+                    sums.put(f, Sha256.of(tmp.resolve(f)));
+                }
+            }
             Json.PRETTY.writeValue(tmp.resolve("state.json").toFile(), n);
         } catch (IOException e) {
             throw new DistillException("Cannot write checkpoint " + tmp + ": " + e.getMessage(), e);
@@ -92,6 +102,7 @@ final class CheckpointStore {
                         + n.path("identity").asText() + ", not " + identity
                         + "); use another output directory or start without --resume");
             }
+            verify(dir, n);
             readWeights(dir.resolve("model.safetensors"), parameters);
             RunState st = RunState.read(n);
             if (scaler != null && n.has("loss_scale")) {
@@ -107,6 +118,29 @@ final class CheckpointStore {
             return st;
         } catch (IOException e) {
             throw new DistillException("Cannot read checkpoint " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Checks the checkpoint's files against the digests its state.json recorded (checkpoints
+     * written before digests were kept have none, and are read as they are).
+     */
+    private static void verify(Path dir, JsonNode state) {
+        JsonNode sums = state.path("sha256");
+        for (String f : FILES) {
+            if (!sums.has(f)) {
+                continue;
+            }
+            Path file = dir.resolve(f);
+            if (!Files.isRegularFile(file)) {
+                throw new DistillException("checkpoint file " + file + " is missing; the checkpoint is damaged: "
+                        + "start without --resume (or restore the file from a backup)");
+            }
+            if (!Sha256.of(file).equals(sums.get(f).asText())) {
+                throw new DistillException("checkpoint file " + file + " is damaged: its SHA-256 is not the one "
+                        + dir.resolve("state.json") + " recorded when it was written. Start without --resume "
+                        + "(or restore the file from a backup)");
+            }
         }
     }
 

@@ -5,10 +5,14 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 
-/** Little-endian ints and floats through a 4 MB buffer: the cache is up to gigabytes. */
+/**
+ * Little-endian ints and floats through a 4 MB buffer: the cache is up to gigabytes. A CRC-32C of
+ * every value written or read so far ({@link #checksum}) lets a file end with a check of its body.
+ */
 final class FloatFile {
     private final FileChannel ch;
     private final ByteBuffer buf = ByteBuffer.allocate(1 << 22).order(ByteOrder.LITTLE_ENDIAN);
+    private final java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
 
     FloatFile(FileChannel ch) {
         this.ch = ch;
@@ -18,6 +22,7 @@ final class FloatFile {
     void put(byte[] b) throws IOException {
         room(b.length);
         buf.put(b);
+        crc.update(b);
     }
 
     void put(int[] a) throws IOException {
@@ -25,6 +30,7 @@ final class FloatFile {
             room(4);
             int k = Math.min(buf.remaining() / 4, a.length - off);
             buf.asIntBuffer().put(a, off, k);
+            digest(4 * k);
             buf.position(buf.position() + 4 * k);
             off += k;
         }
@@ -35,6 +41,7 @@ final class FloatFile {
             room(4);
             int k = Math.min(buf.remaining() / 4, a.length - off);
             buf.asFloatBuffer().put(a, off, k);
+            digest(4 * k);
             buf.position(buf.position() + 4 * k);
             off += k;
         }
@@ -62,6 +69,7 @@ final class FloatFile {
         fill(n);
         byte[] b = new byte[n];
         buf.get(b);
+        crc.update(b);
         return b;
     }
 
@@ -71,6 +79,7 @@ final class FloatFile {
             fill(4);
             int k = Math.min(buf.remaining() / 4, n - off);
             buf.asIntBuffer().get(a, off, k);
+            digest(4 * k);
             buf.position(buf.position() + 4 * k);
             off += k;
         }
@@ -83,10 +92,23 @@ final class FloatFile {
             fill(4);
             int k = Math.min(buf.remaining() / 4, n - off);
             buf.asFloatBuffer().get(a, off, k);
+            digest(4 * k);
             buf.position(buf.position() + 4 * k);
             off += k;
         }
         return a;
+    }
+
+    /** The CRC-32C of every value put or read so far. */
+    int checksum() {
+        return (int) crc.getValue();
+    }
+
+    /** Adds the next {@code bytes} of the buffer, from its position, to the checksum. */
+    private void digest(int bytes) {
+        ByteBuffer d = buf.duplicate();
+        d.limit(d.position() + bytes);
+        crc.update(d);
     }
 
     /** Bytes read from the file but not yet consumed. */

@@ -61,7 +61,8 @@ final class TeacherCache {
     private static final int BATCH = 64;
 
     /** The first bytes of a cache file, with the format's version. */
-    private static final byte[] MAGIC = "D4JTCv1\n".getBytes(StandardCharsets.US_ASCII);
+    // v2 ends with a CRC-32C of everything before it: a flipped bit would otherwise teach silently.
+    private static final byte[] MAGIC = "D4JTCv2\n".getBytes(StandardCharsets.US_ASCII);
 
     private final int outputs;
     private final int states;
@@ -271,6 +272,12 @@ final class TeacherCache {
                     tokenStates[i] = in.floats(layers.length * tokens[i] * hidden);
                 }
             }
+            int computed = in.checksum();
+            if (in.ints(1)[0] != computed) {
+                System.err.printf("teacher cache %s is damaged (its checksum does not match its contents): "
+                        + "building it again%n", file);
+                return null;
+            }
             if (ch.position() - in.buffered() != ch.size()) {
                 System.err.printf("teacher cache %s is longer than its header says: building it again%n", file);
                 return null;
@@ -314,6 +321,7 @@ final class TeacherCache {
                         out.put(tokenStates[i]);
                     }
                 }
+                out.put(new int[] {out.checksum()});
                 out.flush();
                 ch.force(false);
             }

@@ -124,14 +124,24 @@ public final class Trainer {
 
     /** Whether the run in {@code out} got to its end: a caller may then use its results without running it again. */
     public static boolean finished(Path out) {
+        AtomicDirectory.recoverAll(out);
         return CheckpointStore.finished(out);
+    }
+
+    /**
+     * Whether {@code out} holds a checkpoint to resume from, after putting back any directory of
+     * the run that a crash left half-swapped ({@link AtomicDirectory#recover}).
+     */
+    public static boolean hasCheckpoint(Path out) {
+        AtomicDirectory.recoverAll(out);
+        return Files.isDirectory(out.resolve("checkpoint"));
     }
 
     /** Trains; with {@code resume}, continues from {@code out/checkpoint} if there is one. */
     public Result run(boolean resume) {
         Path ckpt = opt.out().resolve("checkpoint");
         long started = System.nanoTime();
-        boolean resuming = resume && Files.isDirectory(ckpt);
+        boolean resuming = resume && hasCheckpoint(opt.out());
         RunState st = new RunState();
         if (resuming) {
             st.stage = CheckpointStore.stageOf(ckpt);

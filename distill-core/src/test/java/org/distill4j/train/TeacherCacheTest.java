@@ -117,9 +117,11 @@ class TeacherCacheTest {
         Path store = tmp.resolve("store");
         build(store);
         Path file = files(store).get(0);
-        // The file ends with the last example's token states; its last float is the last token's last dimension.
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
-            ch.write(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putFloat(0, 12345f), ch.size() - 4);
+        // The file ends with the last example's token states (its last float is the last token's last
+        // dimension), then the CRC-32C of all before it, which is written anew to match.
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putFloat(0, 12345f), ch.size() - 8);
+            ch.write(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(0, crcOfBody(file)), ch.size() - 4);
         }
         TeacherCache read = build(store);
         int tokens = tok.batch(List.of(data.first().get(N - 1)), List.of(data.second().get(N - 1))).length(0);
@@ -127,6 +129,33 @@ class TeacherCacheTest {
             NDArray h = read.hidden(m, new int[] {N - 1}, 64).get(6);
             assertEquals(12345f, h.getFloat(0, tokens - 1, teacher.config().hiddenSize() - 1));
         }
+    }
+
+    private static int crcOfBody(Path file) throws IOException {
+        byte[] b = Files.readAllBytes(file);
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        crc.update(b, 0, b.length - 4);
+        return (int) crc.getValue();
+    }
+
+    /** A flipped bit inside the teacher's values (a bad disk, a bad copy) is caught by the checksum. */
+    @Test
+    void aFlippedBitIsCaughtAndTheFileBuiltAgain() throws IOException {
+        Path store = tmp.resolve("store");
+        List<float[]> first = contents(build(store));
+        Path file = files(store).get(0);
+        byte[] clean = Files.readAllBytes(file);
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            long at = ch.size() / 2;
+            ByteBuffer one = ByteBuffer.allocate(1);
+            ch.read(one, at);
+            ch.write(ByteBuffer.wrap(new byte[] {(byte) (one.get(0) ^ 0x10)}), at);
+        }
+        List<float[]> again = contents(build(store));
+        for (int i = 0; i < first.size(); i++) {
+            assertArrayEquals(first.get(i), again.get(i), "value set " + i);
+        }
+        assertArrayEquals(clean, Files.readAllBytes(file), "the damaged file was written again, whole");
     }
 
     @Test

@@ -72,7 +72,7 @@ public final class FineTuner {
         try (NDManager root = NDManager.newBaseManager(cfg.device().resolve());
                 BertModel model = source.toModel(root, new BertModel.Heads(false, false, task.outputs()));
                 BertTokenizer tok = source.tokenizer(cfg.maxLength())) {
-            if (!resume || !Files.isDirectory(cfg.out().resolve("checkpoint"))) {
+            if (!resume || !Trainer.hasCheckpoint(cfg.out())) {
                 writeRunFile();
             }
             LoraAdapters adapters = cfg.lora() == null ? null : LoraAdapters.attach(model, cfg.lora());

@@ -125,17 +125,87 @@ class DistillationTest {
         assertTrue(log.contains(objective == Objective.PATIENCE ? "\"patience\"" : "\"hidden_mse\""), log);
     }
 
+    /**
+     * Damage done to a crashed run's files before it is resumed: each damaged checkpoint file must
+     * be refused by name and left as it was, and a checkpoint swap cut between its two renames must
+     * be undone, after which the resume is exact.
+     */
+    @Test
+    void damagedCheckpointsAreRefusedByNameAndAnInterruptedSwapIsUndone() throws Exception {
+        assertResumeIsExact(Objective.HIDDEN, true, Precision.FP32, out -> {
+            Path ckpt = out.resolve("checkpoint");
+            Map<Path, byte[]> before = snapshot(out);
+            // A flipped bit in the weights, a truncated optimizer file, a cut state.json.
+            for (String file : List.of("model.safetensors", "optimizer.safetensors", "state.json")) {
+                Path f = ckpt.resolve(file);
+                byte[] clean = Files.readAllBytes(f);
+                byte[] bad = file.equals("model.safetensors") ? clean.clone()
+                        : java.util.Arrays.copyOf(clean, clean.length / 2);
+                if (file.equals("model.safetensors")) {
+                    bad[bad.length / 2] ^= 0x04;
+                }
+                Files.write(f, bad);
+                org.distill4j.DistillException e = assertThrows(org.distill4j.DistillException.class,
+                        () -> train(out, Objective.HIDDEN, true, Precision.FP32, 0, true), file);
+                assertTrue(e.getMessage().contains(file.equals("state.json") ? ckpt.toString() : f.toString()),
+                        file + ": " + e.getMessage());
+                Files.write(f, clean);
+                assertEquals(before.keySet(), snapshot(out).keySet(), "a refused resume wrote nothing: " + file);
+                snapshot(out).forEach((p, b) -> assertArrayEquals(before.get(p), b, "refused resume changed " + p));
+            }
+            // A crash between the two renames of a checkpoint write: the old one is NAME.old, the new
+            // one still NAME.tmp.
+            Files.move(ckpt, out.resolve("checkpoint.old"));
+            Files.createDirectories(out.resolve("checkpoint.tmp"));
+            Files.write(out.resolve("checkpoint.tmp").resolve("model.safetensors"), new byte[] {1, 2, 3});
+        });
+    }
+
+    private static Map<Path, byte[]> snapshot(Path dir) throws java.io.IOException {
+        Map<Path, byte[]> files = new java.util.TreeMap<>();
+        try (var walk = Files.walk(dir)) {
+            for (Path p : walk.filter(Files::isRegularFile).toList()) {
+                files.put(p, Files.readAllBytes(p));
+            }
+        }
+        return files;
+    }
+
+    @FunctionalInterface
+    private interface Fault {
+        void apply(Path runDir) throws Exception;
+    }
+
     /** Runs the same distillation straight through and with a crash after update 9, then compares. */
     private void assertResumeIsExact(Objective objective, boolean cache, Precision precision) throws Exception {
+        assertResumeIsExact(objective, cache, precision, out -> {});
+    }
+
+    private void assertResumeIsExact(Objective objective, boolean cache, Precision precision, Fault beforeResume)
+            throws Exception {
         Path dir = tmp.resolve(objective + "-" + cache + "-" + precision);
         Map<String, float[]> straight = train(dir.resolve("straight"), objective, cache, precision, 0, false);
         Path out = dir.resolve("interrupted");
         assertThrows(Trainer.Aborted.class, () -> train(out, objective, cache, precision, 9, false));
-        JsonNode crashed = JSON.readTree(out.resolve("checkpoint").resolve("state.json").toFile());
+        beforeResume.apply(out);
+        JsonNode crashed = JSON.readTree(out.resolve(Files.isDirectory(out.resolve("checkpoint")) ? "checkpoint"
+                : "checkpoint.old").resolve("state.json").toFile());
         // Wall time covers the teacher pass and the evaluation at update 6, not only the updates.
         assertTrue(crashed.path("wall_seconds").asDouble() > crashed.path("train_seconds").asDouble(),
                 crashed.toString());
-        Map<String, float[]> resumed = train(out, objective, cache, precision, 0, true);
+        // What the resume prints: it must have resumed, not started over (which would end the same).
+        java.io.PrintStream err = System.err;
+        java.io.ByteArrayOutputStream said = new java.io.ByteArrayOutputStream();
+        Map<String, float[]> resumed;
+        try {
+            System.setErr(new java.io.PrintStream(said, true, java.nio.charset.StandardCharsets.UTF_8));
+            resumed = train(out, objective, cache, precision, 0, true);
+        } finally {
+            System.setErr(err);
+            err.print(said.toString(java.nio.charset.StandardCharsets.UTF_8));
+        }
+        assertTrue(said.toString(java.nio.charset.StandardCharsets.UTF_8).contains("resumed from " + out.resolve(
+                "checkpoint") + " at step 8"), "the run did not resume from its checkpoint at step 8");
         JsonNode end = JSON.readTree(out.resolve("checkpoint").resolve("state.json").toFile());
         // The run's time goes on from the crashed process's checkpoint instead of starting over.
         assertTrue(end.path("wall_seconds").asDouble() > crashed.path("wall_seconds").asDouble(), end.toString());

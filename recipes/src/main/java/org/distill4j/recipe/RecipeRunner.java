@@ -373,7 +373,7 @@ public final class RecipeRunner {
         boolean exists = model.startsWith("builtin:") || Files.exists(Path.of(model));
         // A fine-tuning run that was cut short has a best/ already: finish it rather than use it.
         boolean unfinished = f != null && !model.startsWith("builtin:")
-                && Files.isDirectory(Path.of(model).getParent().resolve("checkpoint"))
+                && Trainer.hasCheckpoint(Path.of(model).getParent())
                 && !Trainer.finished(Path.of(model).getParent());
         if (exists && !unfinished) {
             return model;
@@ -389,7 +389,7 @@ public final class RecipeRunner {
         FineTuneConfig ft = new FineTuneConfig(f.base(), task, f.epochs(), f.lr().floatValue(), f.batchSize(),
                 cfg.data().maxLength(), cfg.seed(), runDir, glueDir, cfg.data().skipBadRows(), f.trainLimit(),
                 TrainerOptions.CHECKPOINT_EVERY, DeviceChoice.parse(cfg.device()), Precision.parse(cfg.train().precision()));
-        FineTuner.Result res = new FineTuner(ft).run(Files.isDirectory(runDir.resolve("checkpoint")));
+        FineTuner.Result res = new FineTuner(ft).run(Trainer.hasCheckpoint(runDir));
         System.err.printf("teacher ready: dev %s (epoch %d), %.0f s%n", res.bestScore().summary(), res.bestEpoch(),
                 res.seconds());
         return model;
