@@ -22,7 +22,7 @@ if [ ! -f "$teacher/best/model.safetensors" ]; then
     --max-length 64 --out "$teacher" > "$work/teacher.log" 2>&1 || { echo "teacher fine-tuning failed: $work/teacher.log"; exit 1; }
 fi
 
-recipe() { # $1 = output dir
+recipe() { # the recipe file; each run names its output.dir with --set
   cat > "$work/recipe.yaml" <<YAML
 name: fault-injection
 method: distilbert
@@ -49,7 +49,7 @@ ref_best=$(digest "$ref/best/model.safetensors")
 ref_ckpt=$(digest "$ref/checkpoint/model.safetensors")
 
 finish() { # $1 = run dir: resume until it ends; prints the exit code
-  ./distill run "$(recipe)" --set output.dir="$1" --resume >> "$1.log" 2>&1
+  ./distill run "$(recipe)" --set output.dir="$1" --resume >> "$work/$(basename "$(dirname "$1")").log" 2>&1
   echo $?
 }
 
@@ -64,7 +64,7 @@ for t in $(seq 1 "$trials"); do
   out="$work/kill-$t/run"; rm -rf "$work/kill-$t"; mkdir -p "$work/kill-$t"
   for k in $(seq 1 "$per"); do
     args=(); [ -d "$out" ] && args=(--resume)
-    ./distill run "$(recipe)" --set output.dir="$out" "${args[@]}" >> "$out.log" 2>&1 &
+    ./distill run "$(recipe)" --set output.dir="$out" "${args[@]}" >> "$work/kill-$t.log" 2>&1 &
     pid=$!
     if [ $(( (t + k) % 2 )) -eq 0 ]; then
       # The moment a checkpoint write starts (at most 90 s).
@@ -101,13 +101,13 @@ if mount -t tmpfs -o size=330m tmpfs "$disk" 2>/dev/null; then
   code=$?
   err=$(grep -m1 -i "no space\|cannot write" "$work/fulldisk.log" | cut -c1-160)
   step=$(grep -o '"step" : [0-9]*' "$out/checkpoint/state.json" 2>/dev/null | grep -o '[0-9]*$')
-  # The checkpoint left behind must be whole: resume it on a disk with room, to the end.
-  rm -rf "$work/fulldisk-resumed"; mkdir -p "$work/fulldisk-resumed"
-  cp -r "$out" "$work/fulldisk-resumed/run"; rm -rf "$work/fulldisk-resumed/run/checkpoint.tmp"
+  # The checkpoint left behind must be whole: make room (as a user would) and resume it to the end.
+  mount -o remount,size=1g "$disk"
+  rcode=$(finish "$out")
+  verdict=$(compare "$out")
   umount "$disk"
-  rcode=$(finish "$work/fulldisk-resumed/run")
-  printf 'full disk, checkpoint write\t1\texit %s: %s; checkpoint left at step %s\tresumed elsewhere (exit %s): %s\n' \
-    "$code" "$err" "${step:-none}" "$rcode" "$(compare "$work/fulldisk-resumed/run")" >> "$results"
+  printf 'full disk, checkpoint write\t1\texit %s: %s; checkpoint left at step %s\tresumed after making room (exit %s): %s\n' \
+    "$code" "$err" "${step:-none}" "$rcode" "$verdict" >> "$results"
 
   # 3. A full disk during the teacher-cache write: the cache directory alone on a 4 MB tmpfs.
   rm -rf "$work/cachefull"; mkdir -p "$work/cachefull/teacher-cache"
