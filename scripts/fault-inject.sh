@@ -64,13 +64,15 @@ for t in $(seq 1 "$trials"); do
   out="$work/kill-$t/run"; rm -rf "$work/kill-$t"; mkdir -p "$work/kill-$t"
   for k in $(seq 1 "$per"); do
     args=(); [ -d "$out" ] && args=(--resume)
+    touch "$work/started"
     ./distill run "$(recipe)" --set output.dir="$out" "${args[@]}" >> "$work/kill-$t.log" 2>&1 &
     pid=$!
     if [ $(( (t + k) % 2 )) -eq 0 ]; then
-      # The moment a checkpoint write starts (at most 90 s).
+      # The moment a checkpoint write starts (at most 90 s): a checkpoint.tmp made since this start
+      # (a killed write leaves its own behind until the next write clears it).
       what="during a checkpoint write"
       for _ in $(seq 1 4500); do
-        [ -d "$out/checkpoint.tmp" ] && break
+        [ -n "$(find "$out" -maxdepth 1 -name checkpoint.tmp -newer "$work/started" 2>/dev/null)" ] && break
         kill -0 $pid 2>/dev/null || break
         sleep 0.02
       done
