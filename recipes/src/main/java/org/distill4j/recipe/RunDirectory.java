@@ -1,5 +1,6 @@
 package org.distill4j.recipe;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -50,6 +51,9 @@ final class RunDirectory {
         boolean same = hash.equals(recordedHash(out, recipe));
         boolean finished = Files.isRegularFile(out.resolve("report.json"));
         if (mode == Mode.RESUME) {
+            if (!same && adoptMoved(out, recipe, hash)) {
+                return;
+            }
             if (!same) {
                 throw new DistillException(out + " holds a run of a different recipe (" + describe(recipe)
                         + "); --resume continues only the same recipe. Use another output.dir, or --overwrite to "
@@ -85,6 +89,52 @@ final class RunDirectory {
         } catch (DistillException e) {
             return null;
         }
+    }
+
+    /**
+     * A run moved or copied from another directory (a fuller disk, another machine): its recipe
+     * differs from this one in {@code output.dir} alone. Its records are rewritten to name where it
+     * is now (the checkpoint's identity first and recipe.yaml last, so an interrupted rewrite is
+     * finished by the next resume) and it is resumed; anything else is not this recipe's run.
+     */
+    private static boolean adoptMoved(Path out, Path recipe, String hash) {
+        Recipe.Resolved here;
+        String was;
+        try {
+            was = RecipeFile.read(recipe, List.of()).config().output().dir();
+            here = RecipeFile.read(recipe, List.of("output.dir=" + out));
+        } catch (DistillException e) {
+            return false;
+        }
+        if (!RecipeFile.hash(here.config()).equals(hash)) {
+            return false;
+        }
+        Path state = out.resolve("checkpoint").resolve("state.json");
+        try {
+            if (Files.isRegularFile(state)) {
+                ObjectNode n = (ObjectNode) Json.MAPPER.readTree(state.toFile());
+                n.put("identity", hash);
+                replaceFile(state, Json.PRETTY.writeValueAsBytes(n));
+            }
+            Path provenance = out.resolve("provenance.json");
+            if (Files.isRegularFile(provenance)) {
+                ObjectNode n = (ObjectNode) Json.MAPPER.readTree(provenance.toFile());
+                n.put("config_hash", hash);
+                replaceFile(provenance, Json.PRETTY.writeValueAsBytes(n));
+            }
+            replaceFile(recipe, RecipeFile.write(here.config()).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        } catch (IOException | ClassCastException e) {
+            throw new DistillException("Cannot update the records of the run moved to " + out + ": " + e.getMessage(), e);
+        }
+        System.err.printf("%s holds this recipe's run made in %s: its records now name %s%n", out, was, out);
+        return true;
+    }
+
+    private static void replaceFile(Path file, byte[] bytes) throws IOException {
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        Files.write(tmp, bytes);
+        Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     }
 
     private static String describe(Path recipe) {

@@ -98,4 +98,34 @@ class RunDirectoryTest {
         }
         assertTrue(Files.isRegularFile(out.resolve("notes.txt")));
     }
+
+    /** A run moved to another directory (a fuller disk, another machine) resumes there, and no other recipe does. */
+    @Test
+    void aMovedRunResumesWhereItIsNowAndItsRecordsNameIt() throws Exception {
+        Recipe.Resolved r = quickstart();
+        Path out = existingRun(r);
+        Files.writeString(out.resolve("provenance.json"), "{\"config_hash\": \"" + hash(r) + "\"}");
+        Files.createDirectories(out.resolve("checkpoint"));
+        Files.writeString(out.resolve("checkpoint/state.json"), "{\"identity\": \"" + hash(r) + "\", \"step\": 7}");
+        Path moved = tmp.resolve("elsewhere/run");
+        Files.createDirectories(moved.getParent());
+        Files.move(out, moved);
+        Path file = Path.of(System.getProperty("project.root", "..")).resolve("configs/quickstart.yaml");
+        Recipe.Resolved there = RecipeFile.read(file, List.of("output.dir=" + moved));
+        // Another recipe is still refused there, and the refusal changes nothing.
+        Recipe.Resolved other = RecipeFile.read(file, List.of("output.dir=" + moved, "train.epochs=3"));
+        assertThrows(DistillException.class, () -> RunDirectory.claim(moved, "quickstart", hash(other),
+                RunDirectory.Mode.RESUME));
+        assertTrue(Files.readString(moved.resolve("recipe.yaml")).contains(out.toString()));
+
+        assertDoesNotThrow(() -> RunDirectory.claim(moved, "quickstart", hash(there), RunDirectory.Mode.RESUME));
+        var state = org.distill4j.Json.MAPPER.readTree(moved.resolve("checkpoint/state.json").toFile());
+        assertEquals(hash(there), state.get("identity").asText());
+        assertEquals(7, state.get("step").asInt());
+        assertEquals(hash(there), org.distill4j.Json.MAPPER.readTree(moved.resolve("provenance.json").toFile())
+                .get("config_hash").asText());
+        assertEquals(hash(there), hash(RecipeFile.read(moved.resolve("recipe.yaml"), List.of())));
+        // From then on it is simply this recipe's run.
+        assertDoesNotThrow(() -> RunDirectory.claim(moved, "quickstart", hash(there), RunDirectory.Mode.RESUME));
+    }
 }
