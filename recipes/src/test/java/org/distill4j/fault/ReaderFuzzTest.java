@@ -78,11 +78,7 @@ class ReaderFuzzTest {
     @BeforeAll
     static void seeds() throws IOException {
         work = Files.createTempDirectory("distill4j-fuzz");
-        worker = Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "fuzz-case");
-            t.setDaemon(true); // a hung case must not keep the JVM alive
-            return t;
-        });
+        worker = newWorker();
         Checkpoint minilm = Checkpoint.load("builtin:all-minilm-l6-v2");
         Checkpoint tiny;
         try (NDManager m = NDManager.newBaseManager();
@@ -102,7 +98,8 @@ class ReaderFuzzTest {
         for (String r : new String[] {"quickstart.yaml", "bge-small/mrpc-pkd-skip.yaml",
                 "tinybert/bge-small/rte-tinybert4-aug.yaml", "dynabert/bge-small-mrpc-wd.yaml",
                 "lora/bge-small-mrpc-pkd-skip-lora.yaml", "bge-small/sst2-distilbert.yaml"}) {
-            recipes.add(Files.readAllBytes(Path.of("../configs").resolve(r)));
+            recipes.add(Files.readAllBytes(Path.of(System.getProperty("project.root", "..")).resolve("configs")
+                    .resolve(r)));
         }
         targets.put("yaml", new Target(recipes, true, "recipe.yaml", file -> RecipeFile.read(file, List.of())));
         targets.put("safetensors", new Target(Files.readAllBytes(dir.resolve("model.safetensors")), false,
@@ -145,6 +142,14 @@ class ReaderFuzzTest {
                 }
             }
         }
+    }
+
+    private static ExecutorService newWorker() {
+        return Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "fuzz-case");
+            t.setDaemon(true); // a hung case must not keep the JVM alive
+            return t;
+        });
     }
 
     @AfterAll
@@ -205,7 +210,7 @@ class ReaderFuzzTest {
             } catch (TimeoutException e) {
                 run.cancel(true);
                 bugs.add(where + "no answer after " + HANG_SECONDS + " s");
-                worker = Executors.newSingleThreadExecutor(); // the hung thread keeps the old one
+                worker = newWorker(); // the hung thread keeps the old one
             } catch (ExecutionException e) {
                 Throwable cause = e.getCause();
                 String message = cause.getMessage();
