@@ -5,6 +5,7 @@ import ai.djl.nn.Parameter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.distill4j.DistillException;
@@ -276,6 +277,55 @@ public final class Trainer {
         SkipArchive.Kept kept = SkipArchive.read(dir); // first: a wrong directory is named by the file it lacks
         try (StageRun run = new StageRun(plan, CheckpointStore.stageOf(dir))) {
             return UpdateReplay.of(dir, kept, run, store.restore(dir, parameters(), run.adam, null));
+        }
+    }
+
+    /**
+     * The harness for sporadic non-finite gradients: restores the run's checkpoint and computes the
+     * gradients of its next {@code updates} updates {@code repeats} times, applying none, so that
+     * every repeat computes exactly the same thing (same weights, batches, dropout draws). Reports
+     * every computation whose gradients (or loss) were not finite.
+     */
+    public StressResult stress(int updates, int repeats) {
+        if (opt.precision() != Precision.FP32) {
+            throw new DistillException("the stress harness is for fp32 runs (in fp16 a non-finite gradient is an "
+                    + "expected loss-scale overflow); build the trainer with precision fp32");
+        }
+        if (updates < 1 || repeats < 1) {
+            throw new DistillException("stress needs at least one update and one repeat, got " + updates + " and "
+                    + repeats);
+        }
+        Path dir = opt.out().resolve("checkpoint");
+        if (!hasCheckpoint(opt.out())) {
+            throw new DistillException(opt.out() + " has no checkpoint to compute updates from: run the recipe first "
+                    + "(stop it whenever; a copy of a running run's directory will do)");
+        }
+        try (StageRun run = new StageRun(plan, CheckpointStore.stageOf(dir))) {
+            RunState st = store.restore(dir, parameters(), run.adam, null);
+            List<String> events = new ArrayList<>();
+            int computed = 0;
+            long t0 = System.nanoTime();
+            for (int r = 1; r <= repeats; r++) {
+                int micro = st.micro;
+                for (int u = 0; u < updates && micro < run.totalMicro; u++) {
+                    int first = micro;
+                    int end = Math.min(run.totalMicro, (first / opt.accumulation() + 1) * opt.accumulation());
+                    Map<String, Float> values = new LinkedHashMap<>();
+                    boolean finiteLoss = run.update(st).gradients(run.ps, run.prefetch::indices, run.prefetch::take,
+                            first, end, st.step + u, run.steps, values);
+                    List<String> bad = finiteLoss ? run.adam.nonFiniteParameters() : List.of("the loss");
+                    if (!bad.isEmpty()) {
+                        events.add(String.format("repeat %d, update %d: %s", r, st.step + u + 1,
+                                UpdateStep.listed(bad, run.adam.size())));
+                    }
+                    run.adam.zeroGradients();
+                    computed++;
+                    micro = end;
+                }
+                System.err.printf("stress: repeat %d of %d done, %d non-finite of %d so far (%.0f s)%n", r, repeats,
+                        events.size(), computed, (System.nanoTime() - t0) / 1e9);
+            }
+            return new StressResult(updates, repeats, computed, List.copyOf(events), (System.nanoTime() - t0) / 1e9);
         }
     }
 

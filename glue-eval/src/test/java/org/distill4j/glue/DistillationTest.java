@@ -161,6 +161,25 @@ class DistillationTest {
         });
     }
 
+    /**
+     * The non-finite-gradient harness computes the updates after the checkpoint again and again from
+     * the same state, applies none, and writes nothing.
+     */
+    @Test
+    void stressComputesTheSameUpdatesRepeatedlyAndChangesNothing() throws Exception {
+        Path out = tmp.resolve("stress");
+        assertThrows(Trainer.Aborted.class, () -> train(out, Objective.HIDDEN, false, Precision.FP32, 9, false));
+        Map<Path, byte[]> before = snapshot(out);
+        org.distill4j.train.StressResult[] result = new org.distill4j.train.StressResult[1];
+        train(out, Objective.HIDDEN, false, Precision.FP32, 0, true, t -> result[0] = t.stress(3, 2));
+        // The checkpoint stands at update 8 of 20: updates 9 to 11, twice.
+        assertEquals(6, result[0].computed(), result[0].summary());
+        assertTrue(result[0].summary().startsWith(result[0].events().size() + " non-finite of 6 update computations"),
+                result[0].summary());
+        assertEquals(before.keySet(), snapshot(out).keySet());
+        snapshot(out).forEach((p, b) -> assertArrayEquals(before.get(p), b, "the harness changed " + p));
+    }
+
     private static Map<Path, byte[]> snapshot(Path dir) throws java.io.IOException {
         Map<Path, byte[]> files = new java.util.TreeMap<>();
         try (var walk = Files.walk(dir)) {
@@ -236,6 +255,12 @@ class DistillationTest {
      */
     private static Map<String, float[]> train(Path out, Objective objective, boolean cache, Precision precision,
             int abortAfter, boolean resume) {
+        return train(out, objective, cache, precision, abortAfter, resume, null);
+    }
+
+    /** @param instead when given, done with the trainer instead of training; the parameters are then null */
+    private static Map<String, float[]> train(Path out, Objective objective, boolean cache, Precision precision,
+            int abortAfter, boolean resume, java.util.function.Consumer<Trainer> instead) {
         Checkpoint ckpt = Checkpoint.load("builtin:all-minilm-l6-v2");
         Dataset train = GlueReader.read(GLUE, GlueTask.SST2, GlueTask.SST2.train(), false);
         Dataset dev = GlueReader.read(GLUE, GlueTask.SST2, GlueTask.SST2.split("dev"), false);
@@ -263,6 +288,10 @@ class DistillationTest {
                     .teacherCacheDir(out.resolve("teacher-cache")).build();
             Trainer t = new Trainer(o, student, teacher, tok, terms, false, GlueTraining.examples(train, 160),
                     GlueTraining.evaluator(List.of(devSlice), tok), (m, e) -> {}, "train");
+            if (instead != null) {
+                instead.accept(t);
+                return null;
+            }
             Trainer.Result r = (abortAfter > 0 ? t.abortAfterStep(abortAfter) : t).run(resume);
             assertEquals(20, r.steps());
             Map<String, float[]> v = values(student.namedParameters());

@@ -3,6 +3,7 @@ package org.distill4j.cli;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.distill4j.DistillException;
 import org.distill4j.recipe.Recipe;
 import org.distill4j.recipe.RecipeFile;
 import org.distill4j.recipe.RecipeRunner;
@@ -34,6 +35,11 @@ final class RunCommand implements Runnable {
             + "whether it is non-finite again")
     Path replay;
 
+    @Option(names = "--stress", paramLabel = "UPDATES,REPEATS", split = ",", description = "instead of training, "
+            + "compute the run's next UPDATES updates REPEATS times from its checkpoint, applying none, and count "
+            + "non-finite gradients (FILE: that run's recipe.yaml; fp32)")
+    List<Integer> stress;
+
     @Option(names = "--glue-dir", paramLabel = "DIR", description = "GLUE data (default data.glue_dir, $GLUE_DIR, then "
             + "../shared/data/glue)")
     Path glueDir;
@@ -58,6 +64,13 @@ final class RunCommand implements Runnable {
         Recipe.Resolved r = RecipeFile.read(file, all);
         if (replay != null) {
             System.out.println(RecipeRunner.replay(r, glueDir, replay).summary());
+            return;
+        }
+        if (stress != null) {
+            if (stress.size() != 2) {
+                throw new DistillException("--stress takes UPDATES,REPEATS (e.g. --stress 20,10), got " + stress);
+            }
+            System.out.println(RecipeRunner.stress(r, glueDir, stress.get(0), stress.get(1)).summary());
             return;
         }
         RecipeRunner.Outcome o = RecipeRunner.run(r, glueDir, resume, overwrite);

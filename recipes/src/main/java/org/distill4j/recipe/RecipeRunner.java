@@ -32,6 +32,7 @@ import org.distill4j.train.DeviceChoice;
 import org.distill4j.train.Precision;
 import org.distill4j.train.Provenance;
 import org.distill4j.train.Stage;
+import org.distill4j.train.StressResult;
 import org.distill4j.train.Trainer;
 import org.distill4j.train.TrainingData;
 import org.distill4j.train.UpdateReplay;
@@ -92,21 +93,36 @@ public final class RecipeRunner {
      * {@code runs/NAME/recipe.yaml}. Writes nothing into the run directory.
      */
     public static UpdateReplay replay(Recipe.Resolved r, Path glueDirOption, Path dump) {
-        return execute(r, glueDirOption, false, dump).replay();
+        return (UpdateReplay) execute(r, glueDirOption, false, t -> t.replay(dump)).probed();
     }
 
-    /** A training run's outcome, or a replay's. */
-    private record Executed(Outcome outcome, UpdateReplay replay) {}
+    /**
+     * Computes the run's next {@code updates} updates {@code repeats} times from its checkpoint, applying
+     * none, and counts non-finite gradients ({@link Trainer#stress}): the harness for sporadic NaN in fp32.
+     * Give the run's own {@code recipe.yaml}; writes nothing into the run directory.
+     */
+    public static StressResult stress(Recipe.Resolved r, Path glueDirOption, int updates, int repeats) {
+        return (StressResult) execute(r, glueDirOption, false, t -> t.stress(updates, repeats)).probed();
+    }
 
-    private static Executed execute(Recipe.Resolved r, Path glueDirOption, boolean resume, Path replay) {
+    /** A training run's outcome, or what a probe of the run (a replay, a stress test) returned. */
+    private record Executed(Outcome outcome, Object probed) {}
+
+    /** @param probe null to train; else what to do with the trainer instead, writing nothing */
+    private static Executed execute(Recipe.Resolved r, Path glueDirOption, boolean resume,
+            java.util.function.Function<Trainer, Object> probe) {
         if (r.task() == null) {
+            if (probe != null) {
+                throw new DistillException("--replay and --stress are for task recipes; " + r.config().name()
+                        + " is a general distillation (method tinybert-general)");
+            }
             return new Executed(GeneralRun.run(r, resume), null);
         }
         RecipeConfig cfg = r.config();
         GlueTask task = r.task();
         Path out = Path.of(cfg.output().dir());
         Path glueDir = cfg.data().glueDir() != null ? Path.of(cfg.data().glueDir()) : GlueReader.locate(glueDirOption);
-        if (replay == null) {
+        if (probe == null) {
             writeText(out.resolve("recipe.yaml"), RecipeFile.write(cfg));
         }
         Dataset train = GlueReader.read(glueDir, task, task.train(), cfg.data().skipBadRows());
@@ -150,7 +166,7 @@ public final class RecipeRunner {
         Provenance provenance = Provenance.of(hash, dataFiles, distils ? cfg.teacher().model() : null,
                 distils ? teacherCkpt.weights() : null, start, studentCkpt == null ? null : init.weights(),
                 cfg.seed());
-        if (replay == null) {
+        if (probe == null) {
             writeJson(out.resolve("provenance.json"), provenance);
         }
 
@@ -163,7 +179,7 @@ public final class RecipeRunner {
                                 new BertModel.Heads(false, false, task.outputs()), root);
                 BertTokenizer tok = vocabSource.tokenizer(cfg.data().maxLength())) {
             LoraAdapters adapters = cfg.lora() == null ? null : LoraAdapters.attach(student, cfg.lora().toConfig());
-            String adapterBase = adapters == null ? null : adapterBase(cfg, start, studentCkpt, out, replay == null);
+            String adapterBase = adapters == null ? null : adapterBase(cfg, start, studentCkpt, out, probe == null);
             Recipe.Plan plan = r.recipe().plan(new Recipe.Context(student, teacher, tok, task, cfg.distill(), root));
             List<Stage> stages = configured(plan.stages(), cfg, name -> GlueTraining.examples(stageData.get(name),
                     cfg.data().trainLimit()));
@@ -203,8 +219,8 @@ public final class RecipeRunner {
             if (cfg.prune() != null) {
                 trainer.listen(new MagnitudePruning(cfg.prune().toSchedule(), student, out.resolve("sparsity.json")));
             }
-            if (replay != null) {
-                return new Executed(null, trainer.replay(replay));
+            if (probe != null) {
+                return new Executed(null, probe.apply(trainer));
             }
             Trainer.Result result = trainer.run(resume);
             System.err.printf("%s: best %s at step %d (epoch %.2f), %d steps%s, %.0f s%n", cfg.name(),

@@ -192,6 +192,33 @@ class DistillCliTest {
                 "a replay wrote into " + out);
     }
 
+    /** The non-finite-gradient harness needs a run to start from, and says so (DistillationTest runs it). */
+    @Test
+    void stressWithoutARunNamesWhatIsMissing() throws Exception {
+        Path out = tmp.resolve("run");
+        Path recipe = tmp.resolve("r.yaml");
+        Files.writeString(recipe, """
+                name: stress-test
+                method: finetune
+                task: WNLI
+                data:
+                  glue_dir: %s
+                  train_limit: 32
+                student:
+                  init: builtin:all-minilm-l6-v2
+                  layers: [1, 2]
+                output:
+                  dir: %s
+                """.formatted(GLUE, out));
+        Run none = run("run", recipe.toString(), "--stress", "2,2");
+        assertEquals(1, none.code(), none.out());
+        assertTrue(none.err().contains(out + " has no checkpoint"), none.err());
+        Run bad = run("run", recipe.toString(), "--stress", "2");
+        assertEquals(1, bad.code(), bad.out());
+        assertTrue(bad.err().contains("--stress takes UPDATES,REPEATS"), bad.err());
+        assertTrue(!Files.exists(out.resolve("recipe.yaml")), "the harness wrote into " + out);
+    }
+
     @Test
     void finetuneEvalPredictAndReportChainOnWnli() throws Exception {
         Path run = tmp.resolve("wnli");
