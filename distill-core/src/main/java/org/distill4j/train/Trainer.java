@@ -185,7 +185,7 @@ public final class Trainer {
         long lastSave = System.nanoTime();
         while (st.micro < run.totalMicro) {
             int first = st.micro;
-            int end = Math.min(run.totalMicro, (first / opt.accumulation() + 1) * opt.accumulation());
+            int end = updateEnd(run, first);
             float lr = run.schedule.at(st.step);
             long t0 = System.nanoTime();
             UpdateStep.Outcome o = run.update(st).run(run.ps, run.prefetch, run.adam, first, end, st.step, run.steps, lr,
@@ -309,7 +309,7 @@ public final class Trainer {
                 int micro = st.micro;
                 for (int u = 0; u < updates && micro < run.totalMicro; u++) {
                     int first = micro;
-                    int end = Math.min(run.totalMicro, (first / opt.accumulation() + 1) * opt.accumulation());
+                    int end = updateEnd(run, first);
                     Map<String, Float> values = new LinkedHashMap<>();
                     boolean finiteLoss = run.update(st).gradients(run.ps, run.prefetch::indices, run.prefetch::take,
                             first, end, st.step + u, run.steps, values);
@@ -327,6 +327,11 @@ public final class Trainer {
             }
             return new StressResult(updates, repeats, computed, List.copyOf(events), (System.nanoTime() - t0) / 1e9);
         }
+    }
+
+    /** The micro-batch after the last of the update that starts at micro-batch {@code first}. */
+    private int updateEnd(StageRun run, int first) {
+        return Math.min(run.totalMicro, (first / opt.accumulation() + 1) * opt.accumulation());
     }
 
     /** Updates of the stages before stage {@code k}. */

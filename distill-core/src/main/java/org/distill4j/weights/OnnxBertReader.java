@@ -205,11 +205,7 @@ public final class OnnxBertReader {
                     + "; only float32 models are supported (quantized exports are not)");
         }
         float[] values = floats(t, source);
-        long n = 1;
-        for (long d : shape) {
-            n = d < 0 || (d > 0 && n > Integer.MAX_VALUE / d) ? -1 : n * d;
-        }
-        if (n != values.length) {
+        if (Tensor.elements(shape) != values.length) {
             throw new DistillException(source + ": tensor '" + t.getName() + "' has dims " + dims + " but holds "
                     + values.length + " values");
         }

@@ -72,7 +72,6 @@ public final class Safetensors {
                     + "\"data_offsets\": [begin, end]; it is " + abbreviate(info.toString()));
         }
         long[] shape = new long[shapeNode.size()];
-        long n = 1;
         for (int i = 0; i < shape.length; i++) {
             JsonNode d = shapeNode.get(i);
             if (!d.isIntegralNumber() || !d.canConvertToLong() || d.asLong() < 0) {
@@ -80,11 +79,11 @@ public final class Safetensors {
                         + "; dimensions are non-negative integers");
             }
             shape[i] = d.asLong();
-            n = n > 0 && shape[i] > Integer.MAX_VALUE / n ? Long.MAX_VALUE : n * shape[i];
         }
+        long n = Tensor.elements(shape);
         long begin = dataStart + offsets.get(0).asLong();
         long end = dataStart + offsets.get(1).asLong();
-        if (n > Integer.MAX_VALUE || offsets.get(0).asLong() < 0 || end < begin) {
+        if (n < 0 || offsets.get(0).asLong() < 0 || end < begin) {
             throw new DistillException(file + ": tensor '" + name + "' has shape " + shapeNode + " and data_offsets "
                     + offsets + "; that is not a tensor this file can hold");
         }

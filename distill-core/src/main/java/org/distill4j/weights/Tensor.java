@@ -13,14 +13,34 @@ import java.util.Arrays;
 public record Tensor(long[] shape, float[] data) {
 
     public Tensor {
-        long n = 1;
-        for (long d : shape) {
-            n *= d;
-        }
+        long n = elements(shape);
         if (n != data.length) {
             throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " holds " + n + " values, data has "
                     + data.length);
         }
+    }
+
+    /**
+     * How many values a shape holds, or -1 when a dimension is negative or the count is more than
+     * a Java array holds: what a reader checks a file's claimed shape with before allocating.
+     */
+    public static long elements(long[] shape) {
+        for (long d : shape) {
+            if (d < 0) {
+                return -1;
+            }
+            if (d == 0) {
+                return 0; // whatever the other dimensions claim
+            }
+        }
+        long n = 1;
+        for (long d : shape) {
+            if (n > Integer.MAX_VALUE / d) {
+                return -1;
+            }
+            n *= d;
+        }
+        return n;
     }
 
     /** A copy of an array's values (any float type), on the heap. */

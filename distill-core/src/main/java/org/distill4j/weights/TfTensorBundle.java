@@ -50,7 +50,7 @@ public final class TfTensorBundle {
                     continue; // e.g. global_step (int64): not a weight
                 }
                 long[] shape = entry.getShape().getDimList().stream().mapToLong(d -> d.getSize()).toArray();
-                long n = elements(shape);
+                long n = Tensor.elements(shape);
                 if (n < 0 || entry.getOffset() < 0 || entry.getSize() != n * 4
                         || entry.getOffset() + entry.getSize() > data.length) {
                     throw new DistillException(source + ": variable '" + e.getKey() + "' claims bytes ["
@@ -66,22 +66,6 @@ public final class TfTensorBundle {
             }
         }
         return out;
-    }
-
-    /** The element count of a shape, or -1 for a negative dimension or more elements than a long holds. */
-    private static long elements(long[] shape) {
-        long n = 1;
-        for (long d : shape) {
-            if (d < 0) {
-                return -1;
-            }
-            try {
-                n = Math.multiplyExact(n, d);
-            } catch (ArithmeticException e) {
-                return -1;
-            }
-        }
-        return n > Long.MAX_VALUE / 4 ? -1 : n;
     }
 
     /** All key/value pairs of a LevelDB table held in memory. */

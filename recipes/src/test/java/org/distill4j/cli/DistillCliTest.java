@@ -166,12 +166,11 @@ class DistillCliTest {
         return s;
     }
 
-    @Test
-    void replayNamesTheMissingFileAndLeavesTheRunAlone() throws Exception {
-        Path out = tmp.resolve("run");
+    /** A fine-tuning recipe of a 2-layer MiniLM cut on 32 WNLI pairs: what --replay and --stress are given. */
+    private Path smallWnliRecipe(String name, Path out) throws Exception {
         Path recipe = tmp.resolve("r.yaml");
         Files.writeString(recipe, """
-                name: replay-test
+                name: %s
                 method: finetune
                 task: WNLI
                 data:
@@ -182,7 +181,14 @@ class DistillCliTest {
                   layers: [1, 2]
                 output:
                   dir: %s
-                """.formatted(GLUE, out));
+                """.formatted(name, GLUE, out));
+        return recipe;
+    }
+
+    @Test
+    void replayNamesTheMissingFileAndLeavesTheRunAlone() throws Exception {
+        Path out = tmp.resolve("run");
+        Path recipe = smallWnliRecipe("replay-test", out);
         Path dump = tmp.resolve("no-such-dump");
         Run r = run("run", recipe.toString(), "--replay", dump.toString());
         assertEquals(1, r.code(), r.out());
@@ -196,20 +202,7 @@ class DistillCliTest {
     @Test
     void stressWithoutARunNamesWhatIsMissing() throws Exception {
         Path out = tmp.resolve("run");
-        Path recipe = tmp.resolve("r.yaml");
-        Files.writeString(recipe, """
-                name: stress-test
-                method: finetune
-                task: WNLI
-                data:
-                  glue_dir: %s
-                  train_limit: 32
-                student:
-                  init: builtin:all-minilm-l6-v2
-                  layers: [1, 2]
-                output:
-                  dir: %s
-                """.formatted(GLUE, out));
+        Path recipe = smallWnliRecipe("stress-test", out);
         Run none = run("run", recipe.toString(), "--stress", "2,2");
         assertEquals(1, none.code(), none.out());
         assertTrue(none.err().contains(out + " has no checkpoint"), none.err());
