@@ -206,9 +206,43 @@ public final class AdamW implements AutoCloseable {
 
     /** The global L2 norm of {@code grads} (one per parameter); records the non-finite ones. */
     private float gradientNorm(Map<String, NDArray> grads) {
+        double[] sq = squaredNorms(grads);
+        double sumSq = 0;
+        List<String> nonFinite = new ArrayList<>();
+        int i = 0;
+        for (String name : params.keySet()) {
+            if (!Double.isFinite(sq[i])) {
+                try (NDArray max = grads.get(name).abs().max()) {
+                    nonFinite.add(name + " (max |g| " + max.getFloat() + ")");
+                }
+            }
+            sumSq += sq[i++];
+        }
+        float norm = (float) Math.sqrt(sumSq);
+        skipped = nonFinite.isEmpty() && Float.isFinite(norm) ? List.of() : List.copyOf(nonFinite);
+        return norm;
+    }
+
+    /**
+     * Each parameter's squared gradient norm, in {@link #names} order, updating and clearing nothing:
+     * what the non-finite-gradient harness compares, bit for bit, between computations of one update.
+     */
+    public double[] gradientSquares() {
         try (NDManager tmp = state.newSubManager()) {
-            // Squares summed in double, on the device, read back once: a float sum overflows long
-            // before the norm itself would, and one read per parameter would stall a GPU each time.
+            return squaredNorms(parameterGradients(tmp));
+        }
+    }
+
+    /** The parameters' names, in the order of {@link #gradientSquares}. */
+    public List<String> names() {
+        return List.copyOf(params.keySet());
+    }
+
+    /** Each parameter's squared gradient norm, summed in double on the device and read back once. */
+    private double[] squaredNorms(Map<String, NDArray> grads) {
+        try (NDManager tmp = state.newSubManager()) {
+            // In double: a float sum overflows long before the norm itself would; one read for all
+            // parameters, as one read per parameter would stall a GPU each time.
             NDList squares = new NDList(params.size());
             for (String name : params.keySet()) {
                 NDArray g = grads.get(name);
@@ -228,21 +262,7 @@ public final class AdamW implements AutoCloseable {
             }
             NDArray stacked = NDArrays.stack(squares);
             stacked.attach(tmp);
-            double[] sq = stacked.toDoubleArray();
-            double sumSq = 0;
-            List<String> nonFinite = new ArrayList<>();
-            int i = 0;
-            for (String name : params.keySet()) {
-                if (!Double.isFinite(sq[i])) {
-                    try (NDArray max = grads.get(name).abs().max()) {
-                        nonFinite.add(name + " (max |g| " + max.getFloat() + ")");
-                    }
-                }
-                sumSq += sq[i++];
-            }
-            float norm = (float) Math.sqrt(sumSq);
-            skipped = nonFinite.isEmpty() && Float.isFinite(norm) ? List.of() : List.copyOf(nonFinite);
-            return norm;
+            return stacked.toDoubleArray();
         }
     }
 

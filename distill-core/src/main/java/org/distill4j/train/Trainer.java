@@ -302,8 +302,9 @@ public final class Trainer {
         }
         try (StageRun run = new StageRun(plan, CheckpointStore.stageOf(dir))) {
             RunState st = store.restore(dir, parameters(), run.adam, null);
-            List<String> events = new ArrayList<>();
-            int computed = 0;
+            List<String> names = run.adam.names();
+            List<List<StressResult.Computation>> byUpdate = new ArrayList<>();
+            int nonFinite = 0;
             long t0 = System.nanoTime();
             for (int r = 1; r <= repeats; r++) {
                 int micro = st.micro;
@@ -313,19 +314,21 @@ public final class Trainer {
                     Map<String, Float> values = new LinkedHashMap<>();
                     boolean finiteLoss = run.update(st).gradients(run.ps, run.prefetch::indices, run.prefetch::take,
                             first, end, st.step + u, run.steps, values);
-                    List<String> bad = finiteLoss ? run.adam.nonFiniteParameters() : List.of("the loss");
-                    if (!bad.isEmpty()) {
-                        events.add(String.format("repeat %d, update %d: %s", r, st.step + u + 1,
-                                UpdateStep.listed(bad, run.adam.size())));
-                    }
+                    double[] squares = run.adam.gradientSquares();
                     run.adam.zeroGradients();
-                    computed++;
+                    StressResult.Computation c = new StressResult.Computation(r, st.step + u + 1, finiteLoss,
+                            values, squares);
+                    if (byUpdate.size() <= u) {
+                        byUpdate.add(new ArrayList<>());
+                    }
+                    byUpdate.get(u).add(c);
+                    nonFinite += c.finite() ? 0 : 1;
                     micro = end;
                 }
-                System.err.printf("stress: repeat %d of %d done, %d non-finite of %d so far (%.0f s)%n", r, repeats,
-                        events.size(), computed, (System.nanoTime() - t0) / 1e9);
+                System.err.printf("stress: repeat %d of %d done, %d non-finite so far (%.0f s)%n", r, repeats,
+                        nonFinite, (System.nanoTime() - t0) / 1e9);
             }
-            return new StressResult(updates, repeats, computed, List.copyOf(events), (System.nanoTime() - t0) / 1e9);
+            return StressResult.of(names, byUpdate, (System.nanoTime() - t0) / 1e9);
         }
     }
 

@@ -3,6 +3,7 @@ package org.distill4j.train;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
@@ -103,6 +104,28 @@ class AdamWTest {
                 // v = (1 − β2) · g'² = [0.00036, 0.00064], to 1.3e-5 relative: β2 = 0.999 is 0.99900001 in float32.
                 assertArrayEquals(new float[] {0.00036f, 0.00064f}, moments.get("v.a.weight").data(), 1e-8f);
                 assertArrayEquals(new float[] {0f}, moments.get("m.b.bias").data(), 0f);
+            }
+        }
+    }
+
+    @Test
+    void gradientSquaresNameEachParameterAndKeepNonFiniteOnes() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            Parameter a = param(m, "a.weight", 1f, 1f);
+            Parameter b = param(m, "b.bias", 1f);
+            Map<String, Parameter> params = new LinkedHashMap<>();
+            params.put("a.weight", a);
+            params.put("b.bias", b);
+            try (AdamW adam = new AdamW(params, 0f, m)) {
+                gradients(m, List.of(a, b), new float[] {3f, 4f}, new float[] {Float.NaN});
+                assertEquals(List.of("a.weight", "b.bias"), adam.names());
+                double[] sq = adam.gradientSquares();
+                assertEquals(25.0, sq[0], 0.0);
+                assertTrue(Double.isNaN(sq[1]), "a NaN gradient gives a NaN square: " + sq[1]);
+                // Reading them changes nothing: the step still sees the NaN and skips.
+                assertFalse(Float.isFinite(adam.step(0.1f, 0)));
+                assertEquals(List.of("b.bias (max |g| NaN)"), adam.nonFiniteParameters());
+                assertEquals(1f, a.getArray().getFloat(0), 0f);
             }
         }
     }

@@ -174,7 +174,7 @@ class DistillationTest {
         train(out, Objective.HIDDEN, false, Precision.FP32, 0, true, t -> result[0] = t.stress(3, 2));
         // The checkpoint stands at update 8 of 20: updates 9 to 11, twice.
         assertEquals(6, result[0].computed(), result[0].summary());
-        assertTrue(result[0].summary().startsWith(result[0].events().size() + " non-finite of 6 update computations"),
+        assertTrue(result[0].summary().startsWith(result[0].events().size() + " non-finite and " + result[0].differing().size() + " differing of 6 update computations"),
                 result[0].summary());
         assertEquals(before.keySet(), snapshot(out).keySet());
         snapshot(out).forEach((p, b) -> assertArrayEquals(before.get(p), b, "the harness changed " + p));
