@@ -2,6 +2,7 @@ package org.distill4j.loss;
 
 import ai.djl.ndarray.NDArray;
 import org.distill4j.mapping.LayerMapping;
+import org.distill4j.model.Scalar;
 
 /**
  * Attention transfer between mapped layers, summed over layer pairs. Three forms:
@@ -48,8 +49,8 @@ public final class AttentionLoss implements LossTerm {
         if (kind == Kind.PROBS_KL) {
             // Per query row: Σ_k p_t (log p_t − log p_s); padding keys have p = 0 and are masked out,
             // clamping keeps 0·log 0 from turning into NaN.
-            NDArray logT = teacher.maximum(1e-12f).log();
-            NDArray logS = student.maximum(1e-12f).log();
+            NDArray logT = Scalar.max(teacher, 1e-12f).log();
+            NDArray logS = Scalar.max(student, 1e-12f).log();
             NDArray perRow = teacher.mul(logT.sub(logS)).mul(cells).sum(new int[] {3});
             NDArray rows = TokenMask.perToken(mask).squeeze(2).expandDims(1); // [batch, 1, seq]
             return perRow.mul(rows).sum().div(rows.sum().mul(heads));

@@ -2,6 +2,7 @@ package org.distill4j.loss;
 
 import ai.djl.ndarray.NDArray;
 import org.distill4j.mapping.LayerMapping;
+import org.distill4j.model.Scalar;
 
 /**
  * Cosine embedding loss between hidden states, 1 − cos(h^S, h^T) per token averaged over real
@@ -24,7 +25,7 @@ public final class CosineLoss implements LossTerm {
                     + "; use hidden_mse with a projection when widths differ");
         }
         NDArray dot = student.mul(teacher).sum(new int[] {2});
-        NDArray norms = student.norm(new int[] {2}).mul(teacher.norm(new int[] {2})).maximum(1e-8f);
+        NDArray norms = Scalar.max(student.norm(new int[] {2}).mul(teacher.norm(new int[] {2})), 1e-8f);
         NDArray loss = dot.div(norms).neg().add(1f);
         NDArray m = TokenMask.perToken(mask).squeeze(2);
         return TokenMask.maskedMean(loss, m, 1);

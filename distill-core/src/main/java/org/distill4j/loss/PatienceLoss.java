@@ -2,6 +2,7 @@ package org.distill4j.loss;
 
 import ai.djl.ndarray.NDArray;
 import org.distill4j.mapping.LayerMapping;
+import org.distill4j.model.Scalar;
 
 /**
  * Patient-KD's intermediate loss (Sun et al. 2019, eq. 5): the squared difference between the
@@ -24,15 +25,15 @@ public final class PatienceLoss implements LossTerm {
             throw new IllegalArgumentException("the patience loss needs [CLS] states of one width, got student "
                     + student.getShape() + " and teacher " + teacher.getShape());
         }
-        NDArray s = student.div(student.norm(new int[] {1}, true).maximum(1e-8f));
-        NDArray t = teacher.div(teacher.norm(new int[] {1}, true).maximum(1e-8f));
+        NDArray s = student.div(Scalar.max(student.norm(new int[] {1}, true), 1e-8f));
+        NDArray t = teacher.div(Scalar.max(teacher.norm(new int[] {1}, true), 1e-8f));
         return s.sub(t).square().mean();
     }
 
     @Override
     public NDArray compute(StepContext s) {
-        return mapping.sum(p -> of(s.studentOut().cls(p.student()), s.requireTeacher(name()).cls(p.teacher())))
-                .div(mapping.pairs().size());
+        NDArray sum = mapping.sum(p -> of(s.studentOut().cls(p.student()), s.requireTeacher(name()).cls(p.teacher())));
+        return Scalar.div(sum, mapping.pairs().size());
     }
 
     @Override

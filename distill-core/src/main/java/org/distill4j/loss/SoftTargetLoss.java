@@ -1,6 +1,7 @@
 package org.distill4j.loss;
 
 import ai.djl.ndarray.NDArray;
+import org.distill4j.model.Scalar;
 
 /**
  * Soft-target distillation (Hinton et al. 2015): KL(teacher ‖ student) between the softened
@@ -27,10 +28,10 @@ public final class SoftTargetLoss implements LossTerm {
         if (regression) {
             return student.sub(teacher).square().mean();
         }
-        NDArray logPs = student.div(temperature).logSoftmax(-1);
-        NDArray logPt = teacher.div(temperature).logSoftmax(-1);
+        NDArray logPs = Scalar.div(student, temperature).logSoftmax(-1);
+        NDArray logPt = Scalar.div(teacher, temperature).logSoftmax(-1);
         NDArray kl = logPt.exp().mul(logPt.sub(logPs)).sum(new int[] {1}).mean();
-        return kl.mul(temperature * temperature);
+        return Scalar.mul(kl, temperature * temperature);
     }
 
     @Override

@@ -46,7 +46,7 @@ public final class BertSelfAttention extends BertModule {
         NDArray v = splitHeads(projection("value").forward(ps, x, training));
         NDArray kt = k.transpose(0, 1, 3, 2);
         NDArray raw = q.matMul(kt);
-        NDArray scores = raw.div((float) Math.sqrt(headSize));
+        NDArray scores = Scalar.div(raw, (float) Math.sqrt(headSize));
         release(q, k, kt, raw);
         NDArray biased = scores.add(maskBias);
         NDArray probs = biased.softmax(-1);

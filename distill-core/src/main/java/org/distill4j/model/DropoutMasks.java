@@ -30,6 +30,12 @@ public final class DropoutMasks implements AutoCloseable {
     /** Elements drawn by one task: masks are the same whatever the number of threads. */
     private static final int CHUNK = 1 << 18;
 
+    /**
+     * {@code -Ddistill4j.dropout=torch} leaves every mask to libtorch's dropout: a setting of the
+     * non-finite-gradient harness (masks then depend on libtorch's generator, not on {@link #seeded}).
+     */
+    private static final boolean JAVA_MASKS = !"torch".equals(System.getProperty("distill4j.dropout"));
+
     private final SplittableRandom stream;
     private final DropoutMasks outer;
 
@@ -61,7 +67,8 @@ public final class DropoutMasks implements AutoCloseable {
      */
     public static NDArray dropout(NDArray x, float p, boolean training) {
         DropoutMasks masks = CURRENT.get();
-        if (!training || p <= 0f || masks == null || !Device.Type.CPU.equals(x.getDevice().getDeviceType())) {
+        if (!training || p <= 0f || masks == null || !JAVA_MASKS
+                || !Device.Type.CPU.equals(x.getDevice().getDeviceType())) {
             return Dropout.dropout(x, p, training).singletonOrThrow();
         }
         if (p >= 1f) {

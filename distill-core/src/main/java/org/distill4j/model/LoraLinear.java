@@ -53,7 +53,7 @@ public final class LoraLinear extends BertModule implements LinearProjection {
         NDArray in = DropoutMasks.dropout(x, dropout, training);
         NDArray low = Dense.linear(in, value(ps, a, x, training), null);
         NDArray up = Dense.linear(low, value(ps, b, x, training), null);
-        NDArray scaled = up.mul(scale());
+        NDArray scaled = Scalar.mul(up, scale());
         NDArray out = y.add(scaled);
         if (in != x) {
             release(in);
@@ -70,7 +70,7 @@ public final class LoraLinear extends BertModule implements LinearProjection {
     /** The update {@code (alpha / r) · B A}, [out, in]: what merging adds to the base weight. */
     public NDArray delta() {
         NDArray ba = b.getArray().matMul(a.getArray());
-        NDArray d = ba.mul(scale());
+        NDArray d = Scalar.mul(ba, scale());
         ba.close();
         return d;
     }

@@ -20,14 +20,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.IntConsumer;
 import java.util.stream.IntStream;
+import me.tongfei.progressbar.ProgressBar;
 import org.distill4j.DistillException;
 import org.distill4j.Json;
 import org.distill4j.loss.HardLabelLoss;
-import me.tongfei.progressbar.ProgressBar;
 import org.distill4j.model.BertConfig;
 import org.distill4j.model.BertModel;
 import org.distill4j.model.EncoderOutput;
 import org.distill4j.model.ForwardOptions;
+import org.distill4j.model.Scalar;
 import org.distill4j.text.BertTokenizer;
 import org.distill4j.train.ConsoleProgress;
 import org.distill4j.train.TrainingData;
@@ -91,7 +92,7 @@ public record Importance(float[][] heads, float[][] neurons, int examples) {
                                 new ForwardOptions(headMask, ffnMask, null), false);
                         NDArray logits = model.classify(ps, out, false);
                         // The batch's summed loss: importance per example, whatever the batch size.
-                        gc.backward(HardLabelLoss.of(logits, labels, regression).mul(idx.length));
+                        gc.backward(Scalar.mul(HardLabelLoss.of(logits, labels, regression), idx.length));
                     }
                     add(headSum, headMask.getGradient().abs().toFloatArray());
                     add(neuronSum, ffnMask.getGradient().abs().toFloatArray());

@@ -30,6 +30,11 @@ final class BatchPrefetcher implements AutoCloseable {
         t.setDaemon(true);
         return t;
     });
+    /**
+     * {@code -Ddistill4j.prefetch=false} tokenizes each batch on the training thread when it is
+     * needed: a setting of the non-finite-gradient harness, which toggles one thread at a time.
+     */
+    private static final boolean PREFETCH = !"false".equals(System.getProperty("distill4j.prefetch"));
     private int pendingMicro = -1;
     private Future<TokenBatch> pending;
 
@@ -64,7 +69,7 @@ final class BatchPrefetcher implements AutoCloseable {
         if (batch == null) {
             batch = data.batch(tokenizer, indices(micro));
         }
-        if (micro + 1 < totalMicro) {
+        if (PREFETCH && micro + 1 < totalMicro) {
             int[] next = indices(micro + 1);
             pendingMicro = micro + 1;
             pending = pool.submit(() -> data.batch(tokenizer, next));

@@ -19,15 +19,16 @@ import org.distill4j.model.DropoutMasks;
 import org.distill4j.model.EncoderInput;
 import org.distill4j.model.EncoderOutput;
 import org.distill4j.model.ForwardOptions;
+import org.distill4j.model.Scalar;
 import org.distill4j.text.TokenBatch;
 
 /**
  * One update of a stage: forward and backward of its micro-batches (each running the stage's
  * {@link StepObjective}), then AdamW. An fp32 update whose gradients come out non-finite from a
- * finite loss is computed once more before it is given up: replays of such updates (same state,
- * batch and dropout, bit-identical loss) came out finite, so the fault is a backward that is not
- * repeatable, not a bad batch. The update, its recomputation and a replay all go through
- * {@link #gradients}, so they compute the same thing.
+ * finite loss is computed once more before it is given up. That was the symptom of constants freed
+ * before the backward pass read them (see {@link org.distill4j.model.Scalar}); it stays as a guard.
+ * The update, its recomputation and a replay all go through {@link #gradients}, so they compute the
+ * same thing.
  */
 final class UpdateStep {
 
@@ -153,7 +154,7 @@ final class UpdateStep {
                     for (WeightedTerm term : stage.terms()) {
                         NDArray v = term.term().compute(ctx);
                         values.merge(objective.valueName(term.name(), n), v.getFloat() / share, Float::sum);
-                        NDArray weighted = v.mul(term.schedule().at(step, steps));
+                        NDArray weighted = Scalar.mul(v, term.schedule().at(step, steps));
                         total = total == null ? weighted : total.add(weighted);
                     }
                     float loss = total.getFloat();
@@ -162,7 +163,7 @@ final class UpdateStep {
                         return false; // the update is skipped: the other sub-networks need not run
                     }
                     float scale = (mixed == null ? 1f : mixed.scaler().scale()) / share;
-                    gc.backward(scale == 1f ? total : total.mul(scale));
+                    gc.backward(scale == 1f ? total : Scalar.mul(total, scale));
                 }
             }
             return true;
