@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.ParameterStore;
@@ -30,6 +31,7 @@ class LoraLinearTest {
 
     @Test
     void aFreshAdapterChangesNothingAndMergingGivesTheSameOutputs() {
+        Engine.getInstance().setRandomSeed(30); // the adapters' A and the "trained" B below are random
         Checkpoint ckpt = Checkpoint.load("builtin:all-minilm-l6-v2");
         List<GlueSample.Text> texts = GlueSample.dev("MRPC", 3, 4, 8);
         try (NDManager m = NDManager.newBaseManager();
@@ -67,12 +69,13 @@ class LoraLinearTest {
                 }
             }
             float[] merged = plain.lastHidden(ps, batch.toInput(m), false).toFloatArray();
-            // Six layers of fp32 rounding in another order: within 1e-5 of the outputs' scale.
+            // Six layers of fp32 rounding in another order: within 1e-4 of the outputs' scale. Random
+            // adapters gave 3e-6 to 3.5e-5 of it; a merge that drops alpha / r is off by 7e-2.
             double scale = 0;
             for (float v : unmerged) {
                 scale = Math.max(scale, Math.abs(v));
             }
-            assertTrue(maxDiff(unmerged, merged) < 1e-5 * scale, "merged differs by " + maxDiff(unmerged, merged)
+            assertTrue(maxDiff(unmerged, merged) < 1e-4 * scale, "merged differs by " + maxDiff(unmerged, merged)
                     + " on outputs up to " + scale);
         }
     }
