@@ -73,9 +73,9 @@ class ScalarTest {
     }
 
     /**
-     * A training forward (dropout on, a soft-target term with a temperature) and its backward give
-     * the same gradients, bit for bit, whether or not garbage is collected and memory reused while
-     * the backward pass waits.
+     * A training forward (dropout on, a LoRA adapter, a soft-target term with a temperature) and its
+     * backward give the same gradients, bit for bit, whether or not garbage is collected and memory
+     * reused while the backward pass waits.
      */
     @Test
     void encoderGradientsDoNotDependOnTheCollector() throws InterruptedException {
@@ -83,6 +83,9 @@ class ScalarTest {
         Engine.getInstance().setRandomSeed(5);
         try (NDManager root = NDManager.newBaseManager();
                 BertModel model = BertModel.create(config, new BertModel.Heads(false, false, 2), root)) {
+            // LoRA on the first layer's query: its alpha / r scaling is on the gradient path too.
+            model.replace("encoder.layer.0.attention.self.query", base -> new LoraLinear(base, 4, 8f, 0.1f));
+            model.initializeNew();
             ParameterStore ps = new ParameterStore(root, false);
             long[] ids = new long[4 * 12];
             long[] types = new long[ids.length];
