@@ -14,7 +14,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.util.ArrayList;
@@ -26,6 +25,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import me.tongfei.progressbar.ProgressBar;
+import org.distill4j.AtomicFile;
 import org.distill4j.Sha256;
 import org.distill4j.loss.TeacherOutputs;
 import org.distill4j.loss.TeacherRequest;
@@ -297,44 +297,36 @@ final class TeacherCache {
      * run: it is reported and training goes on.
      */
     private void write(Path file, byte[] key) {
-        // One temporary name per process: two runs filling the same cache at once must not share one.
-        Path tmp = file.resolveSibling(file.getFileName() + "." + ProcessHandle.current().pid() + ".tmp");
         try {
-            Files.createDirectories(file.getParent());
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                    StandardOpenOption.TRUNCATE_EXISTING)) {
-                FloatFile out = new FloatFile(ch);
-                out.put(MAGIC);
-                out.put(key);
-                int n = tokens.length;
-                out.put(new int[] {n, outputs, cls != null ? states : 0, hidden, layers.length});
-                out.put(layers);
-                out.put(tokens);
-                for (int i = 0; i < n; i++) {
-                    if (logits != null) {
-                        out.put(logits[i]);
+            AtomicFile.write(file, tmp -> {
+                try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                        StandardOpenOption.TRUNCATE_EXISTING)) {
+                    FloatFile out = new FloatFile(ch);
+                    out.put(MAGIC);
+                    out.put(key);
+                    int n = tokens.length;
+                    out.put(new int[] {n, outputs, cls != null ? states : 0, hidden, layers.length});
+                    out.put(layers);
+                    out.put(tokens);
+                    for (int i = 0; i < n; i++) {
+                        if (logits != null) {
+                            out.put(logits[i]);
+                        }
+                        if (cls != null) {
+                            out.put(cls[i]);
+                        }
+                        if (tokenStates != null) {
+                            out.put(tokenStates[i]);
+                        }
                     }
-                    if (cls != null) {
-                        out.put(cls[i]);
-                    }
-                    if (tokenStates != null) {
-                        out.put(tokenStates[i]);
-                    }
+                    out.put(new int[] {out.checksum()});
+                    out.flush();
                 }
-                out.put(new int[] {out.checksum()});
-                out.flush();
-                ch.force(false);
-            }
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            });
             System.err.printf("teacher outputs kept in %s (%.0f MB) for later runs%n", file, Files.size(file) / 1e6);
         } catch (IOException e) {
             System.err.printf("warning: teacher outputs not kept in %s (%s): a later run will compute them again%n",
                     file, e.getMessage());
-            try {
-                Files.deleteIfExists(tmp);
-            } catch (IOException ignored) {
-                // The message above already says the file is not there.
-            }
         }
     }
 

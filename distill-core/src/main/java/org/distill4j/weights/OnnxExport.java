@@ -7,12 +7,12 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.function.IntBinaryOperator;
+import org.distill4j.AtomicFile;
 import org.distill4j.DistillException;
 import org.distill4j.model.BertConfig;
 import org.distill4j.model.BertModel;
@@ -80,16 +80,12 @@ public final class OnnxExport {
     /** Writes {@code checkpoint} to {@code out} atomically. */
     public static void write(Checkpoint checkpoint, Path out, Options options) {
         ModelProto model = new OnnxExport(checkpoint, options).build(checkpoint.name());
-        Path tmp = out.resolveSibling(out.getFileName() + ".tmp");
         try {
-            Path parent = out.toAbsolutePath().getParent();
-            if (parent != null) {
-                Files.createDirectories(parent);
-            }
-            try (OutputStream os = Files.newOutputStream(tmp)) {
-                model.writeTo(os);
-            }
-            Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            AtomicFile.write(out, tmp -> {
+                try (OutputStream os = Files.newOutputStream(tmp)) {
+                    model.writeTo(os);
+                }
+            });
         } catch (IOException e) {
             throw new DistillException("Cannot write " + out + ": " + e.getMessage(), e);
         }

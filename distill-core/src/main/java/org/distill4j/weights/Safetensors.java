@@ -11,10 +11,10 @@ import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.Iterator;
 import java.util.Map;
+import org.distill4j.AtomicFile;
 import org.distill4j.DistillException;
 import org.distill4j.Json;
 
@@ -148,26 +148,25 @@ public final class Safetensors {
         for (int i = json.length; i < padded; i++) {
             headerBytes[i] = ' ';
         }
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
         try {
-            Files.createDirectories(file.toAbsolutePath().getParent());
-            try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 20)) {
-                ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded);
-                out.write(len.array());
-                out.write(headerBytes);
-                ByteBuffer chunk = ByteBuffer.allocate(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
-                for (Tensor t : dict.tensors().values()) {
-                    for (float v : t.data()) {
-                        if (!chunk.hasRemaining()) {
-                            out.write(chunk.array(), 0, chunk.position());
-                            chunk.clear();
+            AtomicFile.write(file, tmp -> {
+                try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 20)) {
+                    ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded);
+                    out.write(len.array());
+                    out.write(headerBytes);
+                    ByteBuffer chunk = ByteBuffer.allocate(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
+                    for (Tensor t : dict.tensors().values()) {
+                        for (float v : t.data()) {
+                            if (!chunk.hasRemaining()) {
+                                out.write(chunk.array(), 0, chunk.position());
+                                chunk.clear();
+                            }
+                            chunk.putFloat(v);
                         }
-                        chunk.putFloat(v);
                     }
+                    out.write(chunk.array(), 0, chunk.position());
                 }
-                out.write(chunk.array(), 0, chunk.position());
-            }
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            });
         } catch (IOException e) {
             throw new DistillException("Cannot write " + file + ": " + e.getMessage(), e);
         }

@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Random;
 import java.util.Set;
 import me.tongfei.progressbar.ProgressBar;
+import org.distill4j.AtomicFile;
 import org.distill4j.DistillException;
 import org.distill4j.Json;
 import org.distill4j.Sha256;
@@ -185,9 +186,8 @@ public final class Augmentation {
                     write(w, text.toString());
                     w.force(false);
                     bytes = w.position();
-                    Path tmp = dir.resolve("progress.json.tmp");
-                    Json.MAPPER.writeValue(tmp.toFile(), java.util.Map.of("chunks", c + 1, "bytes", bytes));
-                    Files.move(tmp, progress, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+                    java.util.Map<String, Long> state = java.util.Map.of("chunks", c + 1L, "bytes", bytes);
+                    AtomicFile.write(progress, tmp -> Json.MAPPER.writeValue(tmp.toFile(), state));
                     bar.stepBy(chunk.size());
                 }
             }
@@ -357,11 +357,7 @@ public final class Augmentation {
 
     private static void copy(Path from, Path to) {
         try {
-            Path parent = to.toAbsolutePath().getParent();
-            Files.createDirectories(parent);
-            Path tmp = parent.resolve(to.getFileName() + ".partial");
-            Files.copy(from, tmp, StandardCopyOption.REPLACE_EXISTING);
-            Files.move(tmp, to, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            AtomicFile.write(to, tmp -> Files.copy(from, tmp, StandardCopyOption.REPLACE_EXISTING));
         } catch (IOException e) {
             throw new UncheckedIOException("writing " + to + ": " + e.getMessage(), e);
         }

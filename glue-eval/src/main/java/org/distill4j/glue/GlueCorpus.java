@@ -6,7 +6,6 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -14,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
+import org.distill4j.AtomicFile;
 
 /**
  * Unlabelled text for general distillation made from GLUE's training files: every text of every
@@ -45,28 +45,27 @@ public final class GlueCorpus {
         Set<String> seen = new HashSet<>();
         Map<GlueTask, Integer> perTask = new LinkedHashMap<>();
         List<GlueTask> missing = new ArrayList<>();
-        Path tmp = out.resolveSibling(out.getFileName() + ".partial");
         try {
-            Files.createDirectories(out.toAbsolutePath().getParent());
-            try (BufferedWriter w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
-                for (GlueTask task : tasks) {
-                    if (!Files.isRegularFile(glueDir.resolve(task.train().file()))) {
-                        missing.add(task);
-                        continue;
+            AtomicFile.write(out, tmp -> {
+                try (BufferedWriter w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
+                    for (GlueTask task : tasks) {
+                        if (!Files.isRegularFile(glueDir.resolve(task.train().file()))) {
+                            missing.add(task);
+                            continue;
+                        }
+                        int added = 0;
+                        for (Example e : GlueReader.read(glueDir, task, task.train(), skipBadRows).examples()) {
+                            added += add(e.textA(), seen, w) + add(e.textB(), seen, w);
+                        }
+                        perTask.put(task, added);
                     }
-                    int added = 0;
-                    for (Example e : GlueReader.read(glueDir, task, task.train(), skipBadRows).examples()) {
-                        added += add(e.textA(), seen, w) + add(e.textB(), seen, w);
-                    }
-                    perTask.put(task, added);
                 }
-            }
-            if (perTask.isEmpty()) {
-                Files.deleteIfExists(tmp);
-                throw new IllegalArgumentException("no GLUE training file of " + tasks + " in " + glueDir.toAbsolutePath()
-                        .normalize() + "; fetch some with ./distill glue download --tasks TASK --dir " + glueDir);
-            }
-            Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+                if (perTask.isEmpty()) { // the old corpus, if any, stays
+                    throw new IllegalArgumentException("no GLUE training file of " + tasks + " in "
+                            + glueDir.toAbsolutePath().normalize() + "; fetch some with ./distill glue download "
+                            + "--tasks TASK --dir " + glueDir);
+                }
+            });
         } catch (IOException e) {
             throw new UncheckedIOException("writing the GLUE corpus " + out + ": " + e.getMessage(), e);
         }

@@ -19,6 +19,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipInputStream;
+import org.distill4j.AtomicFile;
 import org.distill4j.DistillException;
 
 /**
@@ -124,12 +125,11 @@ public final class GlueDownloader {
                 if (e.isDirectory() || e.getName().startsWith("__MACOSX")) {
                     continue;
                 }
-                Files.createDirectories(target.getParent());
-                Path part = target.resolveSibling(target.getFileName() + ".part");
-                try (OutputStream out = Files.newOutputStream(part)) {
-                    zin.transferTo(out); // ZipInputStream checks each entry's CRC as it reads
-                }
-                Files.move(part, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+                AtomicFile.write(target, part -> {
+                    try (OutputStream out = Files.newOutputStream(part)) {
+                        zin.transferTo(out); // ZipInputStream checks each entry's CRC as it reads
+                    }
+                });
                 names.add(e.getName());
             }
         } catch (IOException | IllegalArgumentException e) {

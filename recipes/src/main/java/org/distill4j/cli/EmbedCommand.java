@@ -5,10 +5,10 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import me.tongfei.progressbar.ProgressBar;
+import org.distill4j.AtomicFile;
 import org.distill4j.DistillException;
 import org.distill4j.serve.Embedding;
 import org.distill4j.serve.InferenceOptions;
@@ -99,21 +99,18 @@ final class EmbedCommand implements Runnable {
     }
 
     private void write(float[][] vectors) {
-        Path tmp = output.resolveSibling(output.getFileName() + ".tmp");
         try {
-            if (output.toAbsolutePath().getParent() != null) {
-                Files.createDirectories(output.toAbsolutePath().getParent());
-            }
-            try (BufferedWriter w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
-                for (float[] v : vectors) {
-                    StringBuilder sb = new StringBuilder(v.length * 12).append('[');
-                    for (int j = 0; j < v.length; j++) {
-                        sb.append(j == 0 ? "" : ",").append(v[j]);
+            AtomicFile.write(output, tmp -> {
+                try (BufferedWriter w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
+                    for (float[] v : vectors) {
+                        StringBuilder sb = new StringBuilder(v.length * 12).append('[');
+                        for (int j = 0; j < v.length; j++) {
+                            sb.append(j == 0 ? "" : ",").append(v[j]);
+                        }
+                        w.write(sb.append("]\n").toString());
                     }
-                    w.write(sb.append("]\n").toString());
                 }
-            }
-            Files.move(tmp, output, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            });
         } catch (IOException e) {
             throw new DistillException("Cannot write --output " + output + ": " + e.getMessage(), e);
         }
