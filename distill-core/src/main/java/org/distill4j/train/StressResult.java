@@ -67,22 +67,24 @@ public record StressResult(int updates, int repeats, int computed, List<String> 
         for (List<Computation> all : byUpdate) {
             computed += all.size();
             repeats = Math.max(repeats, all.size());
+            List<String> prints = all.stream().map(Computation::fingerprint).toList();
             Map<String, Integer> counts = new LinkedHashMap<>();
             Map<String, Computation> firstOf = new LinkedHashMap<>();
-            for (Computation c : all) {
-                if (c.finite()) {
-                    counts.merge(c.fingerprint(), 1, Integer::sum);
-                    firstOf.putIfAbsent(c.fingerprint(), c);
+            for (int i = 0; i < all.size(); i++) {
+                if (all.get(i).finite()) {
+                    counts.merge(prints.get(i), 1, Integer::sum);
+                    firstOf.putIfAbsent(prints.get(i), all.get(i));
                 }
             }
             String mode = counts.entrySet().stream().max(Map.Entry.comparingByValue()).map(Map.Entry::getKey)
                     .orElse(null);
-            for (Computation c : all) {
+            for (int i = 0; i < all.size(); i++) {
+                Computation c = all.get(i);
                 if (!c.finite()) {
                     events.add(String.format("repeat %d, update %d: %s", c.repeat(), c.update(), c.finiteLoss()
                             ? "non-finite gradients in " + fromTheTop(names, nonFinite(c.squares()), names.size())
                             : "the loss is not finite"));
-                } else if (!c.fingerprint().equals(mode)) {
+                } else if (!prints.get(i).equals(mode)) {
                     Computation ref = firstOf.get(mode);
                     differing.add(String.format("repeat %d, update %d: differs from %d of %d computations in %s",
                             c.repeat(), c.update(), counts.get(mode), all.size(), describeDifference(names, ref, c)));

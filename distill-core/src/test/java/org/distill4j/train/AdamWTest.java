@@ -35,6 +35,15 @@ class AdamWTest {
         return Parameter.builder().setName(name).setType(Parameter.Type.WEIGHT).optArray(a).build();
     }
 
+    /** The parameters by name, in the given order. */
+    private static Map<String, Parameter> byName(Parameter... ps) {
+        Map<String, Parameter> out = new LinkedHashMap<>();
+        for (Parameter p : ps) {
+            out.put(p.getName(), p);
+        }
+        return out;
+    }
+
     /** Sets each parameter's gradient to {@code grads[i]} through a backward pass of Σ g·w. */
     private static void gradients(NDManager m, List<Parameter> params, float[]... grads) {
         try (NDManager s = m.newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
@@ -71,10 +80,8 @@ class AdamWTest {
     @Test
     void decayIsDecoupledAndSkipsBiasesAndLayerNorm() {
         try (NDManager m = NDManager.newBaseManager()) {
-            Map<String, Parameter> params = new LinkedHashMap<>();
-            params.put("dense.weight", param(m, "dense.weight", 2f));
-            params.put("dense.bias", param(m, "dense.bias", 2f));
-            params.put("LayerNorm.weight", param(m, "LayerNorm.weight", 2f));
+            Map<String, Parameter> params = byName(param(m, "dense.weight", 2f), param(m, "dense.bias", 2f),
+                    param(m, "LayerNorm.weight", 2f));
             try (AdamW adam = new AdamW(params, 0.01f, m)) {
                 // Zero gradients: Adam moves nothing, so only the decay acts: 2 · (1 − 0.1 · 0.01) = 1.998.
                 gradients(m, List.copyOf(params.values()), new float[] {0f}, new float[] {0f}, new float[] {0f});
@@ -91,9 +98,7 @@ class AdamWTest {
         try (NDManager m = NDManager.newBaseManager()) {
             Parameter a = param(m, "a.weight", 0f, 0f);
             Parameter b = param(m, "b.bias", 0f);
-            Map<String, Parameter> params = new LinkedHashMap<>();
-            params.put("a.weight", a);
-            params.put("b.bias", b);
+            Map<String, Parameter> params = byName(a, b);
             try (AdamW adam = new AdamW(params, 0f, m)) {
                 // g = [3, 4] and [0]: norm 5, clipped to 1 by × 1/(5 + 1e-6); m = 0.1 · g' = [0.06, 0.08], 0.
                 gradients(m, List.of(a, b), new float[] {3f, 4f}, new float[] {0f});
@@ -113,9 +118,7 @@ class AdamWTest {
         try (NDManager m = NDManager.newBaseManager()) {
             Parameter a = param(m, "a.weight", 1f, 1f);
             Parameter b = param(m, "b.bias", 1f);
-            Map<String, Parameter> params = new LinkedHashMap<>();
-            params.put("a.weight", a);
-            params.put("b.bias", b);
+            Map<String, Parameter> params = byName(a, b);
             try (AdamW adam = new AdamW(params, 0f, m)) {
                 gradients(m, List.of(a, b), new float[] {3f, 4f}, new float[] {Float.NaN});
                 assertEquals(List.of("a.weight", "b.bias"), adam.names());

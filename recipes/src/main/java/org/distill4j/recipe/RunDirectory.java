@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
+import org.distill4j.AtomicFile;
 import org.distill4j.DistillException;
 import org.distill4j.Json;
 import org.distill4j.train.AtomicDirectory;
@@ -131,10 +132,7 @@ final class RunDirectory {
     }
 
     private static void replaceFile(Path file, byte[] bytes) throws IOException {
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        Files.write(tmp, bytes);
-        Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        AtomicFile.write(file, tmp -> Files.write(tmp, bytes));
     }
 
     private static String describe(Path recipe) {
