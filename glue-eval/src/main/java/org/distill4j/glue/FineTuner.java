@@ -8,13 +8,17 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import org.distill4j.AtomicFile;
 import org.distill4j.DistillException;
+import org.distill4j.Json;
+import org.distill4j.Sha256;
 import org.distill4j.loss.HardLabelLoss;
 import org.distill4j.loss.WeightedTerm;
 import org.distill4j.model.BertModel;
 import org.distill4j.model.LoraAdapters;
 import org.distill4j.text.BertTokenizer;
 import org.distill4j.train.ParameterSelection;
+import org.distill4j.train.Provenance;
 import org.distill4j.train.Stage;
 import org.distill4j.train.Trainer;
 import org.distill4j.train.TrainerOptions;
@@ -73,7 +77,8 @@ public final class FineTuner {
                 BertModel model = source.toModel(root, new BertModel.Heads(false, false, task.outputs()));
                 BertTokenizer tok = source.tokenizer(cfg.maxLength())) {
             if (!resume || !Trainer.hasCheckpoint(cfg.out())) {
-                writeRunFile();
+                writeRunFile(Provenance.of(Sha256.of(cfg.identity()), List.of(train.file()), null, null,
+                        cfg.model(), source.weights(), cfg.seed()));
             }
             LoraAdapters adapters = cfg.lora() == null ? null : LoraAdapters.attach(model, cfg.lora());
             Stage.Builder stage = Stage.of("finetune", List.of(WeightedTerm.of(new HardLabelLoss(), 1f)));
@@ -103,10 +108,16 @@ public final class FineTuner {
         }
     }
 
-    private void writeRunFile() {
+    /**
+     * run.txt for people; provenance.json as every recipe run writes it, so that the commit that
+     * trained a fine-tuned model can be told (scripts/nonfinite-count.sh reads it).
+     */
+    private void writeRunFile(Provenance provenance) {
         try {
             Files.createDirectories(cfg.out());
             Files.writeString(cfg.out().resolve("run.txt"), cfg + "\n", StandardCharsets.UTF_8);
+            AtomicFile.write(cfg.out().resolve("provenance.json"), tmp -> Json.PRETTY.writeValue(tmp.toFile(),
+                    provenance));
         } catch (IOException e) {
             throw new DistillException("Cannot write to " + cfg.out() + ": " + e.getMessage(), e);
         }

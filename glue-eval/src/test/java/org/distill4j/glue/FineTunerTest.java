@@ -5,9 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import org.distill4j.Json;
+import org.distill4j.train.Provenance;
 import org.distill4j.weights.Safetensors;
 import org.distill4j.weights.StateDict;
 import org.junit.jupiter.api.Test;
@@ -36,6 +39,12 @@ class FineTunerTest {
         assertTrue(Files.readString(out.resolve("best/distill.json")).contains("\"task\" : \"SST-2\""));
         List<String> metrics = Files.readAllLines(out.resolve("metrics.jsonl"));
         assertTrue(metrics.stream().anyMatch(l -> l.contains("\"eval\":true")), metrics.toString());
+        // What made it: the code's commit, the training file's hash and the start checkpoint's.
+        JsonNode provenance = Json.MAPPER.readTree(out.resolve("provenance.json").toFile());
+        assertFalse(provenance.path("git_commit").asText().isEmpty(), provenance.toString());
+        assertEquals(Provenance.sha256(GLUE.resolve("SST-2/train.tsv")),
+                provenance.path("data_files").path(GLUE.resolve("SST-2/train.tsv").toString()).asText());
+        assertEquals(64, provenance.path("student_start_hash").asText().length(), provenance.toString());
     }
 
     @Test
