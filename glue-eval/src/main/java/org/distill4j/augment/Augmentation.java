@@ -10,7 +10,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.io.Serializable;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Random;
@@ -150,50 +152,34 @@ public final class Augmentation {
                     examples.size());
         }
         Layout layout = s.task().train().layout();
-        Checkpoint ckpt = Checkpoint.load(s.model());
         long texts = 0;
         long forwards;
         long onePiece;
         long longer;
-        try (NDManager root = NDManager.newBaseManager();
-                BertModel mlm = ckpt.toModel(root);
-                BertTokenizer tok = ckpt.tokenizer(512);
+        try (Worker worker = new Worker(s, null, examples);
                 FileChannel w = FileChannel.open(partial, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
-            if (!mlm.heads().maskedLm()) {
-                throw new DistillException("augmentation needs a model with a masked-LM head; " + s.model() + " has "
-                        + "none (builtin:bert-base-uncased has one)");
-            }
             w.truncate(bytes);
             w.position(bytes);
             if (bytes == 0 && layout.header()) {
-                write(w, raw.get(0).replace("\uFEFF", "") + "\n");
+                write(w, header(raw));
             }
-            Set<String> words = new HashSet<>();
-            for (Example e : examples) {
-                words.addAll(Sentence.of(e.textA(), tok).normalized());
-                if (e.textB() != null) {
-                    words.addAll(Sentence.of(e.textB(), tok).normalized());
-                }
-            }
-            WordEmbeddingSpace space = s.neighbours() ? WordEmbeddingSpace.of(mlm, tok, words) : null;
-            CandidateFinder finder = new CandidateFinder(mlm, tok, space, s.k(), s.spacing(), s.batchSize());
             try (ProgressBar bar = ConsoleProgress.start("augment " + s.task(), examples.size(),
                     Math.min(examples.size(), (long) first * size), " rows")) {
                 for (int c = first; c < chunks; c++) {
-                    List<Example> chunk = examples.subList(c * size, Math.min(examples.size(), (c + 1) * size));
-                    StringBuilder text = new StringBuilder();
-                    texts += chunk(s, chunk, raw, layout, tok, finder, text);
-                    write(w, text.toString());
+                    Chunk chunk = Chunk.of(c, examples.subList(c * size, Math.min(examples.size(), (c + 1) * size)),
+                            raw);
+                    write(w, worker.augment(chunk));
+                    texts += chunk.texts();
                     w.force(false);
                     bytes = w.position();
                     java.util.Map<String, Long> state = java.util.Map.of("chunks", c + 1L, "bytes", bytes);
                     AtomicFile.write(progress, tmp -> Json.MAPPER.writeValue(tmp.toFile(), state));
-                    bar.stepBy(chunk.size());
+                    bar.stepBy(chunk.rows().size());
                 }
             }
-            forwards = finder.forwards();
-            onePiece = finder.onePieceWords();
-            longer = finder.longerWords();
+            forwards = worker.finder.forwards();
+            onePiece = worker.finder.onePieceWords();
+            longer = worker.finder.longerWords();
         } catch (IOException e) {
             throw new UncheckedIOException("augmenting into " + partial + ": " + e.getMessage(), e);
         }
@@ -305,39 +291,144 @@ public final class Augmentation {
         }
     }
 
-    /** Appends one chunk's rows to {@code out}; the number of texts augmented. */
-    private static int chunk(Settings s, List<Example> chunk, List<String> raw, Layout layout, BertTokenizer tok,
-            CandidateFinder finder, StringBuilder out) {
-        List<Sentence> sentences = new ArrayList<>();
-        for (Example e : chunk) {
-            sentences.add(Sentence.of(e.textA(), tok));
+    /** The header line of a training file with one (BOM stripped), newline-terminated. */
+    public static String header(List<String> rawLines) {
+        return rawLines.get(0).replace("\uFEFF", "") + "\n";
+    }
+
+    /**
+     * The rows of one chunk with their lines as the file has them (BOM stripped): what a worker
+     * needs to write the chunk's originals and copies. Serializable, for distributed runs.
+     *
+     * @param index the chunk's number from 0
+     */
+    public record Chunk(int index, List<Example> rows, List<String> lines) implements Serializable {
+
+        /** Chunk {@code index} of {@code rows}, each row's line taken from the file's lines. */
+        public static Chunk of(int index, List<Example> rows, List<String> rawLines) {
+            List<String> lines = new ArrayList<>();
+            for (Example e : rows) {
+                String line = rawLines.get(e.line() - 1);
+                lines.add(e.line() == 1 ? line.replace("\uFEFF", "") : line);
+            }
+            return new Chunk(index, List.copyOf(rows), List.copyOf(lines));
+        }
+
+        /** Texts augmented: one per side of each row. */
+        public int texts() {
+            return rows.stream().mapToInt(e -> e.textB() == null ? 1 : 2).sum();
+        }
+    }
+
+    /**
+     * The words of the texts being augmented, in the order the word-embedding space takes them.
+     * A distributed run computes them once on the driver and gives them to each {@link Worker},
+     * so that every worker searches the same space as a single-machine run.
+     */
+    public static List<String> words(List<Example> rows, BertTokenizer tok) {
+        Set<String> words = new HashSet<>();
+        for (Example e : rows) {
+            words.addAll(Sentence.of(e.textA(), tok).normalized());
             if (e.textB() != null) {
-                sentences.add(Sentence.of(e.textB(), tok));
+                words.addAll(Sentence.of(e.textB(), tok).normalized());
             }
         }
-        List<List<List<String>>> candidates = finder.find(sentences);
-        int i = 0;
-        for (Example e : chunk) {
-            String line = raw.get(e.line() - 1);
-            if (e.line() == 1) {
-                line = line.replace("\uFEFF", "");
-            }
-            String[] cols = line.split("\t", -1);
-            out.append(line).append('\n');
-            int sides = e.textB() == null ? 1 : 2;
-            for (int side = 0; side < sides; side++) {
-                Sentence sent = sentences.get(i);
-                Random random = new Random(s.seed() * 1_000_003L + (long) e.line() * 2 + side);
-                int column = side == 0 ? layout.textA() : layout.textB();
-                for (String v : Augmenter.variants(sent, candidates.get(i), s.tries(), s.p(), random)) {
-                    String[] copy = cols.clone();
-                    copy[column] = v;
-                    out.append(String.join("\t", copy)).append('\n');
+        return new ArrayList<>(words);
+    }
+
+    /**
+     * The masked-LM, its tokenizer and the candidate search, loaded once and used for many
+     * chunks. A chunk's output depends only on the settings, the word list and the chunk itself,
+     * so chunks may be augmented by any number of workers in any order.
+     */
+    public static final class Worker implements AutoCloseable {
+        private final Settings settings;
+        private final Layout layout;
+        private final NDManager root;
+        private final BertModel mlm;
+        private final BertTokenizer tok;
+        final CandidateFinder finder;
+
+        /**
+         * @param checkpoint the loaded masked-LM, or null to load {@code s.model()}
+         * @param rows the rows being augmented (their words join the neighbour search) when
+         *     {@code words} is null
+         */
+        private Worker(Settings s, Checkpoint checkpoint, List<Example> rows) {
+            this(s, checkpoint, rows, null);
+        }
+
+        /**
+         * A worker for chunks of the rows whose {@link #words} are given.
+         *
+         * @param checkpoint the loaded masked-LM (a process may share one among its workers), or
+         *     null to load {@code s.model()}
+         */
+        public Worker(Settings s, Checkpoint checkpoint, Collection<String> words) {
+            this(s, checkpoint, null, words);
+        }
+
+        private Worker(Settings s, Checkpoint checkpoint, List<Example> rows, Collection<String> words) {
+            this.settings = s;
+            this.layout = s.task().train().layout();
+            Checkpoint ckpt = checkpoint != null ? checkpoint : Checkpoint.load(s.model());
+            this.root = NDManager.newBaseManager();
+            try {
+                this.mlm = ckpt.toModel(root);
+                this.tok = ckpt.tokenizer(512);
+                if (!mlm.heads().maskedLm()) {
+                    throw new DistillException("augmentation needs a model with a masked-LM head; " + s.model()
+                            + " has none (builtin:bert-base-uncased has one)");
                 }
-                i++;
+                Collection<String> w = words != null ? words : words(rows, tok);
+                WordEmbeddingSpace space = s.neighbours() ? WordEmbeddingSpace.of(mlm, tok, w) : null;
+                this.finder = new CandidateFinder(mlm, tok, space, s.k(), s.spacing(), s.batchSize());
+            } catch (RuntimeException e) {
+                root.close();
+                throw e;
             }
         }
-        return sentences.size();
+
+        /** The chunk's rows, each followed by its augmented copies, as lines of the task's TSV. */
+        public String augment(Chunk chunk) {
+            List<Sentence> sentences = new ArrayList<>();
+            for (Example e : chunk.rows()) {
+                sentences.add(Sentence.of(e.textA(), tok));
+                if (e.textB() != null) {
+                    sentences.add(Sentence.of(e.textB(), tok));
+                }
+            }
+            List<List<List<String>>> candidates = finder.find(sentences);
+            StringBuilder out = new StringBuilder();
+            int i = 0;
+            for (int r = 0; r < chunk.rows().size(); r++) {
+                Example e = chunk.rows().get(r);
+                String line = chunk.lines().get(r);
+                String[] cols = line.split("\t", -1);
+                out.append(line).append('\n');
+                int sides = e.textB() == null ? 1 : 2;
+                for (int side = 0; side < sides; side++) {
+                    Sentence sent = sentences.get(i);
+                    Random random = new Random(settings.seed() * 1_000_003L + (long) e.line() * 2 + side);
+                    int column = side == 0 ? layout.textA() : layout.textB();
+                    for (String v : Augmenter.variants(sent, candidates.get(i), settings.tries(), settings.p(),
+                            random)) {
+                        String[] copy = cols.clone();
+                        copy[column] = v;
+                        out.append(String.join("\t", copy)).append('\n');
+                    }
+                    i++;
+                }
+            }
+            return out.toString();
+        }
+
+        @Override
+        public void close() {
+            try (root; tok; mlm) {
+                // closes the tokenizer, the model and their memory
+            }
+        }
     }
 
     private static void write(FileChannel w, String text) throws IOException {

@@ -44,33 +44,64 @@ public final class GlueEvaluator {
                     + task + " needs " + task.outputs());
         }
         List<Example> ex = data.examples();
+        double[] out = new double[ex.size()];
+        ParameterStore ps = new ParameterStore(model.manager(), false);
+        try (NDManager masks = model.manager().newSubManager()) {
+            ForwardOptions options = net == SubNetwork.FULL ? ForwardOptions.ALL : net.options(masks, model.config());
+            for (List<Integer> idx : batches(ex, batchSize)) {
+                float[] values = predictBatch(model, ps, tokenizer, ex, idx, options, task);
+                for (int j = 0; j < idx.size(); j++) {
+                    out[idx.get(j)] = values[j];
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The batches {@link #predict} forms: example indices sorted by length (so padding stays small),
+     * cut into runs of {@code batchSize}. A distributed evaluation that predicts these same batches
+     * gives the same numbers, whatever machine each batch runs on.
+     */
+    public static List<List<Integer>> batches(List<Example> ex, int batchSize) {
         List<Integer> order = new ArrayList<>();
         for (int i = 0; i < ex.size(); i++) {
             order.add(i);
         }
         order.sort(Comparator.comparingInt(i -> length(ex.get(i))));
-        double[] out = new double[ex.size()];
-        ParameterStore ps = new ParameterStore(model.manager(), false);
-        try (NDManager masks = model.manager().newSubManager()) {
-            ForwardOptions options = net == SubNetwork.FULL ? ForwardOptions.ALL : net.options(masks, model.config());
-            predictInto(out, model, ps, tokenizer, ex, order, batchSize, options, task);
+        List<List<Integer>> out = new ArrayList<>();
+        for (int start = 0; start < order.size(); start += batchSize) {
+            out.add(List.copyOf(order.subList(start, Math.min(order.size(), start + batchSize))));
         }
         return out;
     }
 
-    private static void predictInto(double[] out, BertModel model, ParameterStore ps, BertTokenizer tokenizer,
-            List<Example> ex, List<Integer> order, int batchSize, ForwardOptions options, GlueTask task) {
-        for (int start = 0; start < order.size(); start += batchSize) {
-            List<Integer> idx = order.subList(start, Math.min(order.size(), start + batchSize));
-            TokenBatch b = batch(tokenizer, ex, idx);
-            try (NDManager step = model.manager().newSubManager()) {
-                NDArray logits = model.predict(ps, b.toInput(step), options);
-                float[] values = task.isRegression() ? logits.reshape(-1).toFloatArray()
-                        : logits.argMax(1).toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray();
-                for (int j = 0; j < idx.size(); j++) {
-                    out[idx.get(j)] = values[j];
-                }
-            }
+    /** Predictions for one batch of examples, in its order, from the full network. */
+    public static double[] predictBatch(BertModel model, BertTokenizer tokenizer, GlueTask task, List<Example> batch) {
+        if (model.heads().taskOutputs() != task.outputs()) {
+            throw new DistillException("the model's task head has " + model.heads().taskOutputs() + " outputs but "
+                    + task + " needs " + task.outputs());
+        }
+        List<Integer> idx = new ArrayList<>();
+        for (int i = 0; i < batch.size(); i++) {
+            idx.add(i);
+        }
+        float[] values = predictBatch(model, new ParameterStore(model.manager(), false), tokenizer, batch, idx,
+                ForwardOptions.ALL, task);
+        double[] out = new double[values.length];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = values[i];
+        }
+        return out;
+    }
+
+    private static float[] predictBatch(BertModel model, ParameterStore ps, BertTokenizer tokenizer, List<Example> ex,
+            List<Integer> idx, ForwardOptions options, GlueTask task) {
+        TokenBatch b = batch(tokenizer, ex, idx);
+        try (NDManager step = model.manager().newSubManager()) {
+            NDArray logits = model.predict(ps, b.toInput(step), options);
+            return task.isRegression() ? logits.reshape(-1).toFloatArray()
+                    : logits.argMax(1).toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray();
         }
     }
 
