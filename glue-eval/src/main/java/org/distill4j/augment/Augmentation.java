@@ -80,7 +80,7 @@ public final class Augmentation {
         }
 
         /** The training rows augmented: the first {@code limit}, or all. */
-        List<Example> rows(Dataset train) {
+        public List<Example> rows(Dataset train) {
             return limit > 0 && limit < train.size() ? train.examples().subList(0, limit) : train.examples();
         }
     }

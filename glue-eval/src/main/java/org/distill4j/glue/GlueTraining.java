@@ -183,4 +183,29 @@ public final class GlueTraining {
             throw new DistillException("Cannot read " + info + ": " + e.getMessage(), e);
         }
     }
+
+    /** The task {@code given} on the command line, else the one the model's distill.json names (warning on a mismatch). */
+    public static GlueTask task(Path modelDir, String task) {
+        Path info = modelDir.resolve("distill.json");
+        String trained = null;
+        if (Files.isRegularFile(info)) {
+            try {
+                trained = Json.MAPPER.readTree(info.toFile()).path("task").asText("");
+            } catch (IOException e) {
+                throw new DistillException("Cannot read " + info + ": " + e.getMessage(), e);
+            }
+        }
+        if (task == null) {
+            if (trained == null) {
+                throw new DistillException(modelDir + " has no distill.json naming its task; pass --task");
+            }
+            return GlueTask.parse(trained);
+        }
+        GlueTask t = GlueTask.parse(task);
+        if (trained != null && !trained.isEmpty() && GlueTask.parse(trained) != t) {
+            System.err.printf("warning: %s was trained on %s (its distill.json), not %s: its labels may not mean "
+                    + "%s's%n", modelDir, trained, t, t);
+        }
+        return t;
+    }
 }

@@ -130,31 +130,6 @@ class EvalCommand implements Runnable {
      * task it was not trained for is allowed (label sets may agree) but said.
      */
     private GlueTask task(Path modelDir) {
-        return taskOf(modelDir, task);
-    }
-
-    /** The task {@code given} on the command line, else the one the model's distill.json names (warning on a mismatch). */
-    static GlueTask taskOf(Path modelDir, String task) {
-        Path info = modelDir.resolve("distill.json");
-        String trained = null;
-        if (Files.isRegularFile(info)) {
-            try {
-                trained = Json.MAPPER.readTree(info.toFile()).path("task").asText("");
-            } catch (IOException e) {
-                throw new DistillException("Cannot read " + info + ": " + e.getMessage(), e);
-            }
-        }
-        if (task == null) {
-            if (trained == null) {
-                throw new DistillException(modelDir + " has no distill.json naming its task; pass --task");
-            }
-            return GlueTask.parse(trained);
-        }
-        GlueTask t = GlueTask.parse(task);
-        if (trained != null && !trained.isEmpty() && GlueTask.parse(trained) != t) {
-            System.err.printf("warning: %s was trained on %s (its distill.json), not %s: its labels may not mean "
-                    + "%s's%n", modelDir, trained, t, t);
-        }
-        return t;
+        return GlueTraining.task(modelDir, task);
     }
 }

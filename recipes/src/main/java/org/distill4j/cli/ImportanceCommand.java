@@ -46,7 +46,7 @@ final class ImportanceCommand implements Runnable {
 
     @Override
     public void run() {
-        GlueTask t = EvalCommand.taskOf(model, task);
+        GlueTask t = GlueTraining.task(model, task);
         Dataset train = GlueReader.read(glue.dir(), t, t.train(), glue.skipBadRows);
         Examples data = GlueTraining.examples(train, trainLimit);
         Checkpoint ckpt = Checkpoint.load(model.toString());

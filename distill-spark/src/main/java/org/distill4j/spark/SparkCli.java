@@ -1,0 +1,146 @@
+package org.distill4j.spark;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import org.apache.spark.SparkConf;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.distill4j.augment.Augmentation;
+import org.distill4j.glue.GlueReader;
+import org.distill4j.glue.GlueTask;
+import org.distill4j.glue.GlueTraining;
+import org.distill4j.train.TrainerOptions;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code ./distill spark JOB ...} and the main class for {@code spark-submit}: the teacher's
+ * work as Spark jobs. Each job takes the options of the single-machine command it distributes.
+ */
+@Command(name = "distill spark", mixinStandardHelpOptions = true,
+        description = "The teacher's work on Apache Spark: augment and eval, as the single-machine commands.",
+        subcommands = {SparkCli.Augment.class, SparkCli.Eval.class})
+public final class SparkCli {
+
+    /** Options every job has. */
+    static final class Cluster {
+        @Option(names = "--master", description = "Spark master (default: spark-submit's, else local[*])")
+        String master;
+
+        @Option(names = "--partitions", defaultValue = "0",
+                description = "partitions of the work (default: Spark's default parallelism)")
+        int partitions;
+
+        @Option(names = "--glue-dir", paramLabel = "DIR", description = "GLUE data, readable by every executor "
+                + "(default $GLUE_DIR, then ../shared/data/glue)")
+        Path glueDir;
+
+        @Option(names = "--skip-bad-rows", description = "skip malformed TSV rows")
+        boolean skipBadRows;
+
+        JavaSparkContext start(String job) {
+            SparkConf conf = new SparkConf().setAppName("distill4j " + job);
+            if (master != null) {
+                conf.setMaster(master);
+            } else if (!conf.contains("spark.master")) {
+                conf.setMaster("local[*]");
+            }
+            JavaSparkContext sc = new JavaSparkContext(conf);
+            sc.setLogLevel("WARN");
+            return sc;
+        }
+    }
+
+    @Command(name = "augment", mixinStandardHelpOptions = true,
+            description = "TinyBERT augmentation of a GLUE task's training set: the file ./distill augment writes.")
+    static final class Augment implements Callable<Integer> {
+        @Option(names = "--task", required = true, description = "the GLUE task")
+        String task;
+        @Option(names = "--out", required = true, paramLabel = "FILE", description = "the augmented TSV")
+        Path out;
+        @Option(names = "--n", defaultValue = "0", description = "tries per text (default: the task's N)")
+        int n;
+        @Option(names = "--k", defaultValue = "15", description = "candidates per word (default 15)")
+        int k;
+        @Option(names = "--p", defaultValue = "0.4", description = "probability of replacing a word (default 0.4)")
+        double p;
+        @Option(names = "--seed", defaultValue = "42", description = "seed of the draws (default 42)")
+        long seed;
+        @Option(names = "--exact", description = "one masked word per masked-LM forward, as the reference does")
+        boolean exact;
+        @Option(names = "--spacing", defaultValue = "4", description = "fast mode's spacing (default 4)")
+        int spacing;
+        @Option(names = "--batch-size", defaultValue = "32", description = "masked-LM sequences per forward")
+        int batchSize;
+        @Option(names = "--limit", defaultValue = "0", description = "augment the first N training rows only")
+        int limit;
+        @Option(names = "--chunk", defaultValue = "" + Augmentation.CHUNK,
+                description = "rows per chunk, the unit of work (default ${DEFAULT-VALUE}, as ./distill augment)")
+        int chunk;
+        @Option(names = "--model", defaultValue = "builtin:bert-base-uncased",
+                description = "a model with a masked-LM head, readable by every executor")
+        String model;
+        @Option(names = "--no-neighbours", description = "keep words of several word pieces")
+        boolean noNeighbours;
+        @Mixin
+        Cluster cluster;
+
+        @Override
+        public Integer call() {
+            if (k < 1 || !(p >= 0 && p <= 1) || n < 0 || spacing < 1 || batchSize < 1 || limit < 0 || chunk < 1) {
+                throw new IllegalArgumentException("need --k >= 1, --p in [0, 1], --n >= 0, --spacing >= 1, "
+                        + "--batch-size >= 1, --limit >= 0, --chunk >= 1");
+            }
+            Augmentation.Settings s = new Augmentation.Settings(GlueTask.parse(task),
+                    GlueReader.locate(cluster.glueDir), model, n, k, p, seed, exact ? 0 : spacing, batchSize, limit,
+                    chunk, !noNeighbours, cluster.skipBadRows);
+            try (JavaSparkContext sc = cluster.start("augment " + task)) {
+                AugmentJob.Result r = AugmentJob.run(sc, s, out, cluster.partitions);
+                System.out.printf("%s: %,d rows from %,d training rows (%d chunks over %d partitions), %.0f s%n",
+                        r.file(), r.rows(), r.examples(), r.chunks(), r.partitions(), r.seconds());
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "eval", mixinStandardHelpOptions = true,
+            description = "Scores a fine-tuned model on a GLUE split (test splits: submission files), as ./distill eval.")
+    static final class Eval implements Callable<Integer> {
+        @Option(names = "--model", required = true, paramLabel = "DIR",
+                description = "a fine-tuned model directory, readable by every executor")
+        Path model;
+        @Option(names = "--task", description = "the task (default: from DIR/distill.json)")
+        String task;
+        @Option(names = "--split", defaultValue = "dev", description = "split name (default dev)")
+        String split;
+        @Option(names = "--out", paramLabel = "DIR", description = "where files go (default DIR/eval-SPLIT-spark)")
+        Path out;
+        @Option(names = "--max-length", description = "tokens per example (default: the model's, distill.json)")
+        Integer maxLength;
+        @Option(names = "--batch-size", defaultValue = "" + TrainerOptions.EVAL_BATCH_SIZE,
+                description = "examples per forward (default ${DEFAULT-VALUE}, as ./distill eval)")
+        int batchSize;
+        @Mixin
+        Cluster cluster;
+
+        @Override
+        public Integer call() {
+            GlueTask t = GlueTraining.task(model, task);
+            Path dir = out != null ? out : model.resolve("eval-" + split + "-spark");
+            int length = maxLength != null ? maxLength : GlueTraining.maxLength(model);
+            try (JavaSparkContext sc = cluster.start("eval " + t)) {
+                for (EvalJob.Result r : EvalJob.run(sc, model, t, split, GlueReader.locate(cluster.glueDir),
+                        cluster.skipBadRows, length, batchSize, cluster.partitions, dir)) {
+                    System.out.printf("%s %s (%d examples): %s  -> %s%n", t, r.split().name(), r.examples(),
+                            r.score() == null ? "predictions" : r.score().summary(), r.written());
+                }
+            }
+            return 0;
+        }
+    }
+
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new SparkCli()).execute(args));
+    }
+}

@@ -1,0 +1,88 @@
+package org.distill4j.spark;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.apache.spark.SparkConf;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.distill4j.DistillException;
+import org.distill4j.augment.Augmentation;
+import org.distill4j.glue.GlueTask;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Spark augmentation in local mode on real MRPC rows, against the single-machine command's file. */
+class AugmentJobTest {
+
+    static final Path GLUE = Path.of(System.getProperty("glue.dir", "../../shared/data/glue"));
+
+    // 24 rows in chunks of 8: three chunks, so two partitions get unequal shares.
+    static final Augmentation.Settings SETTINGS = new Augmentation.Settings(GlueTask.MRPC, GLUE,
+            "builtin:bert-base-uncased", 6, 15, 0.4, 42, 4, 32, 24, 8, true, false);
+
+    @TempDir
+    static Path tmp;
+    static JavaSparkContext sc;
+    static byte[] single;
+
+    @BeforeAll
+    static void start() throws Exception {
+        Path file = tmp.resolve("single.tsv");
+        Augmentation.run(SETTINGS, file, tmp.resolve("cache"));
+        single = Files.readAllBytes(file);
+        // local[2, 2]: two task threads, and a failed task is tried a second time.
+        sc = new JavaSparkContext(new SparkConf().setMaster("local[2,2]").setAppName("AugmentJobTest")
+                .set("spark.ui.enabled", "false"));
+    }
+
+    @AfterAll
+    static void stop() {
+        if (sc != null) {
+            sc.close();
+        }
+    }
+
+    @Test
+    void sparkOutputIsTheSingleMachineFile() throws Exception {
+        Path out = tmp.resolve("spark.tsv");
+        AugmentJob.Result r = AugmentJob.run(sc, SETTINGS, out, 2);
+        assertEquals(3, r.chunks());
+        assertEquals(2, r.partitions());
+        assertArrayEquals(single, Files.readAllBytes(out), "the merged file differs from ./distill augment's");
+        assertTrue(r.rows() > 24 * 2, "few copies: " + r.rows());
+        // Three partitions, one chunk each: still the same file.
+        Path three = tmp.resolve("spark-3.tsv");
+        AugmentJob.run(sc, SETTINGS, three, 3);
+        assertArrayEquals(single, Files.readAllBytes(three));
+    }
+
+    @Test
+    void aTaskThatFailsMidwayIsRetriedAndTheOutputIsComplete() throws Exception {
+        Path out = tmp.resolve("retried.tsv");
+        AugmentJob.failFirstAttemptOf = 1;
+        try {
+            AugmentJob.run(sc, SETTINGS, out, 2);
+        } finally {
+            AugmentJob.failFirstAttemptOf = -1;
+        }
+        assertArrayEquals(single, Files.readAllBytes(out), "a retried partition changed the output");
+    }
+
+    @Test
+    void partsWithoutTheSuccessMarkerAreNeverMerged() throws Exception {
+        Path parts = tmp.resolve("unfinished.parts");
+        Files.createDirectories(parts);
+        Files.writeString(parts.resolve("part-00000"), "half a job\n");
+        Path out = tmp.resolve("unfinished.tsv");
+        DistillException e = assertThrows(DistillException.class, () -> AugmentJob.merge(parts, "", out));
+        assertTrue(e.getMessage().contains(parts.toString()) && e.getMessage().contains("_SUCCESS"), e.getMessage());
+        assertFalse(Files.exists(out));
+    }
+}
