@@ -8,9 +8,18 @@
 # report.json.
 # Usage: scripts/archive-runs.sh RUN_DIR...
 #   e.g. scripts/archive-runs.sh runs/bge-small-rte-* runs/teachers/bge-small/RTE runs/speed-rte
+#        scripts/archive-runs.sh --name-of RUN_DIR   (prints the name a run is kept under)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dest=docs/results/runs
+name_of() {
+  case "$1" in
+    */teachers/*) echo "teacher-$(basename "$(dirname "$1")")-$(basename "$1")" ;;
+    */lora/*) echo "lora-$(basename "$(dirname "$1")")-$(basename "$1")" ;;
+    *) basename "$1" ;;
+  esac
+}
+if [ "${1:-}" = --name-of ]; then name_of "${2%/}"; exit 0; fi
 for run in "$@"; do
   run="${run%/}"
   state="$run/checkpoint/state.json"
@@ -20,10 +29,7 @@ for run in "$@"; do
     echo "skipped $run: neither a finished run ($state) nor a report (report.json)" >&2
     continue
   fi
-  case "$run" in
-    */teachers/*) name="teacher-$(basename "$(dirname "$run")")-$(basename "$run")" ;;
-    *) name="$(basename "$run")" ;;
-  esac
+  name="$(name_of "$run")"
   mkdir -p "$dest/$name"
   for f in report.json report.md provenance.json metrics.jsonl run.txt best/distill.json; do
     [ -f "$run/$f" ] && cp "$run/$f" "$dest/$name/$(basename "$f")"

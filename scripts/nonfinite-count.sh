@@ -1,20 +1,29 @@
 #!/usr/bin/env bash
 # Counts fp32 updates, and the updates skipped or recomputed for non-finite gradients, in the runs
 # trained since the fix of their cause (model/Scalar; docs/results/reliability.md).
-# Usage: scripts/nonfinite-count.sh [RUN_DIR ...]   (default: every run under runs/)
+# Usage: scripts/nonfinite-count.sh [RUN_DIR ...]
+#   default: the kept records in docs/results/runs/ (scripts/archive-runs.sh), then every run under
+#   runs/ not kept there yet, so that the count survives the loss of runs/.
 # A run counts when its provenance.json names a commit that contains the fix; fp16 runs are left
 # out (their skips are expected loss-scale overflows).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 fix=$(git log --format=%H --diff-filter=A -- distill-core/src/main/java/org/distill4j/model/Scalar.java | tail -1)
 [ -n "$fix" ] || { echo "the fix is not in this checkout's history"; exit 2; }
-dirs=("$@"); [ ${#dirs[@]} -eq 0 ] && mapfile -t dirs < <(find runs -name provenance.json -printf '%h\n' | sort)
+dirs=("$@")
+if [ ${#dirs[@]} -eq 0 ]; then
+  mapfile -t dirs < <(find docs/results/runs -name provenance.json -printf '%h\n' 2>/dev/null | sort)
+  while read -r d; do
+    [ -d "docs/results/runs/$(scripts/archive-runs.sh --name-of "$d")" ] || dirs+=("$d")
+  done < <(find runs -name provenance.json -printf '%h\n' 2>/dev/null | sort)
+fi
 total=0; events=0
 for d in "${dirs[@]}"; do
   [ -f "$d/provenance.json" ] && [ -f "$d/metrics.jsonl" ] || continue
   commit=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("git_commit","").split("-")[0])' "$d/provenance.json")
   git merge-base --is-ancestor "$fix" "$commit" 2>/dev/null || continue
   grep -q '"precision" *: *"fp16"' "$d/recipe.yaml" 2>/dev/null && continue
+  grep -q 'precision=fp16' "$d/run.txt" 2>/dev/null && continue
   read -r n e < <(python3 - "$d/metrics.jsonl" <<'PY'
 import json, sys
 last, bad = {}, 0
