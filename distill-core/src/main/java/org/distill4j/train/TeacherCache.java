@@ -54,11 +54,14 @@ import org.distill4j.text.TokenBatch;
  * instead of running the teacher again (the pass takes as long as a sixth of the training), and
  * reads the very bits the first run trained on, even where the CPU's kernels are not deterministic
  * run to run. A file that does not match (truncated, another format) is rebuilt.
+ *
+ * <p>Public are only the batching ({@link #batches}) and one batch's forward pass ({@link
+ * #forward}), so that the teacher's outputs computed elsewhere (the Spark job) are the same numbers.
  */
-final class TeacherCache {
+public final class TeacherCache {
 
     /** Examples per teacher batch while filling the cache. */
-    private static final int BATCH = 64;
+    public static final int BATCH = 64;
 
     /** The first bytes of a cache file, with the format's version. */
     // v2 ends with a CRC-32C of everything before it: a flipped bit would otherwise teach silently.
@@ -105,26 +108,17 @@ final class TeacherCache {
         int states = teacher.config().numHiddenLayers() + 1;
         int hidden = teacher.config().hiddenSize();
         int[] layers = hiddenLayers.stream().mapToInt(Integer::intValue).sorted().toArray();
-        Integer[] order = new Integer[n];
-        Arrays.setAll(order, i -> i);
-        Arrays.sort(order, Comparator.comparingInt(i -> lengths[i]));
-
         // Tokenise first: the token states' size is known only from the token counts.
-        List<int[]> batches = new ArrayList<>();
+        List<int[]> batches = batches(lengths);
         List<TokenBatch> tokenBatches = new ArrayList<>();
         int[] tokens = new int[n];
         long totalTokens = 0;
-        for (int start = 0; start < n; start += BATCH) {
-            int[] idx = new int[Math.min(BATCH, n - start)];
-            for (int j = 0; j < idx.length; j++) {
-                idx[j] = order[start + j];
-            }
+        for (int[] idx : batches) {
             TokenBatch tb = data.batch(tokenizer, idx);
             for (int j = 0; j < idx.length; j++) {
                 tokens[idx[j]] = tb.length(j);
                 totalTokens += tokens[idx[j]];
             }
-            batches.add(idx);
             tokenBatches.add(tb);
         }
         long bytes = Float.BYTES * ((long) n * (outputs + (withCls ? (long) states * hidden : 0))
@@ -158,40 +152,16 @@ final class TeacherCache {
             for (int b = 0; b < batches.size(); b++) {
                 int[] idx = batches.get(b);
                 TokenBatch tb = tokenBatches.get(b);
-                try (NDManager s = scope.newSubManager()) {
-                    EncoderOutput out = teacher.encode(ps, tb.toInput(s), false);
-                    if (withLogits) {
-                        float[] flat = teacher.classify(ps, out, false).toFloatArray();
-                        for (int j = 0; j < idx.length; j++) {
-                            logits[idx[j]] = Arrays.copyOfRange(flat, j * outputs, (j + 1) * outputs);
-                        }
+                BatchOutputs o = forward(teacher, ps, tb, withLogits, withCls, layers, scope);
+                for (int j = 0; j < idx.length; j++) {
+                    if (logits != null) {
+                        logits[idx[j]] = o.logits()[j];
                     }
-                    if (withCls) {
-                        List<float[]> perState = new ArrayList<>(states);
-                        for (int l = 0; l < states; l++) {
-                            perState.add(out.cls(l).toFloatArray());
-                        }
-                        for (int j = 0; j < idx.length; j++) {
-                            float[] row = new float[states * hidden];
-                            for (int l = 0; l < states; l++) {
-                                System.arraycopy(perState.get(l), j * hidden, row, l * hidden, hidden);
-                            }
-                            cls[idx[j]] = row;
-                        }
+                    if (cls != null) {
+                        cls[idx[j]] = o.cls()[j];
                     }
                     if (tokenStates != null) {
-                        int seq = tb.sequenceLength();
-                        for (int j = 0; j < idx.length; j++) {
-                            tokenStates[idx[j]] = new float[layers.length * tokens[idx[j]] * hidden];
-                        }
-                        for (int k = 0; k < layers.length; k++) {
-                            float[] flat = out.hidden(layers[k]).toFloatArray();
-                            for (int j = 0; j < idx.length; j++) {
-                                int len = tokens[idx[j]] * hidden;
-                                // BERT pads on the right: the real tokens are a row's first ones.
-                                System.arraycopy(flat, j * seq * hidden, tokenStates[idx[j]], k * len, len);
-                            }
-                        }
+                        tokenStates[idx[j]] = o.tokenStates()[j];
                     }
                 }
                 bar.stepBy(idx.length);
@@ -204,6 +174,87 @@ final class TeacherCache {
             built.write(file, key);
         }
         return built;
+    }
+
+    /**
+     * The batches the teacher runs in: example indices in order of {@code lengths} (a length proxy
+     * per example), cut into runs of {@link #BATCH}. Padding to a batch's length may change a
+     * result's last bit, so whoever computes teacher outputs to stand in for this cache's must use
+     * these batches.
+     */
+    public static List<int[]> batches(int[] lengths) {
+        int n = lengths.length;
+        Integer[] order = new Integer[n];
+        Arrays.setAll(order, i -> i);
+        Arrays.sort(order, Comparator.comparingInt(i -> lengths[i]));
+        List<int[]> out = new ArrayList<>();
+        for (int start = 0; start < n; start += BATCH) {
+            int[] idx = new int[Math.min(BATCH, n - start)];
+            for (int j = 0; j < idx.length; j++) {
+                idx[j] = order[start + j];
+            }
+            out.add(idx);
+        }
+        return out;
+    }
+
+    /**
+     * One batch's teacher outputs, row j for the batch's example j; an array is null when not asked for.
+     *
+     * @param logits per example, the task head's outputs
+     * @param cls per example, the [CLS] vector of the embeddings and of every layer, concatenated
+     * @param tokenStates per example, the real tokens' states after each of the layers asked for,
+     *     layer after layer, [tokens × hidden] each
+     */
+    public record BatchOutputs(float[][] logits, float[][] cls, float[][] tokenStates) {}
+
+    /** The teacher's outputs for one tokenised batch, in inference mode; arrays are freed with {@code scope}'s child. */
+    public static BatchOutputs forward(BertModel teacher, ParameterStore ps, TokenBatch tb, boolean withLogits,
+            boolean withCls, int[] layers, NDManager scope) {
+        int rows = tb.batchSize();
+        int outputs = teacher.heads().taskOutputs();
+        int states = teacher.config().numHiddenLayers() + 1;
+        int hidden = teacher.config().hiddenSize();
+        float[][] logits = withLogits ? new float[rows][] : null;
+        float[][] cls = withCls ? new float[rows][] : null;
+        float[][] tokenStates = layers.length > 0 ? new float[rows][] : null;
+        try (NDManager s = scope.newSubManager()) {
+            EncoderOutput out = teacher.encode(ps, tb.toInput(s), false);
+            if (withLogits) {
+                float[] flat = teacher.classify(ps, out, false).toFloatArray();
+                for (int j = 0; j < rows; j++) {
+                    logits[j] = Arrays.copyOfRange(flat, j * outputs, (j + 1) * outputs);
+                }
+            }
+            if (withCls) {
+                List<float[]> perState = new ArrayList<>(states);
+                for (int l = 0; l < states; l++) {
+                    perState.add(out.cls(l).toFloatArray());
+                }
+                for (int j = 0; j < rows; j++) {
+                    float[] row = new float[states * hidden];
+                    for (int l = 0; l < states; l++) {
+                        System.arraycopy(perState.get(l), j * hidden, row, l * hidden, hidden);
+                    }
+                    cls[j] = row;
+                }
+            }
+            if (tokenStates != null) {
+                int seq = tb.sequenceLength();
+                for (int j = 0; j < rows; j++) {
+                    tokenStates[j] = new float[layers.length * tb.length(j) * hidden];
+                }
+                for (int k = 0; k < layers.length; k++) {
+                    float[] flat = out.hidden(layers[k]).toFloatArray();
+                    for (int j = 0; j < rows; j++) {
+                        int len = tb.length(j) * hidden;
+                        // BERT pads on the right: the real tokens are a row's first ones.
+                        System.arraycopy(flat, j * seq * hidden, tokenStates[j], k * len, len);
+                    }
+                }
+            }
+        }
+        return new BatchOutputs(logits, cls, tokenStates);
     }
 
     /**

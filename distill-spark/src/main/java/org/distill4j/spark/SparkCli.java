@@ -19,8 +19,8 @@ import picocli.CommandLine.Option;
  * work as Spark jobs. Each job takes the options of the single-machine command it distributes.
  */
 @Command(name = "distill spark", mixinStandardHelpOptions = true,
-        description = "The teacher's work on Apache Spark: augment and eval, as the single-machine commands.",
-        subcommands = {SparkCli.Augment.class, SparkCli.Eval.class})
+        description = "The teacher's work on Apache Spark: augment, teacher-outputs and eval.",
+        subcommands = {SparkCli.Augment.class, SparkCli.TeacherOutputs.class, SparkCli.Eval.class})
 public final class SparkCli {
 
     /** Options every job has. */
@@ -99,6 +99,49 @@ public final class SparkCli {
                 AugmentJob.Result r = AugmentJob.run(sc, s, out, cluster.partitions);
                 System.out.printf("%s: %,d rows from %,d training rows (%d chunks over %d partitions), %.0f s%n",
                         r.file(), r.rows(), r.examples(), r.chunks(), r.partitions(), r.seconds());
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "teacher-outputs", mixinStandardHelpOptions = true,
+            description = "The teacher's logits, [CLS] states and chosen layers' token states for a task's training "
+                    + "set or an augmented set of it, as Parquet shards a recipe reads (teacher.outputs).")
+    static final class TeacherOutputs implements Callable<Integer> {
+        @Option(names = "--teacher", required = true, paramLabel = "MODEL",
+                description = "the teacher: a model directory or builtin name, readable by every executor")
+        String teacher;
+        @Option(names = "--task", required = true, description = "the GLUE task")
+        String task;
+        @Option(names = "--input", paramLabel = "FILE",
+                description = "a TSV in the task's training layout, e.g. ./distill augment's (default: the training set)")
+        Path input;
+        @Option(names = "--out", required = true, paramLabel = "DIR", description = "the Parquet shards' directory")
+        Path out;
+        @Option(names = "--max-length", defaultValue = "" + GlueTraining.MAX_LENGTH,
+                description = "tokens per example, the recipe's data.max_length (default ${DEFAULT-VALUE})")
+        int maxLength;
+        @Option(names = "--no-logits", description = "leave out the task head's outputs")
+        boolean noLogits;
+        @Option(names = "--cls", description = "keep the [CLS] vector of the embeddings and of every layer")
+        boolean cls;
+        @Option(names = "--layers", split = ",", paramLabel = "L",
+                description = "keep the token states after these layers (0: embeddings)")
+        int[] layers;
+        @Option(names = "--limit", defaultValue = "0", description = "the first N examples only")
+        int limit;
+        @Mixin
+        Cluster cluster;
+
+        @Override
+        public Integer call() {
+            TeacherOutputsJob.Spec spec = new TeacherOutputsJob.Spec(teacher, GlueTask.parse(task),
+                    GlueReader.locate(cluster.glueDir), input, maxLength, !noLogits, cls,
+                    layers == null ? new int[0] : layers, limit);
+            try (JavaSparkContext sc = cluster.start("teacher-outputs " + task)) {
+                TeacherOutputsJob.Result r = TeacherOutputsJob.run(sc, spec, out, cluster.partitions);
+                System.out.printf("%s: teacher outputs of %,d examples (%d batches over %d partitions), %.0f s%n",
+                        r.dir(), r.examples(), r.batches(), r.partitions(), r.seconds());
             }
             return 0;
         }
