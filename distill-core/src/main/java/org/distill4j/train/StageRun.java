@@ -114,7 +114,20 @@ final class StageRun implements AutoCloseable {
     private TeacherCache cacheTeacher() {
         TeacherRequest r = stage.teacherRequest();
         TrainerOptions opt = plan.options();
-        if (!opt.cacheTeacher() || r.isEmpty() || !r.cacheable()) {
+        if (r.isEmpty() || !r.cacheable()) {
+            return null;
+        }
+        if (opt.teacherOutputs() != null) {
+            int n = layout.data().size();
+            TeacherCache provided = opt.teacherOutputs().load(r.logits(), !r.cls().isEmpty(),
+                    r.hidden().stream().mapToInt(Integer::intValue).sorted().toArray(), n);
+            if (provided.size() != n) {
+                throw new IllegalStateException("the provided teacher outputs cover " + provided.size()
+                        + " examples but stage " + stage.name() + " trains on " + n);
+            }
+            return provided;
+        }
+        if (!opt.cacheTeacher()) {
             return null;
         }
         return TeacherCache.build(plan.teacher(), ps, plan.tokenizer(), layout.data(), layout.lengths(),

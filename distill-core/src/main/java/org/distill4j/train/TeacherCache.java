@@ -177,6 +177,45 @@ public final class TeacherCache {
     }
 
     /**
+     * Teacher outputs that were computed elsewhere, loaded for what a stage's terms read. The
+     * trainer asks once per stage whose terms read only logits, [CLS] vectors or hidden states.
+     */
+    @FunctionalInterface
+    public interface Provided {
+        /**
+         * The outputs for the stage's {@code examples} training examples, in their order.
+         *
+         * @param logits whether the task logits are needed
+         * @param cls whether the [CLS] vectors of the embeddings and every layer are needed
+         * @param layers the layers whose token states are needed, ascending (0 = embeddings)
+         */
+        TeacherCache load(boolean logits, boolean cls, int[] layers, int examples);
+    }
+
+    /**
+     * Teacher outputs read from elsewhere, per example in training order, in {@link BatchOutputs}'s
+     * layout; an array is null when not kept ({@code outputs} 0, {@code states} 0, no layers).
+     *
+     * @param tokens per example, its real tokens (the length its token states were cut to)
+     */
+    public static TeacherCache of(int outputs, int states, int hidden, int[] layers, int[] tokens, float[][] logits,
+            float[][] cls, float[][] tokenStates) {
+        int n = tokens.length;
+        if ((logits != null && logits.length != n) || (cls != null && cls.length != n)
+                || (tokenStates != null && tokenStates.length != n) || (layers.length > 0) != (tokenStates != null)) {
+            throw new IllegalArgumentException("teacher outputs for " + n + " examples do not agree in number or "
+                    + "in what they keep");
+        }
+        return new TeacherCache(logits == null ? 0 : outputs, cls == null ? 0 : states, hidden, layers.clone(),
+                tokens.clone(), logits, cls, tokenStates);
+    }
+
+    /** Examples covered. */
+    public int size() {
+        return tokens.length;
+    }
+
+    /**
      * The batches the teacher runs in: example indices in order of {@code lengths} (a length proxy
      * per example), cut into runs of {@link #BATCH}. Padding to a batch's length may change a
      * result's last bit, so whoever computes teacher outputs to stand in for this cache's must use

@@ -29,11 +29,14 @@ import java.time.Duration;
  * @param teacherCacheDir where cached teacher outputs are also kept on disk, so that a resumed run
  *     or another student of the same teacher and data skips the teacher pass; null keeps them in
  *     memory only
+ * @param teacherOutputs teacher outputs computed elsewhere (a Spark job's Parquet shards) that
+ *     replace the teacher pass for stages whose terms read only logits, [CLS] vectors or hidden
+ *     states; null to run the teacher here
  */
 public record TrainerOptions(int epochs, int batchSize, float learningRate, float weightDecay, double warmupFraction,
         float maxGradNorm, int accumulation, int evalEvery, int checkpointEvery, Duration checkpointInterval,
         int logEvery, long seed, boolean cacheTeacher, Path out, String identity, Precision precision,
-        Path teacherCacheDir) {
+        Path teacherCacheDir, TeacherCache.Provided teacherOutputs) {
 
     /** BERT's fine-tuning recipe (Devlin et al. 2019, appendix A.3) searched 2–4 epochs. */
     public static final int EPOCHS = 3;
@@ -88,6 +91,7 @@ public record TrainerOptions(int epochs, int batchSize, float learningRate, floa
         b.cacheTeacher = cacheTeacher;
         b.precision = precision;
         b.teacherCacheDir = teacherCacheDir;
+        b.teacherOutputs = teacherOutputs;
         return b;
     }
 
@@ -110,6 +114,7 @@ public record TrainerOptions(int epochs, int batchSize, float learningRate, floa
         private boolean cacheTeacher = true;
         private Precision precision = Precision.FP32;
         private Path teacherCacheDir;
+        private TeacherCache.Provided teacherOutputs;
 
         private Builder(Path out, String identity) {
             this.out = out;
@@ -191,10 +196,15 @@ public record TrainerOptions(int epochs, int batchSize, float learningRate, floa
             return this;
         }
 
+        public Builder teacherOutputs(TeacherCache.Provided v) {
+            teacherOutputs = v;
+            return this;
+        }
+
         public TrainerOptions build() {
             return new TrainerOptions(epochs, batchSize, learningRate, weightDecay, warmupFraction, maxGradNorm,
                     accumulation, evalEvery, checkpointEvery, checkpointInterval, logEvery, seed, cacheTeacher, out,
-                    identity, precision, teacherCacheDir);
+                    identity, precision, teacherCacheDir, teacherOutputs);
         }
     }
 }

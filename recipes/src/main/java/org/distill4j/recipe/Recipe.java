@@ -169,7 +169,15 @@ public interface Recipe {
                 p.add("teacher.model", "with teacher.finetune, the model is the fine-tuning run's best/ directory "
                         + "(e.g. runs/teachers/minilm/SST-2/best), got '" + t.model() + "'");
             }
-            t = new RecipeConfig.Teacher(t.model(), f);
+            t = new RecipeConfig.Teacher(t.model(), f, t.outputs());
+        }
+        if (t != null && t.outputs() != null) {
+            if (recipe != null && !recipe.needsTeacher()) {
+                p.add("teacher.outputs", "method " + recipe.method() + " has no teacher to read outputs of");
+            } else if (!java.nio.file.Files.isDirectory(java.nio.file.Path.of(t.outputs()))) {
+                p.add("teacher.outputs", "'" + t.outputs() + "' is not a directory; ./distill spark teacher-outputs "
+                        + "--teacher " + (t.model() == null ? "MODEL" : t.model()) + " --out DIR makes one");
+            }
         }
         if (recipe != null && recipe.needsTeacher() && (t == null || t.model() == null)) {
             p.add("teacher.model", "required by method " + recipe.method()

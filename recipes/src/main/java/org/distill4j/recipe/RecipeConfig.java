@@ -39,8 +39,11 @@ public record RecipeConfig(String name, String method, String task, Long seed, S
     /**
      * @param model a fine-tuned teacher directory (or any model name, for plain fine-tuning)
      * @param finetune when {@code model} does not exist yet: fine-tune it first
+     * @param outputs a directory of the teacher's outputs as Parquet shards ({@code ./distill spark
+     *     teacher-outputs}), read instead of running the teacher over the training set
      */
-    public record Teacher(String model, Finetune finetune) {}
+    public record Teacher(String model, Finetune finetune,
+            @JsonInclude(JsonInclude.Include.NON_NULL) String outputs) {}
 
     /**
      * How to make a missing teacher: fine-tune {@code base} into {@code model}'s parent directory.

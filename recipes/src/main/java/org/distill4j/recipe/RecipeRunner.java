@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import org.distill4j.DistillException;
 import org.distill4j.Json;
+import org.distill4j.Sha256;
 import org.distill4j.glue.Dataset;
 import org.distill4j.glue.FineTuneConfig;
 import org.distill4j.glue.FineTuner;
@@ -199,6 +200,16 @@ public final class RecipeRunner {
                         + " on " + adapterBase);
             }
             TrainerOptions options = options(cfg, out, hash);
+            if (distils && cfg.teacher().outputs() != null) {
+                Path shards = Path.of(cfg.teacher().outputs());
+                String teacherHash = provenance.teacherHash();
+                List<String> inputs = List.copyOf(provenance.dataFiles().values());
+                String tokenizerHash = Sha256.hex(Sha256.digest().digest(vocabSource.tokenizerJson()));
+                int length = cfg.data().maxLength();
+                options = options.toBuilder().teacherOutputs((logits, cls, layers, n) -> TeacherShards.read(shards,
+                        teacherHash, inputs, tokenizerHash, length, logits, cls, layers, n)).build();
+                System.err.println("  teacher outputs read from " + shards + " (Parquet shards)");
+            }
             Path best = out.resolve("best");
             // A new shape carries no head of another model's width into its directory: only the tokenizer.
             Checkpoint source = studentCkpt != null ? studentCkpt : StudentInit.tokenizerOnly(vocabSource, student);
