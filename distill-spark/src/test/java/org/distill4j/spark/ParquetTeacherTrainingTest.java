@@ -46,12 +46,16 @@ class ParquetTeacherTrainingTest {
         // Layers 3 and 6 kept: the cosine term reads only layer 6, so the reader must pick it out.
         Path shards = tmp.resolve("shards");
         Path fewer = tmp.resolve("shards-160");
+        Path untuned = tmp.resolve("shards-untuned");
         try (JavaSparkContext sc = new JavaSparkContext(new SparkConf().setMaster("local[2]")
                 .setAppName("ParquetTeacherTrainingTest").set("spark.ui.enabled", "false"))) {
             TeacherOutputsJob.run(sc, new TeacherOutputsJob.Spec(teacher.toString(), GlueTask.SST2, GLUE, null, 48,
                     true, false, new int[] {3, 6}, 192), shards, 2);
             TeacherOutputsJob.run(sc, new TeacherOutputsJob.Spec(teacher.toString(), GlueTask.SST2, GLUE, null, 48,
                     true, false, new int[] {6}, 160), fewer, 1);
+            // Another teacher: the base model the teacher was fine-tuned from.
+            TeacherOutputsJob.run(sc, new TeacherOutputsJob.Spec("builtin:all-minilm-l6-v2", GlueTask.SST2, GLUE, null,
+                    48, false, false, new int[] {6}, 192), untuned, 1);
         }
 
         // Separate parents: each run's teacher-cache/ is its own, so B cannot read A's teacher pass.
@@ -70,8 +74,15 @@ class ParquetTeacherTrainingTest {
         assertEquals(la, losses(b));
         assertTrue(la.stream().anyMatch(l -> l.contains("\"cosine\"")), la.toString());
 
+        // Shards that do not fit the recipe are refused, naming the directory and what differs.
         DistillException e = assertThrows(DistillException.class, () -> run(tmp.resolve("fewer/run"), teacher, fewer));
         assertTrue(e.getMessage().contains(fewer.toString()) && e.getMessage().contains("160"), e.getMessage());
+        e = assertThrows(DistillException.class, () -> run(tmp.resolve("untuned/run"), teacher, untuned));
+        assertTrue(e.getMessage().contains(untuned.toString()) && e.getMessage().contains("not of this recipe's teacher"),
+                e.getMessage());
+        Files.delete(shards.resolve("_SUCCESS"));
+        e = assertThrows(DistillException.class, () -> run(tmp.resolve("unfinished/run"), teacher, shards));
+        assertTrue(e.getMessage().contains(shards.toString()) && e.getMessage().contains("_SUCCESS"), e.getMessage());
     }
 
     private Path run(Path out, Path teacher, Path shards) throws Exception {
