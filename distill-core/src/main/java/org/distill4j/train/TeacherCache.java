@@ -148,6 +148,7 @@ public final class TeacherCache {
         float[][] cls = withCls ? new float[n][] : null;
         float[][] tokenStates = layers.length > 0 ? new float[n][] : null;
         String label = withCls || layers.length > 0 ? "teacher outputs" : "teacher logits";
+        long passStart = System.nanoTime();
         try (ProgressBar bar = ConsoleProgress.start(label, n, 0, " examples")) {
             for (int b = 0; b < batches.size(); b++) {
                 int[] idx = batches.get(b);
@@ -167,8 +168,8 @@ public final class TeacherCache {
                 bar.stepBy(idx.length);
             }
         }
-        System.err.printf("teacher outputs cached: %.0f MB for %d examples (%d tokens)%n", bytes / 1e6, n,
-                totalTokens);
+        System.err.printf("teacher outputs cached: %.0f MB for %d examples (%d tokens), teacher pass %.1f s%n",
+                bytes / 1e6, n, totalTokens, (System.nanoTime() - passStart) / 1e9);
         TeacherCache built = new TeacherCache(outputs, states, hidden, layers, tokens, logits, cls, tokenStates);
         if (file != null) {
             built.write(file, key);

@@ -97,7 +97,7 @@ public final class SparkCli {
                     chunk, !noNeighbours, cluster.skipBadRows);
             try (JavaSparkContext sc = cluster.start("augment " + task)) {
                 AugmentJob.Result r = AugmentJob.run(sc, s, out, cluster.partitions);
-                System.out.printf("%s: %,d rows from %,d training rows (%d chunks over %d partitions), %.0f s%n",
+                System.out.printf("%s: %,d rows from %,d training rows (%d chunks over %d partitions), %.1f s%n",
                         r.file(), r.rows(), r.examples(), r.chunks(), r.partitions(), r.seconds());
             }
             return 0;
@@ -140,7 +140,7 @@ public final class SparkCli {
                     layers == null ? new int[0] : layers, limit);
             try (JavaSparkContext sc = cluster.start("teacher-outputs " + task)) {
                 TeacherOutputsJob.Result r = TeacherOutputsJob.run(sc, spec, out, cluster.partitions);
-                System.out.printf("%s: teacher outputs of %,d examples (%d batches over %d partitions), %.0f s%n",
+                System.out.printf("%s: teacher outputs of %,d examples (%d batches over %d partitions), %.1f s%n",
                         r.dir(), r.examples(), r.batches(), r.partitions(), r.seconds());
             }
             return 0;
