@@ -19,7 +19,16 @@ public record LoraConfig(int rank, float alpha, float dropout, List<String> targ
         boolean trainLayerNorm) {
 
     /** r = 8, alpha = 16, dropout 0.1, query and value: the LoRA paper's setting for BERT-size encoders. */
-    public static final LoraConfig DEFAULT = new LoraConfig(8, 16f, 0.1f, List.of("query", "value"), false, false);
+    public static final LoraConfig DEFAULT = new LoraConfig(8, defaultAlpha(8), 0.1f, List.of("query", "value"), false,
+            false);
+
+    /**
+     * alpha when only the rank is given: 2 r, the ratio of {@link #DEFAULT}, so that the update's
+     * scale alpha / r stays 2 whatever the rank.
+     */
+    public static float defaultAlpha(int rank) {
+        return 2f * rank;
+    }
 
     public LoraConfig {
         targets = List.copyOf(targets);

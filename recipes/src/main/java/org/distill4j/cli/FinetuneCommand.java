@@ -99,7 +99,7 @@ final class FinetuneCommand implements Runnable {
             throw new IllegalArgumentException("--lora-alpha, --lora-targets and --lora-dropout need --lora-rank");
         }
         LoraConfig d = LoraConfig.DEFAULT;
-        return new LoraConfig(loraRank, loraAlpha != null ? loraAlpha : 2f * loraRank,
+        return new LoraConfig(loraRank, loraAlpha != null ? loraAlpha : LoraConfig.defaultAlpha(loraRank),
                 loraDropout != null ? loraDropout : d.dropout(), loraTargets != null ? loraTargets : d.targets(),
                 false, false);
     }

@@ -232,7 +232,7 @@ public interface Recipe {
             if (lora.alpha() != null && !(lora.alpha() > 0)) {
                 p.add("lora.alpha", "must be positive, got " + lora.alpha());
             }
-            lora = new RecipeConfig.Lora(rank, or(lora.alpha(), 2.0 * Math.max(rank, 1)),
+            lora = new RecipeConfig.Lora(rank, or(lora.alpha(), (double) LoraConfig.defaultAlpha(Math.max(rank, 1))),
                     or(lora.dropout(), Double.valueOf(Float.toString(LoraConfig.DEFAULT.dropout()))), or(lora.targets(),
                     LoraConfig.DEFAULT.targets()), or(lora.trainBiases(), false), or(lora.trainLayerNorm(), false));
             range(p, "lora.rank", lora.rank(), 1, 4096);
