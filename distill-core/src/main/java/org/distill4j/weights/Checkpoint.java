@@ -71,16 +71,24 @@ public record Checkpoint(String name, BertConfig config, StateDict weights, byte
      */
     private static Checkpoint withAdapter(Path dir) {
         PeftAdapter adapter = PeftAdapter.read(dir);
+        return adapter.mergeInto(load(adapterBase(dir, adapter)));
+    }
+
+    /**
+     * The base model of the adapter read from {@code dir}: its {@code base_model_name_or_path}, as
+     * given or relative to the adapter directory; an error when it names none.
+     */
+    public static String adapterBase(Path dir, PeftAdapter adapter) {
         String base = adapter.baseModel();
         if (base == null || base.isBlank()) {
             throw new DistillException(dir.resolve(PeftAdapter.CONFIG) + " names no base_model_name_or_path: merge it "
                     + "onto its base with ./distill lora merge --model BASE --adapter " + dir + " --out DIR");
         }
-        return adapter.mergeInto(load(resolveBase(dir, base)));
+        return resolveBase(dir, base);
     }
 
     /** An adapter's base model name: as given, or a path relative to the adapter directory. */
-    public static String resolveBase(Path adapterDir, String base) {
+    static String resolveBase(Path adapterDir, String base) {
         return base.startsWith("builtin:") || Files.exists(Path.of(base)) ? base
                 : Files.exists(adapterDir.resolve(base)) ? adapterDir.resolve(base).toString() : base;
     }

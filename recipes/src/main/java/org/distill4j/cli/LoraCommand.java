@@ -1,7 +1,6 @@
 package org.distill4j.cli;
 
 import java.nio.file.Path;
-import org.distill4j.DistillException;
 import org.distill4j.weights.Checkpoint;
 import org.distill4j.weights.HfModelDirectory;
 import org.distill4j.weights.PeftAdapter;
@@ -36,13 +35,7 @@ final class LoraCommand implements Runnable {
         @Override
         public void run() {
             PeftAdapter a = PeftAdapter.read(adapter);
-            String base = model != null ? model : a.baseModel();
-            if (base == null) {
-                throw new DistillException(adapter.resolve(PeftAdapter.CONFIG) + " names no base model: give --model");
-            }
-            if (model == null) {
-                base = Checkpoint.resolveBase(adapter, base);
-            }
+            String base = model != null ? model : Checkpoint.adapterBase(adapter, a);
             Checkpoint merged = a.mergeInto(Checkpoint.load(base));
             HfModelDirectory.write(merged, out, ConvertCommand.taskHead(adapter));
             ConvertCommand.copyInfo(adapter, out);
