@@ -14,7 +14,42 @@ import org.distill4j.DistillException;
  */
 public final class AtomicDirectory {
 
+    /** Fills a fresh, empty directory with what the target is to hold. */
+    @FunctionalInterface
+    public interface Body {
+        void write(Path dir) throws IOException;
+    }
+
     private AtomicDirectory() {}
+
+    /**
+     * Writes {@code target} whole: {@code body} fills {@code NAME.tmp} beside it, which then
+     * {@link #replace}s it. On any failure the partial directory is removed and the previous
+     * {@code target}, if any, stays as it was.
+     */
+    public static void write(Path target, Body body) {
+        Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
+        delete(tmp);
+        try {
+            Files.createDirectories(tmp);
+            body.write(tmp);
+        } catch (IOException e) {
+            deleteAfterFailure(tmp, e);
+            throw new DistillException("Cannot write " + target + ": " + e.getMessage(), e);
+        } catch (RuntimeException | Error e) {
+            deleteAfterFailure(tmp, e);
+            throw e;
+        }
+        replace(tmp, target);
+    }
+
+    private static void deleteAfterFailure(Path tmp, Throwable failure) {
+        try {
+            delete(tmp);
+        } catch (RuntimeException cleanup) {
+            failure.addSuppressed(cleanup);
+        }
+    }
 
     /**
      * Swaps a freshly written directory into place; the old one is removed only after the rename.

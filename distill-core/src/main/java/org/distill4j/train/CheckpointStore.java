@@ -50,10 +50,7 @@ final class CheckpointStore {
      */
     void save(Path dir, Map<String, Parameter> parameters, AdamW adam, RunState st, boolean finished,
             LossScaler scaler) {
-        Path tmp = dir.resolveSibling(dir.getFileName() + ".tmp");
-        AtomicDirectory.delete(tmp);
-        try {
-            Files.createDirectories(tmp);
+        AtomicDirectory.write(dir, tmp -> {
             writeWeights(parameters, tmp.resolve("model.safetensors"));
             if (adam != null) {
                 adam.save(tmp.resolve("optimizer.safetensors"));
@@ -75,10 +72,7 @@ final class CheckpointStore {
                 }
             }
             Json.PRETTY.writeValue(tmp.resolve("state.json").toFile(), n);
-        } catch (IOException e) {
-            throw new DistillException("Cannot write checkpoint " + tmp + ": " + e.getMessage(), e);
-        }
-        AtomicDirectory.replace(tmp, dir);
+        });
     }
 
     /** The stage a checkpoint stands in, to build that stage's optimizer before {@link #restore}. */

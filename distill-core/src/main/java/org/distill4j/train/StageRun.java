@@ -162,16 +162,8 @@ final class StageRun implements AutoCloseable {
      */
     void chosen(Trainer.Evaluation e) {
         if (index + 1 < plan.stages().size() && stage.selection() == Stage.Selection.BEST_ON_DEV) {
-            Path dir = chosenDir();
-            Path tmp = dir.resolveSibling(dir.getFileName() + ".tmp");
-            AtomicDirectory.delete(tmp);
-            try {
-                java.nio.file.Files.createDirectories(tmp);
-            } catch (java.io.IOException ex) {
-                throw new org.distill4j.DistillException("Cannot write " + tmp + ": " + ex.getMessage(), ex);
-            }
-            CheckpointStore.writeWeights(plan.parameters(), tmp.resolve("model.safetensors"));
-            AtomicDirectory.replace(tmp, dir);
+            AtomicDirectory.write(chosenDir(),
+                    tmp -> CheckpointStore.writeWeights(plan.parameters(), tmp.resolve("model.safetensors")));
         }
     }
 

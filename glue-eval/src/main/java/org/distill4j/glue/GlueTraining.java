@@ -113,22 +113,17 @@ public final class GlueTraining {
      * kept, unchanged, so that later recipes can still use them.
      */
     public static void writeModel(Path dir, String name, BertModel model, Checkpoint source, ObjectNode info) {
-        Path tmp = dir.resolveSibling(dir.getFileName() + ".tmp");
-        AtomicDirectory.delete(tmp);
         StateDict weights = StateDict.of(model, name);
         source.weights().tensors().forEach((k, v) -> {
             if (k.startsWith("cls.") && !weights.contains(k)) {
                 weights.put(k, v);
             }
         });
-        HfModelDirectory.write(new Checkpoint(name, model.config(), weights, source.tokenizerJson()), tmp,
-                HfModelDirectory.TaskHead.fromInfo(info));
-        try {
+        AtomicDirectory.write(dir, tmp -> {
+            HfModelDirectory.write(new Checkpoint(name, model.config(), weights, source.tokenizerJson()), tmp,
+                    HfModelDirectory.TaskHead.fromInfo(info));
             Json.PRETTY.writeValue(tmp.resolve("distill.json").toFile(), info);
-        } catch (IOException e) {
-            throw new DistillException("Cannot write " + tmp.resolve("distill.json") + ": " + e.getMessage(), e);
-        }
-        AtomicDirectory.replace(tmp, dir);
+        });
     }
 
     /**
@@ -138,15 +133,10 @@ public final class GlueTraining {
      * @param base the model the adapters go on, as the run named it
      */
     public static void writeAdapter(Path dir, BertModel model, LoraAdapters adapters, String base, ObjectNode info) {
-        Path tmp = dir.resolveSibling(dir.getFileName() + ".tmp");
-        AtomicDirectory.delete(tmp);
-        PeftAdapter.write(tmp, model, adapters, base);
-        try {
+        AtomicDirectory.write(dir, tmp -> {
+            PeftAdapter.write(tmp, model, adapters, base);
             Json.PRETTY.writeValue(tmp.resolve("distill.json").toFile(), info);
-        } catch (IOException e) {
-            throw new DistillException("Cannot write " + tmp.resolve("distill.json") + ": " + e.getMessage(), e);
-        }
-        AtomicDirectory.replace(tmp, dir);
+        });
     }
 
     /** Tokens per example when a command is given no other length and a model records none: BERT's fine-tuning length. */

@@ -284,11 +284,8 @@ public final class RecipeRunner {
                     encoder.put(n, t);
                 }
             });
-            Path tmp = out.resolve("base.tmp");
-            AtomicDirectory.delete(tmp);
-            HfModelDirectory.write(new Checkpoint(studentCkpt.name(), studentCkpt.config(), encoder,
-                    studentCkpt.tokenizerJson()), tmp);
-            AtomicDirectory.replace(tmp, base);
+            AtomicDirectory.write(base, tmp -> HfModelDirectory.write(new Checkpoint(studentCkpt.name(),
+                    studentCkpt.config(), encoder, studentCkpt.tokenizerJson()), tmp));
         }
         return "../base";
     }
