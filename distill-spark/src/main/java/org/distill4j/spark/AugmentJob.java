@@ -57,6 +57,8 @@ public final class AugmentJob {
 
     /** Test hook: the partition whose first attempt fails after its first chunk (-1: none). */
     static volatile int failFirstAttemptOf = -1;
+    /** Test hook: how many attempts the hook above failed (in this JVM: local mode). */
+    static final java.util.concurrent.atomic.AtomicInteger INJECTED = new java.util.concurrent.atomic.AtomicInteger();
 
     private AugmentJob() {}
 
@@ -88,29 +90,37 @@ public final class AugmentJob {
         Spec spec = Spec.of(s);
         Broadcast<List<String>> shared = sc.broadcast(words);
         int failing = failFirstAttemptOf;
+        int total = chunks.size(); // the closure must not capture the list itself: it would travel with every task
         // parallelize keeps the list's order in contiguous slices, and part files follow the
         // partitions: the parts, read in name order, are the chunks in order.
-        sc.parallelize(chunks, slices).mapPartitions(it -> {
-            List<String> texts = new ArrayList<>();
-            if (!it.hasNext()) {
-                return texts.iterator();
-            }
+        sc.parallelize(chunks, slices).mapPartitions(it -> PartitionWork.map(it, () -> {
             Augmentation.Settings settings = spec.settings();
-            try (Augmentation.Worker worker = new Augmentation.Worker(settings,
-                    ExecutorModels.checkpoint(settings.model()), shared.value())) {
-                TaskContext task = TaskContext.get();
-                while (it.hasNext()) {
-                    String text = worker.augment(it.next());
-                    texts.add(text.substring(0, text.length() - 1)); // the part file adds the line's end
-                    if (task.partitionId() == failing && task.attemptNumber() == 0) {
-                        throw new IllegalStateException("injected failure of partition " + failing);
-                    }
-                }
+            return new Augmentation.Worker(settings, ExecutorModels.checkpoint(settings.model()), shared.value());
+        }, (Augmentation.Worker worker, Augmentation.Chunk chunk) -> {
+            TaskContext task = TaskContext.get();
+            // Test hook: fail the partition's first attempt after its first chunk, as a lost task would.
+            if (task.partitionId() == failing && task.attemptNumber() == 0 && chunk.index() > firstChunkOf(chunk, total,
+                    slices)) {
+                INJECTED.incrementAndGet();
+                throw new IllegalStateException("injected failure of partition " + failing);
             }
-            return texts.iterator();
-        }).saveAsTextFile(parts.toUri().toString());
+            String text = worker.augment(chunk);
+            return List.of(text.substring(0, text.length() - 1)); // the part file adds the line's end
+        })).saveAsTextFile(parts.toUri().toString());
         long lines = merge(parts, s.task().train().layout().header() ? Augmentation.header(raw) : "", out);
         return new Result(out, lines, rows.size(), chunks.size(), slices, (System.nanoTime() - t0) / 1e9);
+    }
+
+    /** The first chunk of the partition holding {@code chunk}, as parallelize slices a list. */
+    static int firstChunkOf(Augmentation.Chunk chunk, int chunks, int slices) {
+        for (int i = 0; i < slices; i++) {
+            int start = (int) ((long) i * chunks / slices);
+            int end = (int) ((long) (i + 1) * chunks / slices);
+            if (chunk.index() >= start && chunk.index() < end) {
+                return start;
+            }
+        }
+        throw new IllegalArgumentException("chunk " + chunk.index() + " is outside " + chunks);
     }
 
     /** Where the part files of {@code out} go. */

@@ -1,6 +1,5 @@
 package org.distill4j.spark;
 
-import ai.djl.ndarray.NDManager;
 import java.io.Serializable;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -13,9 +12,6 @@ import org.distill4j.glue.GlueReader;
 import org.distill4j.glue.GlueTask;
 import org.distill4j.glue.Split;
 import org.distill4j.glue.TaskScore;
-import org.distill4j.model.BertModel;
-import org.distill4j.text.BertTokenizer;
-import org.distill4j.weights.Checkpoint;
 
 /**
  * GLUE evaluation ({@code ./distill eval}) or test predictions ({@code ./distill predict}) on
@@ -51,24 +47,15 @@ public final class EvalJob {
                         idx.stream().map(data.examples()::get).toList()));
             }
             int slices = Math.max(1, Math.min(batches.size(), partitions > 0 ? partitions : sc.defaultParallelism()));
-            List<double[]> predicted = sc.parallelize(batches, slices).mapPartitions(it -> {
-                List<double[]> rows = new ArrayList<>();
-                if (!it.hasNext()) {
-                    return rows.iterator();
-                }
-                Checkpoint ckpt = ExecutorModels.checkpoint(spec);
-                try (NDManager m = NDManager.newBaseManager(); BertModel bert = ckpt.toModel(m);
-                        BertTokenizer tok = ckpt.tokenizer(maxLength)) {
-                    while (it.hasNext()) {
-                        Batch b = it.next();
-                        double[] p = GlueEvaluator.predictBatch(bert, tok, task, b.examples());
+            List<double[]> predicted = sc.parallelize(batches, slices).mapPartitions(it -> PartitionWork.map(it,
+                    () -> PartitionWork.Model.open(spec, maxLength), (PartitionWork.Model m, Batch b) -> {
+                        double[] p = GlueEvaluator.predictBatch(m.bert(), m.tokenizer(), task, b.examples());
+                        List<double[]> rows = new ArrayList<>(p.length);
                         for (int j = 0; j < p.length; j++) {
                             rows.add(new double[] {b.positions()[j], p[j]});
                         }
-                    }
-                }
-                return rows.iterator();
-            }).collect();
+                        return rows;
+                    })).collect();
             double[] pred = new double[data.size()];
             for (double[] r : predicted) {
                 pred[(int) r[0]] = r[1];

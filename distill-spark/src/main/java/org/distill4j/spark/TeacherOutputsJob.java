@@ -1,6 +1,5 @@
 package org.distill4j.spark;
 
-import ai.djl.ndarray.NDManager;
 import ai.djl.training.ParameterStore;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.Serializable;
@@ -26,8 +25,6 @@ import org.distill4j.glue.GlueReader;
 import org.distill4j.glue.GlueTask;
 import org.distill4j.glue.GlueTraining;
 import org.distill4j.glue.Split;
-import org.distill4j.model.BertModel;
-import org.distill4j.text.BertTokenizer;
 import org.distill4j.train.Examples;
 import org.distill4j.train.Provenance;
 import org.distill4j.train.TeacherCache;
@@ -108,29 +105,20 @@ public final class TeacherOutputsJob {
         boolean logits = spec.logits();
         boolean cls = spec.cls();
         int[] layers = spec.layers().clone();
-        JavaRDD<Row> rows = sc.parallelize(batches, slices).mapPartitions(it -> {
-            List<Row> out2 = new ArrayList<>();
-            if (!it.hasNext()) {
-                return out2.iterator();
-            }
-            Checkpoint ckpt = ExecutorModels.checkpoint(name);
-            try (NDManager m = NDManager.newBaseManager(); BertModel bert = ckpt.toModel(m);
-                    BertTokenizer tok = ckpt.tokenizer(length)) {
-                ParameterStore ps = new ParameterStore(m, false);
-                while (it.hasNext()) {
-                    Batch batch = it.next();
+        JavaRDD<Row> rows = sc.parallelize(batches, slices).mapPartitions(it -> PartitionWork.map(it,
+                () -> PartitionWork.Model.open(name, length), (PartitionWork.Model m, Batch batch) -> {
                     float[] none = new float[batch.first().size()];
-                    var tb = new Examples(batch.first(), batch.second(), none).batch(tok, range(none.length));
-                    TeacherCache.BatchOutputs o = TeacherCache.forward(bert, ps, tb, logits, cls, layers, m);
+                    var tb = new Examples(batch.first(), batch.second(), none).batch(m.tokenizer(), range(none.length));
+                    TeacherCache.BatchOutputs o = TeacherCache.forward(m.bert(), new ParameterStore(m.manager(), false),
+                            tb, logits, cls, layers, m.manager());
+                    List<Row> out2 = new ArrayList<>(none.length);
                     for (int j = 0; j < none.length; j++) {
                         out2.add(RowFactory.create(batch.positions()[j], tb.length(j),
                                 o.logits() == null ? null : o.logits()[j], o.cls() == null ? null : o.cls()[j],
                                 o.tokenStates() == null ? null : o.tokenStates()[j]));
                     }
-                }
-            }
-            return out2.iterator();
-        });
+                    return out2;
+                }));
         SparkSession spark = SparkSession.builder().sparkContext(sc.sc()).getOrCreate();
         spark.createDataFrame(rows, schema).write().mode(SaveMode.Overwrite).parquet(out.toUri().toString());
         return new Result(out, examples.size(), batches.size(), slices, (System.nanoTime() - t0) / 1e9, meta);

@@ -67,11 +67,13 @@ class AugmentJobTest {
     void aTaskThatFailsMidwayIsRetriedAndTheOutputIsComplete() throws Exception {
         Path out = tmp.resolve("retried.tsv");
         AugmentJob.failFirstAttemptOf = 1;
+        int before = AugmentJob.INJECTED.get();
         try {
             AugmentJob.run(sc, SETTINGS, out, 2);
         } finally {
             AugmentJob.failFirstAttemptOf = -1;
         }
+        assertEquals(before + 1, AugmentJob.INJECTED.get(), "no attempt failed: the retry was not exercised");
         assertArrayEquals(single, Files.readAllBytes(out), "a retried partition changed the output");
     }
 
