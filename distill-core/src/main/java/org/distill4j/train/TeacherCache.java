@@ -55,8 +55,10 @@ import org.distill4j.text.TokenBatch;
  * reads the very bits the first run trained on, even where the CPU's kernels are not deterministic
  * run to run. A file that does not match (truncated, another format) is rebuilt.
  *
- * <p>Public are only the batching ({@link #batches}) and one batch's forward pass ({@link
- * #forward}), so that the teacher's outputs computed elsewhere (the Spark job) are the same numbers.
+ * <p>Public are the batching ({@link #batches}) and one batch's forward pass ({@link #forward}),
+ * so that teacher outputs computed elsewhere (the Spark job) are the same numbers, and {@link #of}
+ * with {@link Provided}, through which a trainer takes such outputs instead of its own pass. Like
+ * a cache built here, provided outputs are held in the Java heap.
  */
 public final class TeacherCache {
 

@@ -372,19 +372,26 @@ public final class Augmentation {
             this.settings = s;
             this.layout = s.task().train().layout();
             Checkpoint ckpt = checkpoint != null ? checkpoint : Checkpoint.load(s.model());
-            this.root = NDManager.newBaseManager();
+            NDManager manager = NDManager.newBaseManager();
+            BertTokenizer tokenizer = null;
             try {
-                this.mlm = ckpt.toModel(root);
-                this.tok = ckpt.tokenizer(512);
-                if (!mlm.heads().maskedLm()) {
+                BertModel model = ckpt.toModel(manager);
+                tokenizer = ckpt.tokenizer(512);
+                if (!model.heads().maskedLm()) {
                     throw new DistillException("augmentation needs a model with a masked-LM head; " + s.model()
                             + " has none (builtin:bert-base-uncased has one)");
                 }
-                Collection<String> w = words != null ? words : words(rows, tok);
-                WordEmbeddingSpace space = s.neighbours() ? WordEmbeddingSpace.of(mlm, tok, w) : null;
-                this.finder = new CandidateFinder(mlm, tok, space, s.k(), s.spacing(), s.batchSize());
+                Collection<String> w = words != null ? words : words(rows, tokenizer);
+                WordEmbeddingSpace space = s.neighbours() ? WordEmbeddingSpace.of(model, tokenizer, w) : null;
+                this.finder = new CandidateFinder(model, tokenizer, space, s.k(), s.spacing(), s.batchSize());
+                this.mlm = model;
+                this.tok = tokenizer;
+                this.root = manager;
             } catch (RuntimeException e) {
-                root.close();
+                if (tokenizer != null) {
+                    tokenizer.close();
+                }
+                manager.close();
                 throw e;
             }
         }

@@ -113,6 +113,21 @@ class RecipeFileTest {
     }
 
     @Test
+    void teacherOutputsMustBeADirectoryAndLeaveOtherHashesAlone() throws IOException {
+        Recipe.Resolved plain = RecipeFile.read(file(GOOD), List.of());
+        assertFalse(RecipeFile.write(plain.config()).contains("outputs"), "a recipe without shards writes no key");
+        List<String> p = problems(GOOD.replace("  model: runs/teachers/minilm/MRPC/best",
+                "  model: runs/teachers/minilm/MRPC/best\n  outputs: runs/no-such-shards"));
+        assertTrue(p.stream().anyMatch(x -> x.contains("teacher.outputs: 'runs/no-such-shards' is not a directory")
+                && x.contains("./distill spark teacher-outputs")), p.toString());
+        Path shards = Files.createDirectories(tmp.resolve("shards"));
+        Recipe.Resolved r = RecipeFile.read(file(GOOD.replace("  model: runs/teachers/minilm/MRPC/best",
+                "  model: runs/teachers/minilm/MRPC/best\n  outputs: " + shards)), List.of());
+        assertEquals(shards.toString(), r.config().teacher().outputs());
+        assertNotEquals(RecipeFile.hash(plain.config()), RecipeFile.hash(r.config()));
+    }
+
+    @Test
     void unknownYamlKeyIsRejectedWithLineNumber() throws IOException {
         List<String> p = problems(GOOD.replace("  epochs: 2", "  epochs: 2\n  lerning_rate: 0.1"));
         assertEquals(1, p.size(), p.toString());
