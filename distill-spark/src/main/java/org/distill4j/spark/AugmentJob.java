@@ -22,6 +22,7 @@ import org.distill4j.glue.Example;
 import org.distill4j.glue.GlueReader;
 import org.distill4j.glue.GlueTask;
 import org.distill4j.text.BertTokenizer;
+import org.distill4j.train.AtomicDirectory;
 import org.distill4j.weights.Checkpoint;
 
 /**
@@ -86,7 +87,7 @@ public final class AugmentJob {
         }
         int slices = Math.max(1, Math.min(chunks.size(), partitions > 0 ? partitions : sc.defaultParallelism()));
         Path parts = partsDir(out);
-        deleteTree(parts);
+        AtomicDirectory.delete(parts);
         Spec spec = Spec.of(s);
         Broadcast<List<String>> shared = sc.broadcast(words);
         int failing = failFirstAttemptOf;
@@ -148,19 +149,6 @@ public final class AugmentJob {
             }
         } catch (IOException e) {
             throw new UncheckedIOException("merging " + parts + " into " + out + ": " + e.getMessage(), e);
-        }
-    }
-
-    static void deleteTree(Path dir) {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("removing " + dir + ": " + e.getMessage(), e);
         }
     }
 }

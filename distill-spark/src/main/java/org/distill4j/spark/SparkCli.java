@@ -88,9 +88,8 @@ public final class SparkCli {
 
         @Override
         public Integer call() {
-            if (k < 1 || !(p >= 0 && p <= 1) || n < 0 || spacing < 1 || batchSize < 1 || limit < 0 || chunk < 1) {
-                throw new IllegalArgumentException("need --k >= 1, --p in [0, 1], --n >= 0, --spacing >= 1, "
-                        + "--batch-size >= 1, --limit >= 0, --chunk >= 1");
+            if (spacing < 1) {
+                throw new IllegalArgumentException("need --spacing >= 1 (--exact for one word per forward)");
             }
             Augmentation.Settings s = new Augmentation.Settings(GlueTask.parse(task),
                     GlueReader.locate(cluster.glueDir), model, n, k, p, seed, exact ? 0 : spacing, batchSize, limit,

@@ -66,6 +66,15 @@ public final class Augmentation {
     public record Settings(GlueTask task, Path glueDir, String model, int n, int k, double p, long seed,
             int spacing, int batchSize, int limit, int chunk, boolean neighbours, boolean skipBadRows) {
 
+        public Settings {
+            if (k < 1 || !(p >= 0 && p <= 1) || n < 0 || spacing < 0 || batchSize < 1 || limit < 0 || chunk < 1) {
+                throw new IllegalArgumentException("augmentation needs --k >= 1, --p in [0, 1], --n >= 0, --spacing "
+                        + ">= 0 (0: --exact), --batch-size >= 1, --limit >= 0 and --chunk >= 1; got k " + k + ", p " + p
+                        + ", n " + n + ", spacing " + spacing + ", batch size " + batchSize + ", limit " + limit
+                        + ", chunk " + chunk);
+            }
+        }
+
         /** The reference's N per task (which its script spells "STS-b" for STS-B, so there it never applies). */
         public static int defaultN(GlueTask task) {
             return switch (task.dirName()) {

@@ -68,9 +68,8 @@ final class AugmentCommand implements Runnable {
     @Override
     public void run() {
         GlueTask t = GlueTask.parse(task);
-        if (k < 1 || !(p >= 0 && p <= 1) || n < 0 || spacing < 1 || batchSize < 1 || limit < 0) {
-            throw new IllegalArgumentException("need --k >= 1, --p in [0, 1], --n >= 0, --spacing >= 1, "
-                    + "--batch-size >= 1, --limit >= 0");
+        if (spacing < 1) {
+            throw new IllegalArgumentException("need --spacing >= 1 (--exact for one word per forward)");
         }
         Augmentation.Settings s = new Augmentation.Settings(t, data.dir(), model, n, k, p, seed, exact ? 0 : spacing,
                 batchSize, limit, Augmentation.CHUNK, !noNeighbours, data.skipBadRows);

@@ -1,12 +1,10 @@
 package org.distill4j.cli;
 
 import ai.djl.ndarray.NDManager;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.distill4j.DistillException;
-import org.distill4j.Json;
 import org.distill4j.glue.Dataset;
 import org.distill4j.glue.Example;
 import org.distill4j.glue.GlueEvaluator;
