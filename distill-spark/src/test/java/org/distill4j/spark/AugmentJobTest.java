@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.distill4j.DistillException;
 import org.distill4j.augment.Augmentation;
@@ -38,8 +37,7 @@ class AugmentJobTest {
         Augmentation.run(SETTINGS, file, tmp.resolve("cache"));
         single = Files.readAllBytes(file);
         // local[2, 2]: two task threads, and a failed task is tried a second time.
-        sc = new JavaSparkContext(new SparkConf().setMaster("local[2,2]").setAppName("AugmentJobTest")
-                .set("spark.ui.enabled", "false"));
+        sc = LocalSpark.start("local[2,2]", "AugmentJobTest");
     }
 
     @AfterAll

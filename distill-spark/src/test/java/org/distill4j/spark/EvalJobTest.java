@@ -8,11 +8,8 @@ import ai.djl.ndarray.NDManager;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.distill4j.glue.Dataset;
-import org.distill4j.glue.FineTuneConfig;
-import org.distill4j.glue.FineTuner;
 import org.distill4j.glue.GlueEvaluator;
 import org.distill4j.glue.GlueReader;
 import org.distill4j.glue.GlueTask;
@@ -36,9 +33,7 @@ class EvalJobTest {
         // A regression task: its Pearson and Spearman, written to full precision, move with any
         // prediction's last bit, so equal metrics mean equal predictions.
         Path run = tmp.resolve("stsb");
-        new FineTuner(new FineTuneConfig("builtin:all-minilm-l6-v2", GlueTask.STSB, 1, 1e-4f, 16, 64, 13, run, GLUE,
-                false, 160, 0)).run(false);
-        Path model = run.resolve("best");
+        Path model = LocalSpark.miniLmTeacher(run, GlueTask.STSB, 16, 64, 160);
 
         Path local = tmp.resolve("local");
         Dataset dev = GlueReader.read(GLUE, GlueTask.STSB, GlueTask.STSB.select("dev").get(0), false);
@@ -53,8 +48,7 @@ class EvalJobTest {
 
         Path spark = tmp.resolve("spark");
         List<EvalJob.Result> results;
-        try (JavaSparkContext sc = new JavaSparkContext(new SparkConf().setMaster("local[2]")
-                .setAppName("EvalJobTest").set("spark.ui.enabled", "false"))) {
+        try (JavaSparkContext sc = LocalSpark.start("local[2]", "EvalJobTest")) {
             results = EvalJob.run(sc, model, GlueTask.STSB, "dev", GLUE, false, 64, 64, 3, spark);
         }
         assertEquals(1, results.size());

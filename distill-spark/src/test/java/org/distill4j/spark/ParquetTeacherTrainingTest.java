@@ -10,11 +10,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.distill4j.DistillException;
-import org.distill4j.glue.FineTuneConfig;
-import org.distill4j.glue.FineTuner;
 import org.distill4j.glue.GlueTask;
 import org.distill4j.recipe.RecipeFile;
 import org.distill4j.recipe.RecipeRunner;
@@ -39,16 +36,13 @@ class ParquetTeacherTrainingTest {
     @Test
     void aRecipeTrainedFromShardsEqualsTheRecipeWithItsOwnTeacherPass() throws Exception {
         Path teacherRun = tmp.resolve("teacher");
-        new FineTuner(new FineTuneConfig("builtin:all-minilm-l6-v2", GlueTask.SST2, 1, 1e-4f, 32, 48, 13, teacherRun,
-                GLUE, false, 320, 0)).run(false);
-        Path teacher = teacherRun.resolve("best");
+        Path teacher = LocalSpark.miniLmTeacher(teacherRun, GlueTask.SST2, 32, 48, 320);
 
         // Layers 3 and 6 kept: the cosine term reads only layer 6, so the reader must pick it out.
         Path shards = tmp.resolve("shards");
         Path fewer = tmp.resolve("shards-160");
         Path untuned = tmp.resolve("shards-untuned");
-        try (JavaSparkContext sc = new JavaSparkContext(new SparkConf().setMaster("local[2]")
-                .setAppName("ParquetTeacherTrainingTest").set("spark.ui.enabled", "false"))) {
+        try (JavaSparkContext sc = LocalSpark.start("local[2]", "ParquetTeacherTrainingTest")) {
             TeacherOutputsJob.run(sc, new TeacherOutputsJob.Spec(teacher.toString(), GlueTask.SST2, GLUE, null, 48,
                     true, false, new int[] {3, 6}, 192), shards, 2);
             TeacherOutputsJob.run(sc, new TeacherOutputsJob.Spec(teacher.toString(), GlueTask.SST2, GLUE, null, 48,

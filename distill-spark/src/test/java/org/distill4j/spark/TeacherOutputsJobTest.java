@@ -11,14 +11,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.distill4j.DistillException;
 import org.distill4j.Json;
-import org.distill4j.glue.FineTuneConfig;
-import org.distill4j.glue.FineTuner;
 import org.distill4j.glue.GlueReader;
 import org.distill4j.glue.GlueTask;
 import org.distill4j.glue.GlueTraining;
@@ -43,9 +40,7 @@ class TeacherOutputsJobTest {
     void shardsHoldTheTrainersNumbersAndTheTeachersHash() throws Exception {
         // A teacher with a task head: one update of MiniLM on MRPC is enough to have one.
         Path run = tmp.resolve("teacher");
-        new FineTuner(new FineTuneConfig("builtin:all-minilm-l6-v2", GlueTask.MRPC, 1, 1e-4f, 16, 64, 13, run, GLUE,
-                false, 16, 0)).run(false);
-        String teacher = run.resolve("best").toString();
+        String teacher = LocalSpark.miniLmTeacher(run, GlueTask.MRPC, 16, 64, 16).toString();
         int[] layers = {3, 6};
         // 150 examples: batches of 64, 64 and 22 over two partitions.
         TeacherOutputsJob.Spec spec = new TeacherOutputsJob.Spec(teacher, GlueTask.MRPC, GLUE, null, 64, true, true,
@@ -53,8 +48,7 @@ class TeacherOutputsJobTest {
         Path out = tmp.resolve("outputs");
         List<Row> rows;
         JsonNode meta;
-        try (JavaSparkContext sc = new JavaSparkContext(new SparkConf().setMaster("local[2]")
-                .setAppName("TeacherOutputsJobTest").set("spark.ui.enabled", "false"))) {
+        try (JavaSparkContext sc = LocalSpark.start("local[2]", "TeacherOutputsJobTest")) {
             TeacherOutputsJob.Result r = TeacherOutputsJob.run(sc, spec, out, 2);
             assertEquals(150, r.examples());
             assertEquals(3, r.batches());
@@ -100,8 +94,7 @@ class TeacherOutputsJobTest {
     void logitsFromATeacherWithoutATaskHeadAreRefused() {
         TeacherOutputsJob.Spec spec = new TeacherOutputsJob.Spec("builtin:all-minilm-l6-v2", GlueTask.MRPC, GLUE, null,
                 64, true, false, new int[0], 10);
-        try (JavaSparkContext sc = new JavaSparkContext(new SparkConf().setMaster("local[1]")
-                .setAppName("TeacherOutputsJobTest").set("spark.ui.enabled", "false"))) {
+        try (JavaSparkContext sc = LocalSpark.start("local[1]", "TeacherOutputsJobTest")) {
             DistillException e = assertThrows(DistillException.class,
                     () -> TeacherOutputsJob.run(sc, spec, tmp.resolve("none"), 1));
             assertTrue(e.getMessage().contains("builtin:all-minilm-l6-v2") && e.getMessage().contains("--cls"),
