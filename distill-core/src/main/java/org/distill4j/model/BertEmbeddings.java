@@ -16,6 +16,7 @@ public final class BertEmbeddings extends BertModule {
     private final Parameter position;
     private final Parameter tokenType;
     private final BertLayerNorm layerNorm;
+    private boolean quantizedWords;
 
     public BertEmbeddings(BertConfig config) {
         this.config = config;
@@ -42,6 +43,12 @@ public final class BertEmbeddings extends BertModule {
         NDArray range = inputIds.getManager().arange(0, seq, 1, DataType.INT64, inputIds.getDevice());
         NDArray positions = range.expandDims(0);
         NDArray words = lookup(ps, word, inputIds, training);
+        if (quantizedWords) {
+            // Each looked-up vector is a row of the table: rounded with the row's own scale, as exported.
+            NDArray exact = words;
+            words = FakeQuant.symmetric(exact, true);
+            release(exact);
+        }
         NDArray places = lookup(ps, position, positions, training);
         NDArray types = lookup(ps, tokenType, tokenTypeIds, training);
         NDArray partial = words.add(places);
@@ -58,6 +65,11 @@ public final class BertEmbeddings extends BertModule {
 
     private NDArray lookup(ParameterStore ps, Parameter table, NDArray ids, boolean training) {
         return Embedding.embedding(ids, value(ps, table, ids, training), SparseFormat.DENSE).singletonOrThrow();
+    }
+
+    /** Rounds looked-up word vectors to int8 per row, as the int8 export stores the table ({@link QuantizationAware}). */
+    void quantizeWords(boolean on) {
+        quantizedWords = on;
     }
 
     /** The word-embedding table, shared with the masked-LM decoder. */

@@ -272,7 +272,8 @@ public final class OnnxExport {
             for (int r = 0; r < rows; r++) {
                 for (int c = 0; c < cols; c++) {
                     float v = data[r * cols + c] / scales[group.applyAsInt(r, c)];
-                    q[r * cols + c] = (byte) Math.max(-127, Math.min(127, Math.round(v)));
+                    // Ties to even, as ONNX and PyTorch round (quantization-aware training rounds the same way).
+                    q[r * cols + c] = (byte) Math.max(-127, Math.min(127, Math.rint(v)));
                 }
             }
             return new Int8(q, scales);

@@ -38,6 +38,7 @@ final class ExportCommand implements Runnable {
             throw new DistillException("--per-tensor applies to --int8 only");
         }
         Checkpoint ckpt = Checkpoint.load(model);
+        warnIfTrainedForOtherRounding();
         OnnxExport.Options options = int8 ? new OnnxExport.Options(OnnxExport.Precision.INT8, !perTensor)
                 : OnnxExport.Options.FP32;
         OnnxExport.write(ckpt, out, options);
@@ -56,6 +57,36 @@ final class ExportCommand implements Runnable {
         System.out.printf("wrote %s (%s, %d layers, hidden %d, %s, %.1f MB) with tokenizer.json and config.json%n",
                 out, ckpt.name(), ckpt.config().numHiddenLayers(), ckpt.config().hiddenSize(),
                 int8 ? (perTensor ? "int8 per tensor" : "int8 per column") : "fp32", sizeMb(out));
+    }
+
+    /**
+     * A model trained for int8 (a recipe's {@code qat:}) was selected by the score of one rounding:
+     * say so when the export asks for fp32 or the other weight granularity.
+     */
+    private void warnIfTrainedForOtherRounding() {
+        Path info = Path.of(model).resolve("distill.json");
+        if (model.startsWith("builtin:") || !Files.isRegularFile(info)) {
+            return;
+        }
+        com.fasterxml.jackson.databind.JsonNode qat;
+        try {
+            qat = new com.fasterxml.jackson.databind.ObjectMapper().readTree(info.toFile()).path("quantization_aware");
+        } catch (IOException e) {
+            throw new DistillException("Cannot read " + info + ": " + e.getMessage(), e);
+        }
+        if (qat.isMissingNode()) {
+            return;
+        }
+        boolean trainedPerTensor = qat.path("per_tensor").asBoolean(false);
+        String trained = "--int8" + (trainedPerTensor ? " --per-tensor" : "");
+        if (!int8) {
+            System.err.println("note: " + model + " was trained for int8 (" + trained + "); its dev score is that of "
+                    + "the int8 export");
+        } else if (trainedPerTensor != perTensor) {
+            System.err.println("warning: " + model + " was trained for " + trained + " but is exported with "
+                    + (perTensor ? "--int8 --per-tensor" : "--int8 (per column)") + ": the weights were fitted to the "
+                    + "other rounding");
+        }
     }
 
     private static double sizeMb(Path p) {

@@ -274,6 +274,19 @@ public interface Recipe {
             }
         }
 
+        RecipeConfig.Qat qat = c.qat();
+        if (qat != null) {
+            qat = new RecipeConfig.Qat(or(qat.perTensor(), false));
+            if (lora != null) {
+                p.add("qat", "int8 training wraps the projections LoRA adapts; the two do not combine yet: train "
+                        + "the adapters, merge them (./distill lora merge), then train for int8 from the merged model");
+            }
+            if (recipe != null && !recipe.needsTask()) {
+                p.add("qat", "method " + recipe.method() + " makes a general student; train for int8 in the task "
+                        + "recipes that start from it");
+            }
+        }
+
         Map<String, Object> settings = new LinkedHashMap<>();
         if (recipe != null) {
             Map<String, Object> given = c.distill() == null ? Map.of() : c.distill();
@@ -305,6 +318,10 @@ public interface Recipe {
             precision = Precision.parse(precision).toString();
         } catch (DistillException e) {
             p.add("train.precision", e.getMessage());
+        }
+        if (qat != null && !precision.equals("fp32")) {
+            p.add("qat", "int8 rounding is emulated in fp32; train.precision " + precision + " would round the "
+                    + "emulation itself: leave train.precision at fp32");
         }
         Map<String, RecipeConfig.StageConfig> stageDefaults = recipe == null || (needsTask && task == null) ? Map.of()
                 : recipe.stageDefaults(task);
@@ -359,7 +376,7 @@ public interface Recipe {
         range(p, "output.speed_examples", o.speedExamples(), 0, 1_000_000);
 
         RecipeConfig resolved = new RecipeConfig(c.name(), c.method(), task == null ? c.task() : task.dirName(),
-                c.seed() == null ? TrainerOptions.SEED : c.seed(), device, d, t, s, lora, prune, settings, tr, stages,
+                c.seed() == null ? TrainerOptions.SEED : c.seed(), device, d, t, s, lora, prune, qat, settings, tr, stages,
                 o);
         return new Resolved(resolved, recipe, task);
     }

@@ -19,12 +19,15 @@ import java.util.Map;
  *     weight (and then left out of the written recipe, so the hashes of runs without it stay)
  * @param prune gradual magnitude pruning of the student's encoder over the last stage; absent for none
  *     (and left out of the written recipe)
+ * @param qat quantization-aware training: the student trains through the int8 export's rounding;
+ *     absent for fp32 training (and left out of the written recipe)
  * @param stages per-stage settings of a method that trains in stages (TinyBERT), by stage name;
  *     absent for one-stage methods (and then left out of the written recipe, so their hashes stay)
  */
 public record RecipeConfig(String name, String method, String task, Long seed, String device, Data data,
         Teacher teacher, Student student, @JsonInclude(JsonInclude.Include.NON_NULL) Lora lora,
-        @JsonInclude(JsonInclude.Include.NON_NULL) Prune prune, Map<String, Object> distill, Train train,
+        @JsonInclude(JsonInclude.Include.NON_NULL) Prune prune,
+        @JsonInclude(JsonInclude.Include.NON_NULL) Qat qat, Map<String, Object> distill, Train train,
         @JsonInclude(JsonInclude.Include.NON_NULL) Map<String, StageConfig> stages, Output output) {
 
     /**
@@ -116,6 +119,16 @@ public record RecipeConfig(String name, String method, String task, Long seed, S
                     scope.equals("global"));
         }
     }
+
+    /**
+     * Quantization-aware training (Q8BERT): the student's encoder projections and word embeddings
+     * see the rounding {@code ./distill export --int8} will apply, with gradients passed straight
+     * through, so that the int8 export keeps the score the run selected its best model by.
+     *
+     * @param perTensor one scale per weight matrix, for {@code export --int8 --per-tensor} (default
+     *     false: one per output column, the export's default)
+     */
+    public record Qat(Boolean perTensor) {}
 
     /** A new encoder shape (vocabulary and embeddings sizes follow the teacher). */
     public record Shape(Integer layers, Integer hidden, Integer heads, Integer intermediate) {}

@@ -162,7 +162,8 @@ public final class RecipeFile {
                 t.weightDecay(), t.warmup(), t.maxGradNorm(), t.accumulation(), t.evalEvery(), t.checkpointEvery(),
                 null, t.precision());
         RecipeConfig c = new RecipeConfig(config.name(), config.method(), config.task(), config.seed(), null,
-                config.data(), config.teacher(), config.student(), config.lora(), config.prune(), config.distill(), train,
+                config.data(), config.teacher(), config.student(), config.lora(), config.prune(), config.qat(), config.distill(),
+                train,
                 config.stages(),
                 config.output());
         return Sha256.of(write(c));

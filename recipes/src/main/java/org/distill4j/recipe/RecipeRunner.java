@@ -24,6 +24,7 @@ import org.distill4j.glue.GlueTraining;
 import org.distill4j.glue.TaskScore;
 import org.distill4j.model.BertModel;
 import org.distill4j.model.LoraAdapters;
+import org.distill4j.model.QuantizationAware;
 import org.distill4j.prune.Importance;
 import org.distill4j.prune.MagnitudePruning;
 import org.distill4j.prune.Rewiring;
@@ -180,6 +181,7 @@ public final class RecipeRunner {
                                 new BertModel.Heads(false, false, task.outputs()), root);
                 BertTokenizer tok = vocabSource.tokenizer(cfg.data().maxLength())) {
             LoraAdapters adapters = cfg.lora() == null ? null : LoraAdapters.attach(student, cfg.lora().toConfig());
+            int int8Aware = cfg.qat() == null ? 0 : QuantizationAware.attach(student, cfg.qat().perTensor());
             String adapterBase = adapters == null ? null : adapterBase(cfg, start, studentCkpt, out, probe == null);
             Recipe.Plan plan = r.recipe().plan(new Recipe.Context(student, teacher, tok, task, cfg.distill(), root));
             List<Stage> stages = configured(plan.stages(), cfg, name -> GlueTraining.examples(stageData.get(name),
@@ -198,6 +200,11 @@ public final class RecipeRunner {
             if (adapters != null) {
                 System.err.println("  " + adapters.describe(student) + "; adapters saved in " + out.resolve("adapter")
                         + " on " + adapterBase);
+            }
+            if (cfg.qat() != null) {
+                System.err.printf("  int8-aware training: %d projections and the word embeddings round as export --int8%s "
+                        + "rounds them; dev scores are the int8 model's%n", int8Aware,
+                        cfg.qat().perTensor() ? " --per-tensor" : "");
             }
             TrainerOptions options = options(cfg, out, hash);
             if (distils && cfg.teacher().outputs() != null) {
@@ -222,6 +229,9 @@ public final class RecipeRunner {
                         info.put("method", cfg.method());
                         info.put("base_model", cfg.name() + " (" + cfg.method() + ")");
                         info.putPOJO("provenance", provenance);
+                        if (cfg.qat() != null) {
+                            info.putObject("quantization_aware").put("per_tensor", cfg.qat().perTensor());
+                        }
                         GlueTraining.writeModel(best, cfg.name(), m, source, info);
                         if (adapters != null) {
                             GlueTraining.writeAdapter(out.resolve("adapter"), m, adapters, adapterBase, info);
@@ -248,7 +258,12 @@ public final class RecipeRunner {
                     BertModel bestModel = bestCkpt.toModel(root, new BertModel.Heads(false, false, task.outputs()))) {
                 BertModel shownTeacher = teacher != null ? teacher : t0;
                 List<BertModel> models = shownTeacher == null ? List.of(bestModel) : List.of(shownTeacher, bestModel);
-                int timed = cfg.output().speedExamples();
+                // An int8-aware student is scored as its int8 export runs, and not timed: emulated
+                // rounding in fp32 is slower than either the fp32 or the int8 model.
+                if (cfg.qat() != null) {
+                    QuantizationAware.attach(bestModel, cfg.qat().perTensor());
+                }
+                int timed = cfg.qat() != null ? 0 : cfg.output().speedExamples();
                 double[] speed = timed > 0 ? GlueEvaluator.examplesPerSecond(models,
                         java.util.Collections.nCopies(models.size(), tok), devs.get(0), timed)
                         : new double[models.size()];

@@ -113,6 +113,26 @@ class RecipeFileTest {
     }
 
     @Test
+    void qatSectionGetsItsDefaultIsCheckedAndLeavesOtherHashesAlone() throws IOException {
+        Recipe.Resolved plain = RecipeFile.read(file(GOOD), List.of());
+        assertFalse(RecipeFile.write(plain.config()).contains("qat"), "a recipe without qat writes no qat key");
+        Recipe.Resolved r = RecipeFile.read(file(GOOD + "qat: {}\n"), List.of());
+        assertEquals(new RecipeConfig.Qat(false), r.config().qat());
+        assertNotEquals(RecipeFile.hash(plain.config()), RecipeFile.hash(r.config()));
+        Path again = tmp.resolve("again.yaml");
+        Files.writeString(again, RecipeFile.write(r.config()));
+        assertEquals(r.config(), RecipeFile.read(again, List.of()).config());
+
+        List<String> p = problems(GOOD.replace("  epochs: 2", "  epochs: 2\n  precision: fp16")
+                + "lora:\n  rank: 4\nqat:\n  per_tensor: true\n  bits: 4\n");
+        assertEquals(3, p.size(), p.toString());
+        assertTrue(p.stream().anyMatch(x -> x.contains("qat.bits: unknown key")), p.toString());
+        assertTrue(p.stream().anyMatch(x -> x.contains("qat: int8 training wraps the projections LoRA adapts")),
+                p.toString());
+        assertTrue(p.stream().anyMatch(x -> x.contains("qat: int8 rounding is emulated in fp32")), p.toString());
+    }
+
+    @Test
     void teacherOutputsMustBeADirectoryAndLeaveOtherHashesAlone() throws IOException {
         Recipe.Resolved plain = RecipeFile.read(file(GOOD), List.of());
         assertFalse(RecipeFile.write(plain.config()).contains("outputs"), "a recipe without shards writes no key");

@@ -188,6 +188,70 @@ class RecipeRunTest {
     }
 
     /**
+     * Quantization-aware Patient-KD: the student trains through the int8 export's rounding, its dev
+     * score is that of the int8 model, and the int8 export of best/ scores it in ONNX Runtime.
+     */
+    @Test
+    void int8AwareStudentScoresInOnnxRuntimeWhatItScoredInTraining() throws Exception {
+        Path teacher = shared.resolve("teacher/best");
+        Path out = tmp.resolve("qat-run");
+        String yaml = """
+                name: pkd-qat-test
+                method: pkd
+                task: SST-2
+                seed: 3
+                data:
+                  max_length: 48
+                  train_limit: 960
+                  glue_dir: %s
+                teacher:
+                  model: %s
+                  %s
+                student:
+                  layers: [1, 2, 3]
+                qat: {}
+                train:
+                  epochs: 2
+                  lr: 5.0e-4
+                  eval_every: 60      # one evaluation, at the end
+                output:
+                  dir: %s
+                  speed_examples: 64
+                """.formatted(GLUE.toAbsolutePath(), teacher, SST2_TEACHER_FINETUNE.strip(), out);
+        Path file = tmp.resolve("pkd-qat.yaml");
+        Files.writeString(file, yaml);
+        Recipe.Resolved resolved = RecipeFile.read(file, List.of());
+        assertEquals(false, resolved.config().qat().perTensor(), "per column by default, as the export");
+        RecipeRunner.Outcome o = RecipeRunner.run(resolved, null, false);
+
+        // SST-2 dev: 444 of 872 positive, so chance is 0.51 and σ of accuracy ≈ 0.017.
+        double int8Aware = o.rows().get(1).dev().score();
+        assertTrue(int8Aware > 0.62, "student dev accuracy " + int8Aware);
+        assertEquals(0.0, o.rows().get(1).examplesPerSecond(), "emulated rounding is not timed");
+        JsonNode info = new ObjectMapper().readTree(out.resolve("best/distill.json").toFile());
+        assertEquals(false, info.path("quantization_aware").path("per_tensor").asBoolean(true), info.toString());
+
+        Path onnx = tmp.resolve("qat-int8/model.onnx");
+        assertEquals(0, org.distill4j.cli.DistillCli.run(new String[] {"export", "--model", out.resolve("best").toString(),
+                "--out", onnx.toString(), "--int8"}));
+        var dev = GlueReader.read(GLUE, GlueTask.SST2, GlueTask.SST2.select("dev").get(0), false);
+        try (var classifier = org.distill4j.serve.TextClassifier.load(onnx.getParent().toString(),
+                org.distill4j.serve.InferenceOptions.defaults().withBackend(org.distill4j.serve.Backend.ONNX)
+                        .withMaxLength(48))) {
+            var predictions = classifier.predictAll(dev.examples().stream().map(Example::textA).toList(), null);
+            int right = 0;
+            for (int i = 0; i < predictions.size(); i++) {
+                right += classifier.labels().indexOf(predictions.get(i).label()) == (int) dev.examples().get(i).label()
+                        ? 1 : 0;
+            }
+            double onnxAcc = (double) right / predictions.size();
+            // The same rounding, up to the flips of values a float ulp from a step (see OnnxExportTest):
+            // a handful of the 872 sentences at most.
+            assertEquals(int8Aware, onnxAcc, 0.01, "int8 export in ONNX Runtime against the int8-aware score");
+        }
+    }
+
+    /**
      * DynaBERT width x depth on a real SST-2 slice: the student is the teacher rewired by importance,
      * every batch trains four sub-networks, the model kept is the best on their mean dev score, and
      * a sub-network cut out of it scores what it scored inside.
