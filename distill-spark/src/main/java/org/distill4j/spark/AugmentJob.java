@@ -40,16 +40,22 @@ public final class AugmentJob {
 
     /** The settings of {@link Augmentation.Settings} in a form Spark can ship to executors. */
     record Spec(String task, String glueDir, String model, int n, int k, double p, long seed, int spacing,
-            int batchSize, int limit, int chunk, boolean neighbours, boolean skipBadRows) implements Serializable {
+            int batchSize, int limit, int chunk, boolean neighbours, boolean skipBadRows, String corpus)
+            implements Serializable {
 
         static Spec of(Augmentation.Settings s) {
-            return new Spec(s.task().dirName(), s.glueDir().toString(), s.model(), s.n(), s.k(), s.p(), s.seed(),
-                    s.spacing(), s.batchSize(), s.limit(), s.chunk(), s.neighbours(), s.skipBadRows());
+            return new Spec(s.task() == null ? null : s.task().dirName(),
+                    s.glueDir() == null ? null : s.glueDir().toString(), s.model(), s.n(),
+                    s.k(), s.p(), s.seed(), s.spacing(), s.batchSize(), s.limit(), s.chunk(), s.neighbours(),
+                    s.skipBadRows(), s.corpus() == null ? null : s.corpus().toString());
         }
 
+        /** The settings again; executors never read the input itself (chunks carry their lines). */
         Augmentation.Settings settings() {
-            return new Augmentation.Settings(GlueTask.parse(task), Path.of(glueDir), model, n, k, p, seed, spacing,
-                    batchSize, limit, chunk, neighbours, skipBadRows);
+            return new Augmentation.Settings(task == null ? null : GlueTask.parse(task),
+                    glueDir == null ? null : Path.of(glueDir), model, n,
+                    k, p, seed, spacing, batchSize, limit, chunk, neighbours, skipBadRows,
+                    corpus == null ? null : Path.of(corpus));
         }
     }
 
@@ -66,7 +72,7 @@ public final class AugmentJob {
     /** Augments {@code s}'s rows into {@code out} over {@code partitions} partitions (0: one per core). */
     public static Result run(JavaSparkContext sc, Augmentation.Settings s, Path out, int partitions) {
         long t0 = System.nanoTime();
-        Dataset train = GlueReader.read(s.glueDir(), s.task(), s.task().train(), s.skipBadRows());
+        Dataset train = s.input();
         List<Example> rows = s.rows(train);
         List<String> raw;
         try {
@@ -108,7 +114,7 @@ public final class AugmentJob {
             String text = worker.augment(chunk);
             return List.of(text.substring(0, text.length() - 1)); // the part file adds the line's end
         })).saveAsTextFile(parts.toUri().toString());
-        long lines = merge(parts, s.task().train().layout().header() ? Augmentation.header(raw) : "", out);
+        long lines = merge(parts, s.layout().header() ? Augmentation.header(raw) : "", out);
         return new Result(out, lines, rows.size(), chunks.size(), slices, (System.nanoTime() - t0) / 1e9);
     }
 

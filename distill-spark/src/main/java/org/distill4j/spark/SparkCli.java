@@ -53,13 +53,18 @@ public final class SparkCli {
     }
 
     @Command(name = "augment", mixinStandardHelpOptions = true,
-            description = "TinyBERT augmentation of a GLUE task's training set: the file ./distill augment writes.")
+            description = "TinyBERT augmentation of a GLUE task's training set or of a text file: the file ./distill "
+                    + "augment writes.")
     static final class Augment implements Callable<Integer> {
-        @Option(names = "--task", required = true, description = "the GLUE task")
+        @Option(names = "--task", description = "the GLUE task")
         String task;
-        @Option(names = "--out", required = true, paramLabel = "FILE", description = "the augmented TSV")
+        @Option(names = "--corpus", paramLabel = "FILE", description = "instead of --task: a text file, one text per "
+                + "line, read by the driver")
+        Path corpus;
+        @Option(names = "--out", required = true, paramLabel = "FILE", description = "the augmented TSV or text file")
         Path out;
-        @Option(names = "--n", defaultValue = "0", description = "tries per text (default: the task's N)")
+        @Option(names = "--n", defaultValue = "0", description = "tries per text (default: the task's N; 20 for a "
+                + "corpus)")
         int n;
         @Option(names = "--k", defaultValue = "15", description = "candidates per word (default 15)")
         int k;
@@ -91,13 +96,14 @@ public final class SparkCli {
             if (spacing < 1) {
                 throw new IllegalArgumentException("need --spacing >= 1 (--exact for one word per forward)");
             }
-            Augmentation.Settings s = new Augmentation.Settings(GlueTask.parse(task),
-                    GlueReader.locate(cluster.glueDir), model, n, k, p, seed, exact ? 0 : spacing, batchSize, limit,
-                    chunk, !noNeighbours, cluster.skipBadRows);
-            try (JavaSparkContext sc = cluster.start("augment " + task)) {
+            Augmentation.Settings s = new Augmentation.Settings(task == null ? null : GlueTask.parse(task),
+                    task == null ? null : GlueReader.locate(cluster.glueDir), model, n, k, p, seed, exact ? 0 : spacing,
+                    batchSize, limit, chunk, !noNeighbours, cluster.skipBadRows, corpus);
+            try (JavaSparkContext sc = cluster.start("augment " + s.inputName())) {
                 AugmentJob.Result r = AugmentJob.run(sc, s, out, cluster.partitions);
-                System.out.printf("%s: %,d rows from %,d training rows (%d chunks over %d partitions), %.1f s%n",
-                        r.file(), r.rows(), r.examples(), r.chunks(), r.partitions(), r.seconds());
+                System.out.printf("%s: %,d rows from %,d %s (%d chunks over %d partitions), %.1f s%n", r.file(),
+                        r.rows(), r.examples(), corpus != null ? "lines" : "training rows", r.chunks(), r.partitions(),
+                        r.seconds());
             }
             return 0;
         }

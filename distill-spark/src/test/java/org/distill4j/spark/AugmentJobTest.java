@@ -6,8 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.distill4j.DistillException;
 import org.distill4j.augment.Augmentation;
@@ -59,6 +61,24 @@ class AugmentJobTest {
         Path three = tmp.resolve("spark-3.tsv");
         AugmentJob.run(sc, SETTINGS, three, 3);
         assertArrayEquals(single, Files.readAllBytes(three));
+    }
+
+    /** A text file rather than a task: the job writes the file ./distill augment --corpus writes. */
+    @Test
+    void aCorpusIsAugmentedAsOnOneMachine() throws Exception {
+        List<String> lines = Files.readAllLines(GLUE.resolve("RTE/train.tsv"), StandardCharsets.UTF_8).subList(1, 11)
+                .stream().map(l -> l.split("\t")[2]).toList();
+        Path corpus = tmp.resolve("corpus.txt");
+        Files.write(corpus, lines, StandardCharsets.UTF_8);
+        Augmentation.Settings s = new Augmentation.Settings(null, null, "builtin:bert-base-uncased", 4, 15, 0.4, 42, 4,
+                32, 0, 4, true, false, corpus);
+        Path one = tmp.resolve("corpus-single.txt");
+        Augmentation.run(s, one, tmp.resolve("corpus-cache"));
+        Path out = tmp.resolve("corpus-spark.txt");
+        AugmentJob.Result r = AugmentJob.run(sc, s, out, 2);
+        assertEquals(3, r.chunks());
+        assertTrue(r.rows() > 10 * 2, "few copies: " + r.rows());
+        assertArrayEquals(Files.readAllBytes(one), Files.readAllBytes(out));
     }
 
     @Test

@@ -27,6 +27,7 @@ import org.distill4j.glue.Example;
 import org.distill4j.glue.GlueReader;
 import org.distill4j.glue.GlueTask;
 import org.distill4j.glue.Layout;
+import org.distill4j.glue.Split;
 import org.distill4j.model.BertModel;
 import org.distill4j.text.BertTokenizer;
 import org.distill4j.train.ConsoleProgress;
@@ -35,7 +36,8 @@ import org.distill4j.weights.Checkpoint;
 /**
  * TinyBERT's data augmentation of a GLUE task's training set ({@code ./distill augment}): every
  * training row, then its augmented copies, written in the task's own TSV layout with the labels
- * and other columns of the row they came from. For a pair task each side is augmented on its
+ * and other columns of the row they came from. A text file (one text per line, e.g. a corpus for
+ * general distillation) is augmented the same way into a text file: each line, then its copies. For a pair task each side is augmented on its
  * own, the other side kept as it was (the reference augments the first side, then pairs the
  * second side's copies with the first side's last copy; that carry-over is not reproduced).
  *
@@ -50,7 +52,7 @@ public final class Augmentation {
     /** Rows per chunk by default: the unit of batching, of progress and of resume. */
     public static final int CHUNK = 32;
     /** Bumped whenever the algorithm's output changes, so that caches of older outputs are not reused. */
-    static final int VERSION = 3;
+    static final int VERSION = 4;
 
     /**
      * @param model a model with a masked-LM head whose tokenizer is the students' (BERT-base)
@@ -62,11 +64,28 @@ public final class Augmentation {
      * @param chunk rows per chunk: masked-LM batches form within a chunk, and a resume restarts at one
      * @param neighbours whether words of several pieces get neighbours in the teacher's embedding
      *     space (else they are kept: the ablation of that space)
+     * @param corpus instead of a task's training set: a text file, one text per line (blank lines
+     *     skipped), augmented into the same layout: each line, then its copies; {@code task} is then null
      */
     public record Settings(GlueTask task, Path glueDir, String model, int n, int k, double p, long seed,
-            int spacing, int batchSize, int limit, int chunk, boolean neighbours, boolean skipBadRows) {
+            int spacing, int batchSize, int limit, int chunk, boolean neighbours, boolean skipBadRows, Path corpus) {
+
+        /** A text file as the input: one text, and one output line, per line. */
+        public static final Layout CORPUS_LAYOUT = new Layout(false, 1, -1, 0, -1, -1);
+        /** Tries per line of a corpus by default: the reference's N for single-sentence tasks. */
+        public static final int CORPUS_N = 20;
+
+        /** A GLUE task's training set. */
+        public Settings(GlueTask task, Path glueDir, String model, int n, int k, double p, long seed, int spacing,
+                int batchSize, int limit, int chunk, boolean neighbours, boolean skipBadRows) {
+            this(task, glueDir, model, n, k, p, seed, spacing, batchSize, limit, chunk, neighbours, skipBadRows, null);
+        }
 
         public Settings {
+            if ((task == null) == (corpus == null)) {
+                throw new IllegalArgumentException("augment either a GLUE task (--task) or a text file (--corpus), "
+                        + "not " + (task == null ? "neither" : "both"));
+            }
             if (k < 1 || !(p >= 0 && p <= 1) || n < 0 || spacing < 0 || batchSize < 1 || limit < 0 || chunk < 1) {
                 throw new IllegalArgumentException("augmentation needs --k >= 1, --p in [0, 1], --n >= 0, --spacing "
                         + ">= 0 (0: --exact), --batch-size >= 1, --limit >= 0 and --chunk >= 1; got k " + k + ", p " + p
@@ -85,7 +104,44 @@ public final class Augmentation {
         }
 
         int tries() {
-            return n > 0 ? n : defaultN(task);
+            return n > 0 ? n : task != null ? defaultN(task) : CORPUS_N;
+        }
+
+        /** The rows to augment: the task's training set, or the corpus's non-blank lines. */
+        public Dataset input() {
+            if (task != null) {
+                return GlueReader.read(glueDir, task, task.train(), skipBadRows);
+            }
+            if (!Files.isRegularFile(corpus)) {
+                throw new DistillException("--corpus " + corpus + " is not a file (one text per line)");
+            }
+            List<Example> rows = new ArrayList<>();
+            try (var lines = Files.lines(corpus, StandardCharsets.UTF_8)) {
+                int[] line = {0};
+                lines.forEachOrdered(text -> {
+                    line[0]++;
+                    String t = line[0] == 1 ? text.replace("\uFEFF", "") : text;
+                    if (!t.isBlank()) {
+                        rows.add(new Example(rows.size(), t, null, Double.NaN, line[0]));
+                    }
+                });
+            } catch (IOException | UncheckedIOException e) {
+                throw new DistillException("Cannot read --corpus " + corpus + ": " + e.getMessage(), e);
+            }
+            if (rows.isEmpty()) {
+                throw new DistillException("--corpus " + corpus + " has no text: one text per line");
+            }
+            return new Dataset(null, new Split("corpus", corpus.toString(), CORPUS_LAYOUT, null), corpus, rows, 0);
+        }
+
+        /** Where the texts are in a line of the input, and so of the output. */
+        public Layout layout() {
+            return task != null ? task.train().layout() : CORPUS_LAYOUT;
+        }
+
+        /** The input's name in file names and messages: the task, or the corpus file's. */
+        public String inputName() {
+            return task != null ? task.dirName() : corpus.getFileName().toString();
         }
 
         /** The training rows augmented: the first {@code limit}, or all. */
@@ -118,19 +174,19 @@ public final class Augmentation {
         String model = s.model();
         Path local = Path.of(model);
         String modelId = Files.isDirectory(local) ? Sha256.of(local.resolve("model.safetensors")) : model;
-        return Sha256.of(String.join("|", "v" + VERSION, s.task().dirName(), Sha256.of(train.file()), modelId,
+        return Sha256.of(String.join("|", "v" + VERSION, s.inputName(), Sha256.of(train.file()), modelId,
                 Integer.toString(s.tries()), Integer.toString(s.k()), Double.toString(s.p()), Long.toString(s.seed()),
                 Integer.toString(s.spacing()), Integer.toString(s.batchSize()), Integer.toString(s.limit()),
                 Integer.toString(s.chunk()), Boolean.toString(s.neighbours())));
     }
 
-    /** Augments the task's training rows into {@code out}, through the cache in {@code cacheDir}. */
+    /** Augments the input's rows into {@code out}, through the cache in {@code cacheDir}. */
     public static Result run(Settings s, Path out, Path cacheDir) {
         long t0 = System.nanoTime();
-        Dataset train = GlueReader.read(s.glueDir(), s.task(), s.task().train(), s.skipBadRows());
+        Dataset train = s.input();
         List<Example> examples = s.rows(train);
         String key = key(s, train);
-        Path dir = cacheDir.resolve(s.task().dirName() + "-" + key.substring(0, 16));
+        Path dir = cacheDir.resolve(s.inputName() + "-" + key.substring(0, 16));
         Path done = dir.resolve("augmented.tsv");
         if (Files.isRegularFile(done)) {
             copy(done, out);
@@ -160,7 +216,7 @@ public final class Augmentation {
             System.err.printf("augment: resuming %s at row %d of %d%n", dir, Math.min(examples.size(), first * size),
                     examples.size());
         }
-        Layout layout = s.task().train().layout();
+        Layout layout = s.layout();
         long texts = 0;
         long forwards;
         long onePiece;
@@ -172,7 +228,7 @@ public final class Augmentation {
             if (bytes == 0 && layout.header()) {
                 write(w, header(raw));
             }
-            try (ProgressBar bar = ConsoleProgress.start("augment " + s.task(), examples.size(),
+            try (ProgressBar bar = ConsoleProgress.start("augment " + s.inputName(), examples.size(),
                     Math.min(examples.size(), (long) first * size), " rows")) {
                 for (int c = first; c < chunks; c++) {
                     Chunk chunk = Chunk.of(c, examples.subList(c * size, Math.min(examples.size(), (c + 1) * size)),
@@ -228,7 +284,7 @@ public final class Augmentation {
                 throw new IllegalArgumentException("compare the reference's one word per forward with spacings >= 1");
             }
         }
-        Dataset train = GlueReader.read(s.glueDir(), s.task(), s.task().train(), s.skipBadRows());
+        Dataset train = s.input();
         List<Example> examples = s.rows(train);
         Checkpoint ckpt = Checkpoint.load(s.model());
         try (NDManager root = NDManager.newBaseManager();
@@ -379,7 +435,7 @@ public final class Augmentation {
 
         private Worker(Settings s, Checkpoint checkpoint, List<Example> rows, Collection<String> words) {
             this.settings = s;
-            this.layout = s.task().train().layout();
+            this.layout = s.layout();
             Checkpoint ckpt = checkpoint != null ? checkpoint : Checkpoint.load(s.model());
             NDManager manager = NDManager.newBaseManager();
             BertTokenizer tokenizer = null;
@@ -420,7 +476,8 @@ public final class Augmentation {
             for (int r = 0; r < chunk.rows().size(); r++) {
                 Example e = chunk.rows().get(r);
                 String line = chunk.lines().get(r);
-                String[] cols = line.split("\t", -1);
+                // A corpus line is one text, tabs and all.
+                String[] cols = layout.columns() == 1 ? new String[] {line} : line.split("\t", -1);
                 out.append(line).append('\n');
                 int sides = e.textB() == null ? 1 : 2;
                 for (int side = 0; side < sides; side++) {

@@ -208,7 +208,9 @@ final class CandidateFinder {
             List<String> c = out.get((int) maskedAt.get(i)[2]).get((int) maskedAt.get(i)[3]);
             for (int j = 0; j < k; j++) {
                 String token = vocabulary[top[i * k + j]];
-                if (!token.startsWith("##")) {
+                // Word-piece continuations and special tokens ([UNK], [SEP], [unused0], ...) are no words.
+                boolean special = token.length() > 2 && token.startsWith("[") && token.endsWith("]");
+                if (!token.startsWith("##") && !special) {
                     c.add(token);
                 }
             }

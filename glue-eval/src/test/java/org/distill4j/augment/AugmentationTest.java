@@ -92,4 +92,54 @@ class AugmentationTest {
         assertEquals(16, resumed.texts(), "only the two chunks left were augmented");
         assertArrayEquals(Files.readAllBytes(a), Files.readAllBytes(c));
     }
+
+    /**
+     * A text file (one text per line, the input of general distillation): each non-blank line is
+     * written as it was, then its copies, one per line; a tab inside a line is part of its one text.
+     */
+    @Test
+    void aTextFileIsAugmentedLineByLine() throws Exception {
+        assumeTrue(TfBertBaseUncased.isAvailable(), "fetch it with: mvn dependency:get -Dartifact="
+                + TfBertBaseUncased.GROUP + ":" + TfBertBaseUncased.ARTIFACT + ":" + TfBertBaseUncased.VERSION);
+        List<String> sst = Files.readAllLines(GLUE.resolve("SST-2/train.tsv"), StandardCharsets.UTF_8).subList(1, 7)
+                .stream().map(l -> l.split("\t")[0]).toList();
+        List<String> lines = new java.util.ArrayList<>(sst);
+        lines.add(2, "");                                   // blank: skipped
+        lines.add("the film is long\tand the ending is weak"); // a tab inside a text
+        Path corpus = tmp.resolve("corpus.txt");
+        Files.write(corpus, lines, StandardCharsets.UTF_8);
+        Augmentation.Settings s = new Augmentation.Settings(null, null, "builtin:bert-base-uncased", 5, 15, 0.4, 7, 3,
+                16, 0, 4, true, false, corpus);
+        Path out = tmp.resolve("corpus-aug.txt");
+        Augmentation.Result r = Augmentation.run(s, out, tmp.resolve("cache"));
+        assertEquals(7, r.examples());
+        assertEquals(7, r.texts());
+        List<String> written = Files.readAllLines(out, StandardCharsets.UTF_8);
+        List<String> texts = lines.stream().filter(l -> !l.isBlank()).toList();
+        int next = 0;
+        int copies = 0;
+        for (String w : written) {
+            if (next < texts.size() && w.equals(texts.get(next))) {
+                next++;
+            } else {
+                assertTrue(next > 0, "a copy before any original: " + w);
+                assertFalse(w.isBlank(), "an empty copy");
+                copies++;
+            }
+        }
+        assertEquals(texts.size(), next, "every line, in order: " + written);
+        assertTrue(copies > 7 * 2 && copies <= 7 * 5, copies + " copies");
+        // The tabbed line is one text: its copies are its words re-spaced, one line each.
+        int tabbed = written.indexOf(texts.get(texts.size() - 1));
+        List<String> tabCopies = written.subList(tabbed + 1, written.size());
+        assertFalse(tabCopies.isEmpty());
+        assertTrue(tabCopies.stream().allMatch(l -> !l.contains("\t") && l.startsWith("the ")), tabCopies.toString());
+        assertTrue(written.stream().noneMatch(l -> l.matches(".*\\[[A-Za-z0-9]+\\].*")),
+                "a special token ([UNK], [SEP], ...) is no candidate word: " + written);
+        // Another cache, the same bytes; the original task-less settings name the file in the cache.
+        Path again = tmp.resolve("again.txt");
+        Augmentation.run(s, again, tmp.resolve("cache-2"));
+        assertArrayEquals(Files.readAllBytes(out), Files.readAllBytes(again));
+        assertTrue(Files.list(tmp.resolve("cache")).anyMatch(d -> d.getFileName().toString().startsWith("corpus.txt-")));
+    }
 }

@@ -8,19 +8,25 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** TinyBERT's data augmentation of a task's training set. */
+/** TinyBERT's data augmentation of a task's training set or of a text file. */
 @Command(name = "augment", description = "Augment a GLUE task's training set as TinyBERT does (masked-LM and "
-        + "word-embedding replacements), into a TSV of the task's layout that recipes take as stage data.")
+        + "word-embedding replacements), into a TSV of the task's layout that recipes take as stage data; or a text "
+        + "file (--corpus), into a text file.")
 final class AugmentCommand implements Runnable {
 
-    @Option(names = "--task", required = true, description = "the GLUE task (CoLA, SST-2, MRPC, STS-B, RTE, ...)")
+    @Option(names = "--task", description = "the GLUE task whose training set is augmented (CoLA, SST-2, MRPC, "
+            + "STS-B, RTE, ...)")
     String task;
+
+    @Option(names = "--corpus", paramLabel = "FILE", description = "instead of --task: a text file, one text per line "
+            + "(e.g. ./distill glue corpus), augmented into a text file of each line followed by its copies")
+    Path corpus;
 
     @Option(names = "--out", paramLabel = "FILE", description = "the augmented TSV (required unless --compare)")
     Path out;
 
     @Option(names = "--n", defaultValue = "0", description = "tries per text (default: the task's N, 30 for CoLA, "
-            + "MRPC, RTE, STS-B; 20 for SST-2, QNLI; 10 for MNLI, QQP)")
+            + "MRPC, RTE, STS-B; 20 for SST-2, QNLI and a --corpus; 10 for MNLI, QQP)")
     int n;
 
     @Option(names = "--k", defaultValue = "15", description = "candidates per word (default 15)")
@@ -67,12 +73,12 @@ final class AugmentCommand implements Runnable {
 
     @Override
     public void run() {
-        GlueTask t = GlueTask.parse(task);
+        GlueTask t = task == null ? null : GlueTask.parse(task);
         if (spacing < 1) {
             throw new IllegalArgumentException("need --spacing >= 1 (--exact for one word per forward)");
         }
-        Augmentation.Settings s = new Augmentation.Settings(t, data.dir(), model, n, k, p, seed, exact ? 0 : spacing,
-                batchSize, limit, Augmentation.CHUNK, !noNeighbours, data.skipBadRows);
+        Augmentation.Settings s = new Augmentation.Settings(t, t == null ? null : data.dir(), model, n, k, p, seed,
+                exact ? 0 : spacing, batchSize, limit, Augmentation.CHUNK, !noNeighbours, data.skipBadRows, corpus);
         if (compare != null) {
             List<Augmentation.Comparison> all = Augmentation.compare(s, compare.length == 0 ? new int[] {spacing}
                     : compare);
@@ -91,7 +97,8 @@ final class AugmentCommand implements Runnable {
             throw new IllegalArgumentException("give --out FILE (or --compare)");
         }
         Augmentation.Result r = Augmentation.run(s, out, cacheDir);
-        System.out.printf("%s: %,d rows from %,d training rows%s%n", r.file(), r.rows(), r.examples(),
+        System.out.printf("%s: %,d rows from %,d %s%s%n", r.file(), r.rows(), r.examples(),
+                corpus != null ? "lines" : "training rows",
                 r.cached() ? " (from the cache)" : String.format(", %.1f texts/s, %.0f s; candidate words: %,d of one "
                         + "piece, %,d longer", r.textsPerSecond(), r.seconds(), r.onePieceWords(), r.longerWords()));
     }
