@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.distill4j.augment.AugmentOptions;
 import org.distill4j.augment.Augmentation;
 import org.distill4j.glue.GlueReader;
 import org.distill4j.glue.GlueTask;
@@ -56,53 +57,24 @@ public final class SparkCli {
             description = "TinyBERT augmentation of a GLUE task's training set or of a text file: the file ./distill "
                     + "augment writes.")
     static final class Augment implements Callable<Integer> {
-        @Option(names = "--task", description = "the GLUE task")
-        String task;
-        @Option(names = "--corpus", paramLabel = "FILE", description = "instead of --task: a text file, one text per "
-                + "line, read by the driver")
-        Path corpus;
+        @Mixin
+        AugmentOptions options;
         @Option(names = "--out", required = true, paramLabel = "FILE", description = "the augmented TSV or text file")
         Path out;
-        @Option(names = "--n", defaultValue = "0", description = "tries per text (default: the task's N; 20 for a "
-                + "corpus)")
-        int n;
-        @Option(names = "--k", defaultValue = "15", description = "candidates per word (default 15)")
-        int k;
-        @Option(names = "--p", defaultValue = "0.4", description = "probability of replacing a word (default 0.4)")
-        double p;
-        @Option(names = "--seed", defaultValue = "42", description = "seed of the draws (default 42)")
-        long seed;
-        @Option(names = "--exact", description = "one masked word per masked-LM forward, as the reference does")
-        boolean exact;
-        @Option(names = "--spacing", defaultValue = "4", description = "fast mode's spacing (default 4)")
-        int spacing;
-        @Option(names = "--batch-size", defaultValue = "32", description = "masked-LM sequences per forward")
-        int batchSize;
-        @Option(names = "--limit", defaultValue = "0", description = "augment the first N training rows only")
-        int limit;
         @Option(names = "--chunk", defaultValue = "" + Augmentation.CHUNK,
                 description = "rows per chunk, the unit of work (default ${DEFAULT-VALUE}, as ./distill augment)")
         int chunk;
-        @Option(names = "--model", defaultValue = "builtin:bert-base-uncased",
-                description = "a model with a masked-LM head, readable by every executor")
-        String model;
-        @Option(names = "--no-neighbours", description = "keep words of several word pieces")
-        boolean noNeighbours;
         @Mixin
         Cluster cluster;
 
         @Override
         public Integer call() {
-            if (spacing < 1) {
-                throw new IllegalArgumentException("need --spacing >= 1 (--exact for one word per forward)");
-            }
-            Augmentation.Settings s = new Augmentation.Settings(task == null ? null : GlueTask.parse(task),
-                    task == null ? null : GlueReader.locate(cluster.glueDir), model, n, k, p, seed, exact ? 0 : spacing,
-                    batchSize, limit, chunk, !noNeighbours, cluster.skipBadRows, corpus);
+            Augmentation.Settings s = options.settings(() -> GlueReader.locate(cluster.glueDir), chunk,
+                    cluster.skipBadRows);
             try (JavaSparkContext sc = cluster.start("augment " + s.inputName())) {
                 AugmentJob.Result r = AugmentJob.run(sc, s, out, cluster.partitions);
                 System.out.printf("%s: %,d rows from %,d %s (%d chunks over %d partitions), %.1f s%n", r.file(),
-                        r.rows(), r.examples(), corpus != null ? "lines" : "training rows", r.chunks(), r.partitions(),
+                        r.rows(), r.examples(), options.corpus() ? "lines" : "training rows", r.chunks(), r.partitions(),
                         r.seconds());
             }
             return 0;
