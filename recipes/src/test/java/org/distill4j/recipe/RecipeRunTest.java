@@ -52,22 +52,41 @@ class RecipeRunTest {
                     train_limit: 960
             """;
 
-    @Test
-    void pkdRecipeRunsEndToEndAndBeatsChance() throws Exception {
-        Path teacher = shared.resolve("teacher/best");
-        Path out = tmp.resolve("run");
+    /**
+     * Writes a recipe on the first {@code trainLimit} SST-2 training sentences (length 48, seed 3)
+     * whose teacher is the shared one, fine-tuned by whichever test needs it first.
+     *
+     * @param sections the method's own top-level sections (student, distill, train, ...)
+     */
+    private Path sst2Recipe(String name, String method, int trainLimit, String sections, Path out,
+            int speedExamples) throws java.io.IOException {
         String yaml = """
-                name: pkd-test
-                method: pkd
+                name: %s
+                method: %s
                 task: SST-2
                 seed: 3
                 data:
                   max_length: 48
-                  train_limit: 960
+                  train_limit: %d
                   glue_dir: %s
                 teacher:
                   model: %s
                   %s
+                %s
+                output:
+                  dir: %s
+                  speed_examples: %d
+                """.formatted(name, method, trainLimit, GLUE.toAbsolutePath(), shared.resolve("teacher/best"),
+                SST2_TEACHER_FINETUNE.strip(), sections.strip(), out, speedExamples);
+        Path file = tmp.resolve(name + ".yaml");
+        Files.writeString(file, yaml);
+        return file;
+    }
+
+    @Test
+    void pkdRecipeRunsEndToEndAndBeatsChance() throws Exception {
+        Path out = tmp.resolve("run");
+        Path file = sst2Recipe("pkd-test", "pkd", 960, """
                 student:
                   layers: [1, 2, 3]
                 distill:
@@ -76,12 +95,8 @@ class RecipeRunTest {
                   epochs: 2
                   lr: 5.0e-4          # a 3-layer cut of MiniLM needs a brisk start: at 1e-4 it stays at chance for 60 steps
                   eval_every: 30
-                output:
-                  dir: %s
-                  speed_examples: 64
-                """.formatted(GLUE.toAbsolutePath(), teacher, SST2_TEACHER_FINETUNE.strip(), out);
-        Path file = tmp.resolve("pkd.yaml");
-        Files.writeString(file, yaml);
+                """,
+                out, 64);
         RecipeRunner.Outcome o = RecipeRunner.run(RecipeFile.read(file, List.of()), null, false);
 
         assertEquals(2, o.rows().size());
@@ -128,20 +143,8 @@ class RecipeRunTest {
      */
     @Test
     void loraStudentLearnsOnAFrozenCutAndSavesItsAdapter() throws Exception {
-        Path teacher = shared.resolve("teacher/best");
         Path out = tmp.resolve("lora-run");
-        String yaml = """
-                name: pkd-lora-test
-                method: pkd
-                task: SST-2
-                seed: 3
-                data:
-                  max_length: 48
-                  train_limit: 960
-                  glue_dir: %s
-                teacher:
-                  model: %s
-                  %s
+        Path file = sst2Recipe("pkd-lora-test", "pkd", 960, """
                 student:
                   layers: [2, 4, 6]
                 lora:
@@ -150,12 +153,8 @@ class RecipeRunTest {
                   epochs: 2
                   lr: 2.0e-3
                   eval_every: 30
-                output:
-                  dir: %s
-                  speed_examples: 0
-                """.formatted(GLUE.toAbsolutePath(), teacher, SST2_TEACHER_FINETUNE.strip(), out);
-        Path file = tmp.resolve("pkd-lora.yaml");
-        Files.writeString(file, yaml);
+                """,
+                out, 0);
         Recipe.Resolved resolved = RecipeFile.read(file, List.of());
         assertEquals(16.0, resolved.config().lora().alpha(), "alpha defaults to 2 r");
         RecipeRunner.Outcome o = RecipeRunner.run(resolved, null, false);
@@ -193,20 +192,8 @@ class RecipeRunTest {
      */
     @Test
     void int8AwareStudentScoresInOnnxRuntimeWhatItScoredInTraining() throws Exception {
-        Path teacher = shared.resolve("teacher/best");
         Path out = tmp.resolve("qat-run");
-        String yaml = """
-                name: pkd-qat-test
-                method: pkd
-                task: SST-2
-                seed: 3
-                data:
-                  max_length: 48
-                  train_limit: 960
-                  glue_dir: %s
-                teacher:
-                  model: %s
-                  %s
+        Path file = sst2Recipe("pkd-qat-test", "pkd", 960, """
                 student:
                   layers: [1, 2, 3]
                 qat: {}
@@ -214,12 +201,8 @@ class RecipeRunTest {
                   epochs: 2
                   lr: 5.0e-4
                   eval_every: 60      # one evaluation, at the end
-                output:
-                  dir: %s
-                  speed_examples: 64
-                """.formatted(GLUE.toAbsolutePath(), teacher, SST2_TEACHER_FINETUNE.strip(), out);
-        Path file = tmp.resolve("pkd-qat.yaml");
-        Files.writeString(file, yaml);
+                """,
+                out, 64);
         Recipe.Resolved resolved = RecipeFile.read(file, List.of());
         assertEquals(false, resolved.config().qat().perTensor(), "per column by default, as the export");
         RecipeRunner.Outcome o = RecipeRunner.run(resolved, null, false);
@@ -258,20 +241,8 @@ class RecipeRunTest {
      */
     @Test
     void dynaBertTrainsAGridOfSubNetworksThatExtractCutsOut() throws Exception {
-        Path teacher = shared.resolve("teacher/best");
         Path out = tmp.resolve("dynabert");
-        String yaml = """
-                name: dynabert-test
-                method: dynabert
-                task: SST-2
-                seed: 3
-                data:
-                  max_length: 48
-                  train_limit: 640
-                  glue_dir: %s
-                teacher:
-                  model: %s
-                  %s
+        Path file = sst2Recipe("dynabert-test", "dynabert", 640, """
                 student:
                   layers: [1, 2, 3, 4, 5, 6]
                 distill:
@@ -281,12 +252,8 @@ class RecipeRunTest {
                 train:
                   epochs: 1
                   lr: 5.0e-5
-                output:
-                  dir: %s
-                  speed_examples: 0
-                """.formatted(GLUE.toAbsolutePath(), teacher, SST2_TEACHER_FINETUNE.strip(), out);
-        Path file = tmp.resolve("dynabert.yaml");
-        Files.writeString(file, yaml);
+                """,
+                out, 0);
         RecipeRunner.Outcome o = RecipeRunner.run(RecipeFile.read(file, List.of()), null, false);
         assertTrue(Files.isRegularFile(out.resolve("importance.json")));
         JsonNode info = new ObjectMapper().readTree(out.resolve("best/distill.json").toFile());
@@ -377,33 +344,17 @@ class RecipeRunTest {
      */
     @Test
     void tinyBertTrainsInTwoStagesAndExportsNoProjection() throws Exception {
-        Path teacher = shared.resolve("teacher/best");
         Path out = tmp.resolve("run");
         Path tsv = tmp.resolve("sst2-head.tsv");
         Files.write(tsv, Files.readAllLines(GLUE.resolve("SST-2/train.tsv")).subList(0, 961)); // header + 960 rows
-        String yaml = """
-                name: tinybert-test
-                method: tinybert
-                task: SST-2
-                seed: 3
-                data:
-                  max_length: 48
-                  train_limit: 960
-                  glue_dir: %s
-                teacher:
-                  model: %s
-                  %s
+        Path file = sst2Recipe("tinybert-test", "tinybert", 960, """
                 student:
                   shape: {layers: 2, hidden: 192, heads: 12, intermediate: 768}
                 stages:
                   intermediate: {epochs: 2, lr: 1.0e-3, data: %s}
                   prediction: {epochs: 4, lr: 1.0e-3, eval_every: 30}
-                output:
-                  dir: %s
-                  speed_examples: 0
-                """.formatted(GLUE.toAbsolutePath(), teacher, SST2_TEACHER_FINETUNE.strip(), tsv, out);
-        Path file = tmp.resolve("tinybert.yaml");
-        Files.writeString(file, yaml);
+                """.formatted(tsv),
+                out, 0);
         RecipeRunner.Outcome o = RecipeRunner.run(RecipeFile.read(file, List.of()), null, false);
 
         assertEquals(60 + 120, o.training().steps()); // 960 / 32 × (2 + 4) epochs
