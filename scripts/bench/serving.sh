@@ -46,6 +46,8 @@ mvn -B -q -DskipTests install >/dev/null
 echo "== embedding agreement: the 872 SST-2 dev sentences"
 mvn -B -q -pl distill-serve exec:java -Dexec.mainClass=org.distill4j.serve.bench.EmbeddingAgreementBenchmark \
   -Dexec.args="$glue/SST-2/dev.tsv 0 1000 $out/minilm ours-int8=$out/minilm-int8 ort-quantize_dynamic=$out/minilm-ortq langchain4j-q=$out/lc4j-minilm-q"
+echo "== ONNX Runtime's graph optimizations on our int8 export and on quantize_dynamic's"
+"$python" scripts/bench/ort_fusion.py "$glue" 2 "$out/mrpc-student6" "$out/mrpc-student6-int8" "$out/mrpc-student6-ortq"
 echo "== HTTP load, MRPC dev pairs, $requests requests per row"
 mvn -B -q -pl distill-serve exec:java -Dexec.mainClass=org.distill4j.serve.bench.ServingBenchmark \
   -Dexec.args="$glue/MRPC/dev.tsv 3 4 $requests teacher=$teacher@djl teacher=$out/mrpc-teacher@onnx student-6=$student@djl student-6=$out/mrpc-student6@onnx student-6-int8=$out/mrpc-student6-int8@onnx student-6-ortq=$out/mrpc-student6-ortq@onnx"
