@@ -107,6 +107,17 @@ final class StageRun implements AutoCloseable {
     }
 
     /**
+     * The gradients of the update over micro-batches [first, end), computed and not applied (the
+     * harnesses that recompute updates: {@link Trainer#stress}, {@link UpdateReplay}); the loss terms
+     * go into {@code values}. The caller reads the gradients from {@link #adam}, then zeroes them.
+     *
+     * @return whether the loss was finite
+     */
+    boolean gradientsOnly(RunState st, int first, int end, int step, Map<String, Float> values) {
+        return update(st).gradients(ps, prefetch::indices, prefetch::take, first, end, step, steps, values);
+    }
+
+    /**
      * The teacher's outputs for every example of the stage, when its terms read only logits, [CLS]
      * vectors or hidden states, the options allow it, and they fit in a quarter of the heap;
      * otherwise null (the teacher then runs with every batch).

@@ -312,8 +312,7 @@ public final class Trainer {
                     int first = micro;
                     int end = updateEnd(run, first);
                     Map<String, Float> values = new LinkedHashMap<>();
-                    boolean finiteLoss = run.update(st).gradients(run.ps, run.prefetch::indices, run.prefetch::take,
-                            first, end, st.step + u, run.steps, values);
+                    boolean finiteLoss = run.gradientsOnly(st, first, end, st.step + u, values);
                     double[] squares = run.adam.gradientSquares();
                     run.adam.zeroGradients();
                     StressResult.Computation c = new StressResult.Computation(r, st.step + u + 1, finiteLoss,

@@ -34,8 +34,7 @@ public record UpdateReplay(int step, Map<String, Float> values, Map<String, Floa
             }
         }
         Map<String, Float> values = new LinkedHashMap<>();
-        boolean finite = run.update(st).gradients(run.ps, run.prefetch::indices, run.prefetch::take, kept.first(),
-                kept.end(), st.step, run.steps, values);
+        boolean finite = run.gradientsOnly(st, kept.first(), kept.end(), st.step, values);
         float norm = finite ? run.adam.gradientNorm() : Float.NaN;
         run.adam.zeroGradients();
         List<String> nonFinite = finite ? run.adam.nonFiniteParameters() : List.of("the loss itself");
