@@ -202,8 +202,8 @@ public final class RecipeRunner {
                         + " on " + adapterBase);
             }
             if (cfg.qat() != null) {
-                System.err.printf("  int8-aware training: %d projections and the word embeddings round as export --int8%s "
-                        + "rounds them; dev scores are the int8 model's%n", int8Aware,
+                System.err.printf("  int8-aware training: %d projections and the word embeddings round as export "
+                        + "--int8%s rounds them; dev scores are the int8 model's%n", int8Aware,
                         cfg.qat().perTensor() ? " --per-tensor" : "");
             }
             TrainerOptions options = options(cfg, out, hash);
@@ -453,7 +453,10 @@ public final class RecipeRunner {
                 + o.training().best().step() + " of " + o.training().steps() + " (epoch "
                 + String.format("%.2f", o.training().best().epoch()) + "), trained in "
                 + String.format("%.0f s", o.training().seconds()) + ". Speed: dev examples per second, batch 32, "
-                + "dynamic padding, measured one after the other in this run.\n\n" + table(task, o);
+                + "dynamic padding, measured one after the other in this run."
+                + (cfg.qat() == null ? "" : " The student trained for int8 (qat): its score is through the int8 "
+                        + "export's rounding, and emulated rounding is not timed.")
+                + "\n\n" + table(task, o);
         writeText(out.resolve("report.md"), md);
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("recipe", cfg.name());
