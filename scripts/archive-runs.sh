@@ -6,7 +6,9 @@
 # A run counts as finished when the trainer marked its checkpoint so ("finished": true in
 # checkpoint/state.json, what Trainer.finished reads), or, for `distill report` output, when it has
 # report.json.
-# Usage: scripts/archive-runs.sh RUN_DIR...
+# A record already kept under the same name is never overwritten (the tables cite it): archive a
+# run made again with SUFFIX=-something, which is appended to its name.
+# Usage: [SUFFIX=-TAG] scripts/archive-runs.sh RUN_DIR...
 #   e.g. scripts/archive-runs.sh runs/bge-small-rte-* runs/teachers/bge-small/RTE runs/speed-rte
 #        scripts/archive-runs.sh --name-of RUN_DIR   (prints the name a run is kept under)
 set -euo pipefail
@@ -29,7 +31,15 @@ for run in "$@"; do
     echo "skipped $run: neither a finished run ($state) nor a report (report.json)" >&2
     continue
   fi
-  name="$(name_of "$run")"
+  name="$(name_of "$run")${SUFFIX:-}"
+  if [ -e "$dest/$name" ]; then
+    if cmp -s "$run/metrics.jsonl" "$dest/$name/metrics.jsonl"; then
+      echo "kept already: $run as $dest/$name" >&2
+    else
+      echo "skipped $run: $dest/$name keeps another run of that name; give SUFFIX=-TAG" >&2
+    fi
+    continue
+  fi
   mkdir -p "$dest/$name"
   for f in report.json report.md provenance.json metrics.jsonl run.txt best/distill.json; do
     [ -f "$run/$f" ] && cp "$run/$f" "$dest/$name/$(basename "$f")"
