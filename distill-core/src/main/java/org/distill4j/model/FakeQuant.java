@@ -25,9 +25,8 @@ public final class FakeQuant {
             NDArray raw = max.div(127f);
             // An all-zero row stays zero at any positive scale; the export then writes scale 1.
             NDArray scale = raw.maximum(Float.MIN_NORMAL);
-            NDArray q = roundTrip(w, scale, null, -127, 127);
-            NDArray d = q.sub(w);
-            BertModule.release(abs, max, raw, scale, q);
+            NDArray d = roundingError(w, scale, null, -127, 127);
+            BertModule.release(abs, max, raw, scale);
             return d;
         });
         return straightThrough(w, noise);
@@ -51,29 +50,30 @@ public final class FakeQuant {
             NDArray zpRaw = negLo.div(scale);
             NDArray zpClip = zpRaw.clip(0, 255);
             NDArray zp = zpClip.round(); // saturate, then round: the operator's order
-            NDArray q = roundTrip(x, scale, zp, 0, 255);
-            NDArray d = q.sub(x);
-            BertModule.release(lo0, hi0, lo, hi, span, raw, scale, negLo, zpRaw, zpClip, zp, q);
+            NDArray d = roundingError(x, scale, zp, 0, 255);
+            BertModule.release(lo0, hi0, lo, hi, span, raw, scale, negLo, zpRaw, zpClip, zp);
             return d;
         });
         return straightThrough(x, noise);
     }
 
-    /** {@code (clip(round(v / scale) + zp, lo, hi) - zp) · scale}, with grad mode already off. */
-    private static NDArray roundTrip(NDArray v, NDArray scale, NDArray zp, int lo, int hi) {
+    /**
+     * {@code (clip(round(v / scale) + zp, lo, hi) - zp) · scale - v}, the rounding error, with grad
+     * mode already off. In place where PyTorch allows: three arrays of v's size, at most two alive.
+     */
+    private static NDArray roundingError(NDArray v, NDArray scale, NDArray zp, int lo, int hi) {
         NDArray div = v.div(scale);
         NDArray r = div.round(); // PyTorch rounds ties to even, as ONNX does
-        NDArray shifted = zp == null ? r : r.add(zp);
-        NDArray clipped = shifted.clip(lo, hi);
-        NDArray centred = zp == null ? clipped : clipped.sub(zp);
-        NDArray out = centred.mul(scale);
-        BertModule.release(div, r);
+        div.close();
         if (zp != null) {
-            BertModule.release(shifted, clipped, centred);
-        } else {
-            BertModule.release(clipped);
+            r.addi(zp);
         }
-        return out;
+        NDArray q = r.clip(lo, hi);
+        r.close();
+        if (zp != null) {
+            q.subi(zp);
+        }
+        return q.muli(scale).subi(v);
     }
 
     /**
