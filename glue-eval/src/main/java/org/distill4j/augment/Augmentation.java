@@ -37,9 +37,10 @@ import org.distill4j.weights.Checkpoint;
  * TinyBERT's data augmentation of a GLUE task's training set ({@code ./distill augment}): every
  * training row, then its augmented copies, written in the task's own TSV layout with the labels
  * and other columns of the row they came from. A text file (one text per line, e.g. a corpus for
- * general distillation) is augmented the same way into a text file: each line, then its copies. For a pair task each side is augmented on its
- * own, the other side kept as it was (the reference augments the first side, then pairs the
- * second side's copies with the first side's last copy; that carry-over is not reproduced).
+ * general distillation) is augmented the same way into a text file: each line, then its copies.
+ * For a pair task each side is augmented on its own, the other side kept as it was (the reference
+ * augments the first side, then pairs the second side's copies with the first side's last copy;
+ * that carry-over is not reproduced).
  *
  * <p>Deterministic for a seed: each text's draws come from a generator seeded by (seed, row,
  * side), and the masked-LM batches are formed within fixed chunks of rows. Resumable: finished
