@@ -1,10 +1,12 @@
 package org.distill4j.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import org.distill4j.DistillException;
+import org.distill4j.Json;
 import org.distill4j.weights.Checkpoint;
 import org.distill4j.weights.OnnxExport;
 import picocli.CommandLine.Command;
@@ -68,9 +70,9 @@ final class ExportCommand implements Runnable {
         if (model.startsWith("builtin:") || !Files.isRegularFile(info)) {
             return;
         }
-        com.fasterxml.jackson.databind.JsonNode qat;
+        JsonNode qat;
         try {
-            qat = new com.fasterxml.jackson.databind.ObjectMapper().readTree(info.toFile()).path("quantization_aware");
+            qat = Json.MAPPER.readTree(info.toFile()).path("quantization_aware");
         } catch (IOException e) {
             throw new DistillException("Cannot read " + info + ": " + e.getMessage(), e);
         }
