@@ -35,9 +35,4 @@ public final class QuantizationAware {
         model.encoder().embeddings().quantizeWords(true);
         return paths.size();
     }
-
-    /** Whether {@code model} trains for int8. */
-    public static boolean isOn(BertModel model) {
-        return model.modules().values().stream().anyMatch(m -> m instanceof FakeQuantLinear);
-    }
 }
