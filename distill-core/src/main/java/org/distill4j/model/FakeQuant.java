@@ -1,6 +1,7 @@
 package org.distill4j.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 
 /**
  * The rounding of the int8 ONNX export ({@code ./distill export --int8}) applied in fp32 during
@@ -48,10 +49,10 @@ public final class FakeQuant {
             NDArray scale = raw.maximum(Float.MIN_NORMAL);
             NDArray negLo = lo.neg();
             NDArray zpRaw = negLo.div(scale);
-            NDArray zpClip = zpRaw.clip(0, 255);
+            NDArray zpClip = clip(zpRaw, 0, 255);
             NDArray zp = zpClip.round(); // saturate, then round: the operator's order
             NDArray d = roundingError(x, scale, zp, 0, 255);
-            BertModule.release(lo0, hi0, lo, hi, span, raw, scale, negLo, zpRaw, zpClip, zp);
+            BertModule.release(lo0, hi0, lo, hi, span, raw, scale, negLo, zpClip, zp);
             return d;
         });
         return straightThrough(x, noise);
@@ -68,12 +69,27 @@ public final class FakeQuant {
         if (zp != null) {
             r.addi(zp);
         }
-        NDArray q = r.clip(lo, hi);
-        r.close();
+        NDArray q = clip(r, lo, hi);
         if (zp != null) {
             q.subi(zp);
         }
         return q.muli(scale).subi(v);
+    }
+
+    /**
+     * {@code v} clipped to [lo, hi], and {@code v} closed. DJL's own {@code clip} makes its two bounds
+     * as arrays of {@code v}'s manager and never closes them: for a weight, whose manager is the
+     * model's, that kept two arrays per projection per update for the life of the model. Here they
+     * are made in a scratch manager that is closed.
+     */
+    private static NDArray clip(NDArray v, int lo, int hi) {
+        NDManager owner = v.getManager();
+        try (NDManager scratch = owner.newSubManager()) {
+            v.attach(scratch);
+            NDArray q = v.clip(lo, hi);
+            q.attach(owner);
+            return q;
+        }
     }
 
     /**
