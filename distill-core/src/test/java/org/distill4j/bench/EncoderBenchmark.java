@@ -23,6 +23,7 @@ import org.distill4j.GlueSample;
 import org.distill4j.model.BertConfig;
 import org.distill4j.model.BertModel;
 import org.distill4j.model.MaskedLmAccuracy;
+import org.distill4j.model.QuantizationAware;
 import org.distill4j.text.BertTokenizer;
 import org.distill4j.text.TokenBatch;
 import org.distill4j.weights.Checkpoint;
@@ -57,7 +58,7 @@ public final class EncoderBenchmark {
             maskedLm();
         }
         if (only.equals("leak")) {
-            memory(args.length > 1 ? Integer.parseInt(args[1]) : 3000);
+            memory(args.length > 1 ? Integer.parseInt(args[1]) : 3000, args.length > 2 && args[2].equals("qat"));
         }
     }
 
@@ -237,7 +238,8 @@ public final class EncoderBenchmark {
      * batches with dynamic padding, so every step has a new shape. Flat RSS means every step's
      * arrays are freed when its sub-manager closes.
      */
-    static void memory(int steps) throws Exception {
+    /** RSS over {@code steps} updates of a small model; {@code qat}: int8-aware ({@link QuantizationAware}). */
+    static void memory(int steps, boolean qat) throws Exception {
         Engine.getInstance().setRandomSeed(5);
         List<String[]> rows = Files.readAllLines(GlueSample.glueDir().resolve("SST-2/train.tsv")).stream().skip(1)
                 .map(l -> l.split("\t")).toList();
@@ -247,6 +249,9 @@ public final class EncoderBenchmark {
         try (NDManager m = NDManager.newBaseManager();
                 BertModel model = BertModel.create(cfg, new BertModel.Heads(false, false, 2), m);
                 BertTokenizer tok = ckpt.tokenizer(64)) {
+            if (qat) {
+                QuantizationAware.attach(model, false);
+            }
             Optimizer adam = Optimizer.adamW().optLearningRateTracker(Tracker.fixed(1e-3f)).build();
             ParameterStore ps = new ParameterStore(m, false);
             double lossSum = 0;
