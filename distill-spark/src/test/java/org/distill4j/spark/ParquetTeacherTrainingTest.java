@@ -97,7 +97,7 @@ class ParquetTeacherTrainingTest {
                 distill:
                   cosine: 1.0
                 train:
-                  epochs: 2
+                  epochs: 1
                   lr: 3.0e-4
                 output:
                   dir: %s
