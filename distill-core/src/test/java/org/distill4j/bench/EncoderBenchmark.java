@@ -236,9 +236,9 @@ public final class EncoderBenchmark {
     /**
      * Resident memory over thousands of training steps (forward, backward, AdamW) on real SST-2
      * batches with dynamic padding, so every step has a new shape. Flat RSS means every step's
-     * arrays are freed when its sub-manager closes.
+     * arrays are freed when its sub-manager closes. {@code qat}: the model trains int8-aware
+     * ({@link QuantizationAware}).
      */
-    /** RSS over {@code steps} updates of a small model; {@code qat}: int8-aware ({@link QuantizationAware}). */
     static void memory(int steps, boolean qat) throws Exception {
         Engine.getInstance().setRandomSeed(5);
         List<String[]> rows = Files.readAllLines(GlueSample.glueDir().resolve("SST-2/train.tsv")).stream().skip(1)
