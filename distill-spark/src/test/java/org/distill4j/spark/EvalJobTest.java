@@ -17,48 +17,74 @@ import org.distill4j.glue.TaskScore;
 import org.distill4j.model.BertModel;
 import org.distill4j.text.BertTokenizer;
 import org.distill4j.weights.Checkpoint;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Spark evaluation in local mode of a real STS-B model, against the single-machine evaluation. */
+/**
+ * Spark evaluation of a real STS-B model against the single-machine evaluation: in local mode, and
+ * on a local cluster of executor JVMs one of which is killed while it works.
+ */
 class EvalJobTest {
 
     static final Path GLUE = Path.of(System.getProperty("glue.dir", "../../shared/data/glue"));
 
     @TempDir
-    Path tmp;
+    static Path tmp;
 
-    @Test
-    void sparkEvalWritesTheSingleMachineFiles() throws Exception {
+    static Path model;
+    static Dataset dev;
+    static TaskScore expected;
+    static Path local;
+
+    @BeforeAll
+    static void singleMachineEvaluation() throws Exception {
         // A regression task: its Pearson and Spearman, written to full precision, move with any
         // prediction's last bit, so equal metrics mean equal predictions.
-        Path run = tmp.resolve("stsb");
-        Path model = LocalSpark.miniLmTeacher(run, GlueTask.STSB, 16, 64, 160);
-
-        Path local = tmp.resolve("local");
-        Dataset dev = GlueReader.read(GLUE, GlueTask.STSB, GlueTask.STSB.select("dev").get(0), false);
+        model = LocalSpark.miniLmTeacher(tmp.resolve("stsb"), GlueTask.STSB, 16, 64, 160);
+        local = tmp.resolve("local");
+        dev = GlueReader.read(GLUE, GlueTask.STSB, GlueTask.STSB.select("dev").get(0), false);
         Checkpoint ckpt = Checkpoint.load(model.toString());
-        TaskScore expected;
         try (NDManager m = NDManager.newBaseManager(); BertModel bert = ckpt.toModel(m);
                 BertTokenizer tok = ckpt.tokenizer(64)) {
             double[] pred = GlueEvaluator.predict(bert, tok, dev, 64);
             expected = GlueEvaluator.score(dev, pred);
             GlueEvaluator.writeEvaluation(local, dev, pred, expected, model.toString());
         }
-
-        Path spark = tmp.resolve("spark");
-        List<EvalJob.Result> results;
-        try (JavaSparkContext sc = LocalSpark.start("local[2]", "EvalJobTest")) {
-            results = EvalJob.run(sc, model, GlueTask.STSB, "dev", GLUE, false, 64, 64, 3, spark);
-        }
-        assertEquals(1, results.size());
-        assertEquals(dev.size(), results.get(0).examples());
-        assertEquals(expected.score(), results.get(0).score().score(), 0.0, "Spark's score differs");
         // Ten updates leave the head far from trained, but the predictions must spread, or equal
         // files would prove little.
         long distinct = Files.readAllLines(local.resolve("predictions.tsv")).stream().skip(1)
                 .map(l -> l.split("\t")[1]).distinct().count();
         assertTrue(distinct > 100, distinct + " distinct predictions of " + dev.size());
+    }
+
+    @Test
+    void sparkEvalWritesTheSingleMachineFiles() throws Exception {
+        Path spark = tmp.resolve("spark");
+        List<EvalJob.Result> results;
+        try (JavaSparkContext sc = LocalSpark.start("local[2]", "EvalJobTest")) {
+            results = EvalJob.run(sc, model, GlueTask.STSB, "dev", GLUE, false, 64, 64, 3, spark);
+        }
+        assertSameAsSingleMachine(results, spark);
+    }
+
+    @Test
+    void anExecutorKilledMidJobChangesNoFile() throws Exception {
+        Path spark = tmp.resolve("cluster");
+        List<EvalJob.Result> results;
+        ExecutorKiller killer;
+        try (JavaSparkContext sc = LocalSpark.cluster(2, 1536, "EvalJobTest", tmp.resolve("spark-home"))) {
+            killer = ExecutorKiller.on(sc);
+            results = EvalJob.run(sc, model, GlueTask.STSB, "dev", GLUE, false, 64, 64, 4, spark);
+        }
+        killer.assertKilledMidTask();
+        assertSameAsSingleMachine(results, spark);
+    }
+
+    private static void assertSameAsSingleMachine(List<EvalJob.Result> results, Path spark) throws Exception {
+        assertEquals(1, results.size());
+        assertEquals(dev.size(), results.get(0).examples());
+        assertEquals(expected.score(), results.get(0).score().score(), 0.0, "Spark's score differs");
         assertArrayEquals(Files.readAllBytes(local.resolve("metrics.json")),
                 Files.readAllBytes(spark.resolve("metrics.json")));
         assertArrayEquals(Files.readAllBytes(local.resolve("predictions.tsv")),

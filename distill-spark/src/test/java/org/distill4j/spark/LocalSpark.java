@@ -1,6 +1,12 @@
 package org.distill4j.spark;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.distill4j.glue.FineTuneConfig;
@@ -17,6 +23,60 @@ final class LocalSpark {
     /** A Spark context on {@code master} (e.g. local[2], or local[2,2] for a second try of a failed task), no UI. */
     static JavaSparkContext start(String master, String name) {
         return new JavaSparkContext(new SparkConf().setMaster(master).setAppName(name).set("spark.ui.enabled", "false"));
+    }
+
+    /**
+     * A Spark cluster of {@code executors} executor JVMs of one core and {@code memoryMb} of heap
+     * each, started by a master and workers inside this JVM (Spark's local-cluster mode), so that
+     * an executor can die while the driver lives. The executors run this JVM's class path (Spark's
+     * testing mode passes it on) with the module openings of jvm.options; their work directories go
+     * under {@code home}.
+     */
+    static JavaSparkContext cluster(int executors, int memoryMb, String name, Path home) {
+        Path options = Path.of(System.getProperty("project.root", ".."), "distill-spark", "jvm.options");
+        String javaOptions;
+        try {
+            javaOptions = String.join(" ", Files.readAllLines(options)) + " -Dai.djl.offline=true";
+            Files.createDirectories(home);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        // Workers look for Spark's jars under a Spark home unless testing; in testing mode they
+        // take the driver's class path instead, which is what a Maven build has.
+        System.setProperty("spark.testing", "true");
+        System.setProperty("spark.test.home", home.toString());
+        SparkConf conf = new SparkConf().setMaster("local-cluster[" + executors + ",1," + memoryMb + "]")
+                .setAppName(name).set("spark.ui.enabled", "false")
+                .set("spark.executorEnv.SPARK_TESTING", "1").set("spark.executorEnv.SPARK_SCALA_VERSION", "2.12")
+                .set("spark.executor.extraJavaOptions", javaOptions);
+        return new JavaSparkContext(conf) {
+            @Override
+            public void close() {
+                try {
+                    super.close();
+                } finally {
+                    System.clearProperty("spark.testing");
+                    System.clearProperty("spark.test.home");
+                }
+            }
+        };
+    }
+
+    /** The process of the local cluster's executor {@code id}, a child of this JVM's workers (Linux). */
+    static Optional<ProcessHandle> executorProcess(String id) {
+        return ProcessHandle.current().descendants().filter(p -> {
+            List<String> args;
+            try {
+                // /proc holds the whole command line; ProcessHandle.Info may cut a long class path.
+                args = List.of(new String(Files.readAllBytes(Path.of("/proc", Long.toString(p.pid()), "cmdline")),
+                        StandardCharsets.UTF_8).split("\0"));
+            } catch (IOException e) {
+                return false; // ended meanwhile
+            }
+            int at = args.indexOf("--executor-id");
+            return args.contains("org.apache.spark.executor.CoarseGrainedExecutorBackend") && at >= 0
+                    && at + 1 < args.size() && args.get(at + 1).equals(id);
+        }).findFirst();
     }
 
     /**

@@ -28,7 +28,10 @@ import org.distill4j.weights.Checkpoint;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Teacher outputs on Spark (local mode) for real MRPC rows, against the trainer's own teacher pass. */
+/**
+ * Teacher outputs on Spark for real MRPC rows, against the trainer's own teacher pass: in local mode,
+ * and on a local cluster whose executor is killed mid-job.
+ */
 class TeacherOutputsJobTest {
 
     static final Path GLUE = Path.of(System.getProperty("glue.dir", "../../shared/data/glue"));
@@ -38,24 +41,42 @@ class TeacherOutputsJobTest {
 
     @Test
     void shardsHoldTheTrainersNumbersAndTheTeachersHash() throws Exception {
+        Path out = tmp.resolve("outputs");
+        try (JavaSparkContext sc = LocalSpark.start("local[2]", "TeacherOutputsJobTest")) {
+            runAndCheck(sc, out);
+        }
+    }
+
+    @Test
+    void anExecutorKilledWhileWritingShardsLosesNoRow() throws Exception {
+        // The killed executor's task attempt leaves no shard behind: the committer writes a
+        // partition's shard only when an attempt completes, and the retried attempt writes it whole.
+        Path out = tmp.resolve("cluster");
+        ExecutorKiller killer;
+        try (JavaSparkContext sc = LocalSpark.cluster(2, 1536, "TeacherOutputsJobTest", tmp.resolve("spark-home"))) {
+            killer = ExecutorKiller.on(sc);
+            runAndCheck(sc, out);
+        }
+        killer.assertKilledMidTask();
+    }
+
+    /**
+     * Runs the job on 150 MRPC examples of a one-update MiniLM teacher over two partitions into
+     * {@code out}, and checks every row and the metadata against the trainer's own teacher pass.
+     */
+    private void runAndCheck(JavaSparkContext sc, Path out) throws Exception {
         // A teacher with a task head: one update of MiniLM on MRPC is enough to have one.
-        Path run = tmp.resolve("teacher");
-        String teacher = LocalSpark.miniLmTeacher(run, GlueTask.MRPC, 16, 64, 16).toString();
+        String teacher = LocalSpark.miniLmTeacher(tmp.resolve("teacher"), GlueTask.MRPC, 16, 64, 16).toString();
         int[] layers = {3, 6};
         // 150 examples: batches of 64, 64 and 22 over two partitions.
         TeacherOutputsJob.Spec spec = new TeacherOutputsJob.Spec(teacher, GlueTask.MRPC, GLUE, null, 64, true, true,
                 layers, 150);
-        Path out = tmp.resolve("outputs");
-        List<Row> rows;
-        JsonNode meta;
-        try (JavaSparkContext sc = LocalSpark.start("local[2]", "TeacherOutputsJobTest")) {
-            TeacherOutputsJob.Result r = TeacherOutputsJob.run(sc, spec, out, 2);
-            assertEquals(150, r.examples());
-            assertEquals(3, r.batches());
-            var df = SparkSession.builder().sparkContext(sc.sc()).getOrCreate().read().parquet(out.toUri().toString());
-            rows = df.orderBy("index").collectAsList();
-            meta = Json.MAPPER.readTree(df.schema().apply("index").metadata().getString("distill4j"));
-        }
+        TeacherOutputsJob.Result r = TeacherOutputsJob.run(sc, spec, out, 2);
+        assertEquals(150, r.examples());
+        assertEquals(3, r.batches());
+        var df = SparkSession.builder().sparkContext(sc.sc()).getOrCreate().read().parquet(out.toUri().toString());
+        List<Row> rows = df.orderBy("index").collectAsList();
+        JsonNode meta = Json.MAPPER.readTree(df.schema().apply("index").metadata().getString("distill4j"));
         assertTrue(Files.isRegularFile(out.resolve("_SUCCESS")));
         Checkpoint ckpt = Checkpoint.load(teacher);
         assertEquals(Provenance.sha256(ckpt.weights()), meta.path("teacher_hash").asText(), meta.toString());
