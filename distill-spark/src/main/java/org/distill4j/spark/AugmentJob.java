@@ -1,6 +1,7 @@
 package org.distill4j.spark;
 
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.Serializable;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -9,9 +10,16 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashSet;
+import java.util.Iterator;
 import java.util.List;
+import java.util.NoSuchElementException;
+import java.util.Objects;
+import java.util.Set;
 import java.util.stream.Stream;
+import org.apache.spark.Partitioner;
 import org.apache.spark.TaskContext;
+import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.distill4j.AtomicFile;
@@ -19,18 +27,18 @@ import org.distill4j.DistillException;
 import org.distill4j.augment.Augmentation;
 import org.distill4j.glue.Dataset;
 import org.distill4j.glue.Example;
-import org.distill4j.glue.GlueReader;
 import org.distill4j.glue.GlueTask;
 import org.distill4j.text.BertTokenizer;
 import org.distill4j.train.AtomicDirectory;
-import org.distill4j.weights.Checkpoint;
 
 /**
- * TinyBERT augmentation of a GLUE task's training set on Spark: the rows are cut into the chunks a
- * single-machine run ({@code ./distill augment}) makes, the chunks are spread over partitions, and
- * each partition augments its chunks with one masked-LM. A chunk's output depends only on the
- * settings, the chunk and the word list the driver computes once, so the merged file is byte for
- * byte the single-machine file, whatever the partitioning.
+ * TinyBERT augmentation of a GLUE task's training set or a text corpus on Spark: the rows are cut
+ * into the chunks a single-machine run ({@code ./distill augment}) makes, the chunks are spread over
+ * partitions in order, and each partition augments its chunks with one masked-LM. A chunk's output
+ * depends only on the settings, the chunk and the word list (the sorted words of every row,
+ * gathered once by the executors), so the merged file is byte for byte the single-machine file,
+ * whatever the partitioning. A corpus is read by the executors: the driver never holds it, nor
+ * loads the masked-LM.
  *
  * <p>Output: {@code OUT.parts/} holds Spark's part files and its {@code _SUCCESS} marker; the
  * merged TSV, header first, is written to {@code OUT} only once the marker is there. A failed or
@@ -72,50 +80,163 @@ public final class AugmentJob {
     /** Augments {@code s}'s rows into {@code out} over {@code partitions} partitions (0: one per core). */
     public static Result run(JavaSparkContext sc, Augmentation.Settings s, Path out, int partitions) {
         long t0 = System.nanoTime();
-        Dataset train = s.input();
-        List<Example> rows = s.rows(train);
-        List<String> raw;
-        try {
-            raw = Files.readAllLines(train.file(), StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new UncheckedIOException("reading " + train.file() + ": " + e.getMessage(), e);
+        Spec spec = Spec.of(s);
+        JavaPairRDD<Long, Row> rows;
+        String header;
+        long count;
+        if (s.corpus() != null) {
+            // A corpus may be far larger than the driver's memory: executors read it, and the
+            // driver sees only its size and its vocabulary.
+            rows = corpusRows(sc, s.corpus(), s.limit());
+            header = "";
+            count = rows.count();
+            if (count == 0) {
+                throw new DistillException("--corpus " + s.corpus() + " has no text: one text per line");
+            }
+        } else {
+            Dataset train = s.input();
+            List<String> raw;
+            try {
+                raw = Files.readAllLines(train.file(), StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                throw new UncheckedIOException("reading " + train.file() + ": " + e.getMessage(), e);
+            }
+            List<scala.Tuple2<Long, Row>> list = new ArrayList<>();
+            for (Example e : s.rows(train)) {
+                String line = raw.get(e.line() - 1);
+                list.add(new scala.Tuple2<>((long) e.index(), new Row(e, e.line() == 1 ? line.replace("\uFEFF", "")
+                        : line)));
+            }
+            rows = sc.parallelizePairs(list, Math.max(1, partitions > 0 ? partitions : sc.defaultParallelism()));
+            header = s.layout().header() ? Augmentation.header(raw) : "";
+            count = list.size();
         }
-        List<Augmentation.Chunk> chunks = new ArrayList<>();
-        for (int c = 0; c * s.chunk() < rows.size(); c++) {
-            chunks.add(Augmentation.Chunk.of(c, rows.subList(c * s.chunk(), Math.min(rows.size(), (c + 1) * s.chunk())),
-                    raw));
-        }
-        // The neighbour search covers every text's words: computed once here, the same list everywhere.
-        Checkpoint mlm = ExecutorModels.checkpoint(s.model());
-        List<String> words;
-        try (BertTokenizer tok = mlm.tokenizer(512)) {
-            words = Augmentation.words(rows, tok);
-        }
-        int slices = Math.max(1, Math.min(chunks.size(), partitions > 0 ? partitions : sc.defaultParallelism()));
+        int chunkSize = s.chunk();
+        int total = (int) ((count + chunkSize - 1) / chunkSize);
+        int slices = Math.max(1, Math.min(total, partitions > 0 ? partitions : sc.defaultParallelism()));
+        // The neighbour search covers every text's words, in one order everywhere (sorted).
+        List<String> words = rows.values().mapPartitions(it -> {
+            Set<String> found = new HashSet<>();
+            try (BertTokenizer tok = ExecutorModels.checkpoint(spec.model()).tokenizer(512)) {
+                it.forEachRemaining(r -> found.addAll(Augmentation.words(List.of(r.example()), tok)));
+            }
+            return found.iterator();
+        }).distinct().collect();
+        words = words.stream().sorted().toList();
         Path parts = partsDir(out);
         AtomicDirectory.delete(parts);
-        Spec spec = Spec.of(s);
         Broadcast<List<String>> shared = sc.broadcast(words);
         int failing = failFirstAttemptOf;
-        int total = chunks.size(); // the closure must not capture the list itself: it would travel with every task
-        // parallelize keeps the list's order in contiguous slices, and part files follow the
-        // partitions: the parts, read in name order, are the chunks in order.
-        sc.parallelize(chunks, slices).mapPartitions(it -> PartitionWork.map(it, () -> {
-            Augmentation.Settings settings = spec.settings();
-            return new Augmentation.Worker(settings, ExecutorModels.checkpoint(settings.model()), shared.value());
-        }, (Augmentation.Worker worker, Augmentation.Chunk chunk) -> {
-            TaskContext task = TaskContext.get();
-            // Test hook: fail the partition's first attempt after its first chunk, as a lost task would.
-            if (task.partitionId() == failing && task.attemptNumber() == 0 && chunk.index() > firstChunkOf(chunk, total,
-                    slices)) {
-                INJECTED.incrementAndGet();
-                throw new IllegalStateException("injected failure of partition " + failing);
+        // Whole chunks, in order: each partition gets a contiguous run of chunks, its rows sorted,
+        // so the part files, read in name order, are the chunks in order.
+        rows.repartitionAndSortWithinPartitions(new ChunkPartitioner(chunkSize, total, slices))
+                .mapPartitions(it -> PartitionWork.map(chunks(it, chunkSize), () -> {
+                    Augmentation.Settings settings = spec.settings();
+                    return new Augmentation.Worker(settings, ExecutorModels.checkpoint(settings.model()),
+                            shared.value());
+                }, (Augmentation.Worker worker, Augmentation.Chunk chunk) -> {
+                    TaskContext task = TaskContext.get();
+                    // Test hook: fail the partition's first attempt after its first chunk, as a lost task would.
+                    if (task.partitionId() == failing && task.attemptNumber() == 0
+                            && chunk.index() > firstChunkOf(chunk, total, slices)) {
+                        INJECTED.incrementAndGet();
+                        throw new IllegalStateException("injected failure of partition " + failing);
+                    }
+                    String text = worker.augment(chunk);
+                    return List.of(text.substring(0, text.length() - 1)); // the part file adds the line's end
+                })).saveAsTextFile(parts.toUri().toString());
+        long lines = merge(parts, header, out);
+        return new Result(out, lines, (int) count, total, slices, (System.nanoTime() - t0) / 1e9);
+    }
+
+    /** A row to augment with its line as the input file has it (BOM stripped). */
+    record Row(Example example, String line) implements Serializable {}
+
+    /**
+     * The non-blank lines of {@code corpus}, read by the executors, keyed by their number among
+     * the non-blank lines, as {@link Augmentation.Settings#input} numbers them; the first
+     * {@code limit} (0: all).
+     */
+    static JavaPairRDD<Long, Row> corpusRows(JavaSparkContext sc, Path corpus, int limit) {
+        if (!Files.isRegularFile(corpus)) {
+            throw new DistillException("--corpus " + corpus + " is not a file (one text per line)");
+        }
+        JavaPairRDD<Long, Row> rows = sc.textFile(corpus.toUri().toString()).zipWithIndex().filter(t -> {
+            String text = t._2() == 0 ? t._1().replace("\uFEFF", "") : t._1();
+            return !text.isBlank();
+        }).zipWithIndex().mapToPair(t -> {
+            long index = t._2();
+            int line = (int) (t._1()._2() + 1);
+            String text = line == 1 ? t._1()._1().replace("\uFEFF", "") : t._1()._1();
+            return new scala.Tuple2<>(index, new Row(new Example((int) index, text, null, Double.NaN, line), text));
+        });
+        return limit > 0 ? rows.filter(t -> t._1() < limit) : rows;
+    }
+
+    /** Rows sorted by number, grouped into their chunks of {@code size} rows. */
+    static Iterator<Augmentation.Chunk> chunks(Iterator<scala.Tuple2<Long, Row>> sorted, int size) {
+        return new Iterator<>() {
+            private scala.Tuple2<Long, Row> next = sorted.hasNext() ? sorted.next() : null;
+
+            @Override
+            public boolean hasNext() {
+                return next != null;
             }
-            String text = worker.augment(chunk);
-            return List.of(text.substring(0, text.length() - 1)); // the part file adds the line's end
-        })).saveAsTextFile(parts.toUri().toString());
-        long lines = merge(parts, s.layout().header() ? Augmentation.header(raw) : "", out);
-        return new Result(out, lines, rows.size(), chunks.size(), slices, (System.nanoTime() - t0) / 1e9);
+
+            @Override
+            public Augmentation.Chunk next() {
+                if (next == null) {
+                    throw new NoSuchElementException();
+                }
+                long chunk = next._1() / size;
+                List<Example> examples = new ArrayList<>();
+                List<String> lines = new ArrayList<>();
+                while (next != null && next._1() / size == chunk) {
+                    examples.add(next._2().example());
+                    lines.add(next._2().line());
+                    next = sorted.hasNext() ? sorted.next() : null;
+                }
+                return new Augmentation.Chunk((int) chunk, List.copyOf(examples), List.copyOf(lines));
+            }
+        };
+    }
+
+    /**
+     * Sends row number r to the partition of its chunk, r / size, slicing the chunks into
+     * contiguous runs as {@code parallelize} slices a list.
+     */
+    static final class ChunkPartitioner extends Partitioner {
+        private final int size;
+        private final int chunks;
+        private final int slices;
+
+        ChunkPartitioner(int size, int chunks, int slices) {
+            this.size = size;
+            this.chunks = chunks;
+            this.slices = slices;
+        }
+
+        @Override
+        public int numPartitions() {
+            return slices;
+        }
+
+        @Override
+        public int getPartition(Object key) {
+            long chunk = (Long) key / size;
+            // The slice i whose run [i C / S, (i + 1) C / S) holds the chunk.
+            return (int) ((chunk * slices + slices - 1) / chunks);
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof ChunkPartitioner p && p.size == size && p.chunks == chunks && p.slices == slices;
+        }
+
+        @Override
+        public int hashCode() {
+            return Objects.hash(size, chunks, slices);
+        }
     }
 
     /** The first chunk of the partition holding {@code chunk}, as parallelize slices a list. */
@@ -146,8 +267,10 @@ public final class AugmentJob {
                     .sorted(Comparator.comparing(f -> f.getFileName().toString())).toList();
             AtomicFile.write(out, tmp -> {
                 Files.writeString(tmp, header, StandardCharsets.UTF_8);
-                for (Path f : files) {
-                    Files.write(tmp, Files.readAllBytes(f), StandardOpenOption.APPEND);
+                try (OutputStream o = Files.newOutputStream(tmp, StandardOpenOption.APPEND)) {
+                    for (Path f : files) {
+                        Files.copy(f, o); // streamed: a part may be larger than the heap
+                    }
                 }
             });
             try (Stream<String> l = Files.lines(out, StandardCharsets.UTF_8)) {

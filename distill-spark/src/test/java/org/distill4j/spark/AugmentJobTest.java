@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.distill4j.DistillException;
@@ -63,11 +64,16 @@ class AugmentJobTest {
         assertArrayEquals(single, Files.readAllBytes(three));
     }
 
-    /** A text file rather than a task: the job writes the file ./distill augment --corpus writes. */
+    /** A text file rather than a task, read by the executors: the file ./distill augment --corpus writes. */
     @Test
     void aCorpusIsAugmentedAsOnOneMachine() throws Exception {
-        List<String> lines = Files.readAllLines(GLUE.resolve("RTE/train.tsv"), StandardCharsets.UTF_8).subList(1, 11)
-                .stream().map(l -> l.split("\t")[2]).toList();
+        List<String> lines = new ArrayList<>(Files.readAllLines(GLUE.resolve("RTE/train.tsv"), StandardCharsets.UTF_8)
+                .subList(1, 11).stream().map(l -> l.split("\t")[2]).toList());
+        // A byte-order mark and blank lines, which both runs skip: the texts' numbers and line
+        // numbers (which seed the copies) must still agree.
+        lines.set(0, "\uFEFF" + lines.get(0));
+        lines.add(3, "");
+        lines.add(7, "  \t ");
         Path corpus = tmp.resolve("corpus.txt");
         Files.write(corpus, lines, StandardCharsets.UTF_8);
         Augmentation.Settings s = new Augmentation.Settings(null, null, "builtin:bert-base-uncased", 4, 15, 0.4, 42, 4,

@@ -53,7 +53,7 @@ public final class Augmentation {
     /** Rows per chunk by default: the unit of batching, of progress and of resume. */
     public static final int CHUNK = 32;
     /** Bumped whenever the algorithm's output changes, so that caches of older outputs are not reused. */
-    static final int VERSION = 4;
+    static final int VERSION = 5;
 
     /**
      * @param model a model with a masked-LM head whose tokenizer is the students' (BERT-base)
@@ -387,9 +387,10 @@ public final class Augmentation {
     }
 
     /**
-     * The words of the texts being augmented, in the order the word-embedding space takes them.
-     * A distributed run computes them once on the driver and gives them to each {@link Worker},
-     * so that every worker searches the same space as a single-machine run.
+     * The words of the texts being augmented, sorted: the order the word-embedding space takes
+     * them in, which only the set of words decides. A distributed run gathers them once and gives
+     * them to each {@link Worker}, so that every worker searches the same space as a
+     * single-machine run.
      */
     public static List<String> words(List<Example> rows, BertTokenizer tok) {
         Set<String> words = new HashSet<>();
@@ -399,7 +400,7 @@ public final class Augmentation {
                 words.addAll(Sentence.of(e.textB(), tok).normalized());
             }
         }
-        return new ArrayList<>(words);
+        return words.stream().sorted().toList();
     }
 
     /**
