@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.distill4j.DistillException;
 import org.distill4j.augment.AugmentOptions;
 import org.distill4j.augment.Augmentation;
 import org.distill4j.glue.GlueReader;
@@ -161,6 +162,25 @@ public final class SparkCli {
     }
 
     public static void main(String[] args) {
-        System.exit(new CommandLine(new SparkCli()).execute(args));
+        System.exit(run(args));
+    }
+
+    /**
+     * Runs a command line and returns its exit code: 0 success, 1 a reported error, 2 a usage
+     * error. An error an executor raised reaches the driver wrapped in Spark's job failure; its
+     * message is reported as the single-machine command would report it.
+     */
+    public static int run(String... args) {
+        CommandLine cli = new CommandLine(new SparkCli());
+        cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            for (Throwable t = e; t != null; t = t.getCause()) {
+                if (t instanceof DistillException || t instanceof IllegalArgumentException) {
+                    cmd.getErr().println(cmd.getCommandSpec().qualifiedName() + ": " + t.getMessage());
+                    return 1;
+                }
+            }
+            throw e;
+        });
+        return cli.execute(args);
     }
 }
