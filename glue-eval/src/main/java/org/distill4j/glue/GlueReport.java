@@ -44,10 +44,12 @@ public final class GlueReport {
      * @param task the task
      * @param scores dev scores (two for MNLI)
      * @param parameters scalar parameters, heads included
+     * @param nonZero the parameters that are not zero (fewer after magnitude pruning, which stores
+     *     its zeros)
      * @param examplesPerSecond dev examples per second, batch 32, dynamic padding, this machine
      */
     public record Entry(String model, Path dir, GlueTask task, List<TaskScore> scores, long parameters,
-            double examplesPerSecond) {}
+            long nonZero, double examplesPerSecond) {}
 
     private GlueReport() {}
 
@@ -98,7 +100,8 @@ public final class GlueReport {
             for (int i = 0; i < found.size(); i++) {
                 Found f = found.get(i);
                 long params = f.ckpt().weights().tensors().values().stream().mapToLong(Tensor::size).sum();
-                out.add(new Entry(f.name(), f.dir(), f.task(), scores.get(i), params, speed[i]));
+                long nonZero = f.ckpt().weights().tensors().values().stream().mapToLong(GlueReport::nonZero).sum();
+                out.add(new Entry(f.name(), f.dir(), f.task(), scores.get(i), params, nonZero, speed[i]));
             }
             return out;
         } finally {
@@ -177,11 +180,28 @@ public final class GlueReport {
             }
             Entry any = row.values().iterator().next();
             sb.append(' ').append(byTask.size() == tasks.size() ? pct(TaskScore.glueAverage(byTask)) : "–");
-            sb.append(" | ").append(String.format(Locale.ROOT, "%.1f M", any.parameters() / 1e6));
+            sb.append(" | ").append(parameters(any));
             double speed = row.values().stream().mapToDouble(Entry::examplesPerSecond).average().orElse(0);
             sb.append(" | ").append(speed > 0 ? String.format(Locale.ROOT, "%.0f", speed) : "–").append(" |\n");
         }
         return sb.toString();
+    }
+
+    /** "33.2 M", or "33.2 M (3.3 M non-zero)" for a model with more than 1% zeros. */
+    static String parameters(Entry e) {
+        String all = String.format(Locale.ROOT, "%.1f M", e.parameters() / 1e6);
+        return e.nonZero() < 0.99 * e.parameters()
+                ? all + String.format(Locale.ROOT, " (%.1f M non-zero)", e.nonZero() / 1e6) : all;
+    }
+
+    private static long nonZero(Tensor t) {
+        long n = 0;
+        for (float v : t.data()) {
+            if (v != 0) {
+                n++;
+            }
+        }
+        return n;
     }
 
     private static String metricName(GlueTask t) {
@@ -211,6 +231,7 @@ public final class GlueReport {
                 sn.put("score", s.score());
             }
             n.put("parameters", e.parameters());
+            n.put("nonzero_parameters", e.nonZero());
             n.put("dev_examples_per_second", e.examplesPerSecond());
         }
         return a;

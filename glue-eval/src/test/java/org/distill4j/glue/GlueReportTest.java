@@ -48,7 +48,7 @@ class GlueReportTest {
     @Test
     void speedViewMarksTheModelsNoFasterModelBeatsAndDrawsThem() throws Exception {
         java.util.function.BiFunction<String, double[], GlueReport.Entry> e = (name, v) -> new GlueReport.Entry(name,
-                Path.of(name), GlueTask.MRPC, List.of(new TaskScore(java.util.Map.of("f1", v[0]), v[0])), 1, v[1]);
+                Path.of(name), GlueTask.MRPC, List.of(new TaskScore(java.util.Map.of("f1", v[0]), v[0])), 1, 1, v[1]);
         GlueReport.Entry teacher = e.apply("teacher", new double[] {0.87, 50});
         GlueReport.Entry six = e.apply("six", new double[] {0.86, 100});
         GlueReport.Entry slowWorse = e.apply("slow-worse", new double[] {0.80, 60});
@@ -58,5 +58,14 @@ class GlueReportTest {
         assertEquals(List.of(three, six, teacher), GlueReport.paretoFront(all));
         GlueReport.write(all, tmp.resolve("r"));
         assertTrue(Files.size(tmp.resolve("r/speed-MRPC.png")) > 1000);
+    }
+
+    @Test
+    void aSparseModelShowsItsNonZeroParameters() {
+        TaskScore s = new TaskScore(java.util.Map.of("accuracy", 0.8), 0.8);
+        assertEquals("33.2 M (3.3 M non-zero)", GlueReport.parameters(new GlueReport.Entry("gmp-90", Path.of("x"),
+                GlueTask.SST2, List.of(s), 33_212_930, 3_321_293, 100)));
+        assertEquals("33.2 M", GlueReport.parameters(new GlueReport.Entry("dense", Path.of("x"), GlueTask.SST2,
+                List.of(s), 33_212_930, 33_200_000, 100)));
     }
 }
