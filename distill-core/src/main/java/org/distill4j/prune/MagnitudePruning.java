@@ -102,6 +102,12 @@ public final class MagnitudePruning implements TrainingListener {
         prune(schedule.at(u.step(), stage.steps()));
     }
 
+    /** A model short of the target sparsity is not the pruned model the run promises. */
+    @Override
+    public boolean selectable(StageInfo s, int step) {
+        return stage == null || schedule.at(step, stage.steps()) >= schedule.target();
+    }
+
     @Override
     public void stageEnded(StageInfo s) {
         if (stage == null) {

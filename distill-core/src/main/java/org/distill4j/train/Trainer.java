@@ -254,8 +254,9 @@ public final class Trainer {
         Evaluation e = new Evaluation(st.step, (double) st.micro / run.perEpoch, evaluator.evaluate(student),
                 st.stage);
         st.evaluations.add(e);
-        boolean best = run.stage.selection() == Stage.Selection.LAST || st.best == null
-                || e.score().value() > st.best.score().value();
+        boolean best = run.stage.selection() == Stage.Selection.LAST
+                || listeners.stream().allMatch(l -> l.selectable(info, st.step))
+                && (st.best == null || e.score().value() > st.best.score().value());
         if (best) {
             st.best = e;
             run.chosen(e);

@@ -45,6 +45,16 @@ public interface TrainingListener {
     default void recomputed(StageInfo stage, int step, String why) {}
 
     /**
+     * Whether the student after update {@code step} may become the stage's best model: a listener
+     * that is still changing what the student is (magnitude pruning on its way to its sparsity)
+     * says no, and the evaluation is logged but not kept. The stage's last evaluation must be
+     * allowed.
+     */
+    default boolean selectable(StageInfo stage, int step) {
+        return true;
+    }
+
+    /**
      * The student was scored.
      *
      * @param best whether it is the best of the stage so far (for {@link Stage.Selection#LAST}: the stage's end)

@@ -1,8 +1,15 @@
 package org.distill4j.prune;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.djl.ndarray.NDManager;
+import org.distill4j.model.BertModel;
+import org.distill4j.train.Stage;
+import org.distill4j.train.TrainingListener.StageInfo;
+import org.distill4j.weights.Checkpoint;
 import org.junit.jupiter.api.Test;
 
 /** The cubic sparsity schedule of gradual magnitude pruning, read at the steps its masks change. */
@@ -26,5 +33,27 @@ class MagnitudePruningScheduleTest {
         assertEquals(0.8, fromHalf.at(40, 40));
         assertThrows(IllegalArgumentException.class, () -> new MagnitudePruning.Schedule(1.0, 0, 0, 1, 1, false));
         assertThrows(IllegalArgumentException.class, () -> new MagnitudePruning.Schedule(0.5, 0, 0.7, 0.1, 1, false));
+    }
+
+    @Test
+    void aModelShortOfItsSparsityIsNeverKeptAsTheBest() {
+        try (NDManager m = NDManager.newBaseManager();
+                BertModel model = Checkpoint.load("builtin:all-minilm-l6-v2").toModel(m)) {
+            MagnitudePruning gmp = new MagnitudePruning(new MagnitudePruning.Schedule(0.5, 0.0, 0.1, 0.7, 10, false),
+                    model, null);
+            // A first stage of two is not pruned: any of its evaluations may be its best.
+            StageInfo first = new StageInfo(0, 2, "intermediate", 100, 0, Stage.Selection.BEST_ON_DEV);
+            gmp.stageStarted(first);
+            assertTrue(gmp.selectable(first, 20));
+            gmp.stageEnded(first);
+            StageInfo last = new StageInfo(1, 2, "prediction", 100, 0, Stage.Selection.BEST_ON_DEV);
+            gmp.stageStarted(last);
+            assertFalse(gmp.selectable(last, 0));
+            assertFalse(gmp.selectable(last, 40), "at 40 of 100 updates the masks are short of 50%");
+            assertFalse(gmp.selectable(last, 69));
+            assertTrue(gmp.selectable(last, 70), "the target is reached at 70");
+            assertTrue(gmp.selectable(last, 100), "the stage's last evaluation");
+            gmp.stageEnded(last);
+        }
     }
 }
