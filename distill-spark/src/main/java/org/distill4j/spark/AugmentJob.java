@@ -101,11 +101,14 @@ public final class AugmentJob {
             } catch (IOException e) {
                 throw new UncheckedIOException("reading " + train.file() + ": " + e.getMessage(), e);
             }
+            // Keyed by position, as the single-machine run cuts its chunks: a task's own index
+            // column need not count from 0, nor without gaps.
+            List<Example> selected = s.rows(train);
             List<scala.Tuple2<Long, Row>> list = new ArrayList<>();
-            for (Example e : s.rows(train)) {
+            for (int i = 0; i < selected.size(); i++) {
+                Example e = selected.get(i);
                 String line = raw.get(e.line() - 1);
-                list.add(new scala.Tuple2<>((long) e.index(), new Row(e, e.line() == 1 ? line.replace("\uFEFF", "")
-                        : line)));
+                list.add(new scala.Tuple2<>((long) i, new Row(e, e.line() == 1 ? line.replace("\uFEFF", "") : line)));
             }
             rows = sc.parallelizePairs(list, Math.max(1, partitions > 0 ? partitions : sc.defaultParallelism()));
             header = s.layout().header() ? Augmentation.header(raw) : "";
@@ -149,7 +152,7 @@ public final class AugmentJob {
         return new Result(out, lines, (int) count, total, slices, (System.nanoTime() - t0) / 1e9);
     }
 
-    /** A row to augment with its line as the input file has it (BOM stripped). */
+    /** A row to augment with its line as the input file has it (BOM stripped), keyed by its position. */
     record Row(Example example, String line) implements Serializable {}
 
     /**

@@ -87,6 +87,28 @@ class AugmentJobTest {
         assertArrayEquals(Files.readAllBytes(one), Files.readAllBytes(out));
     }
 
+    /** Chunks follow the rows' positions, not a task's index column, which may start anywhere. */
+    @Test
+    void rowsWhoseIndexColumnIsNotTheirPositionAreChunkedAsOnOneMachine() throws Exception {
+        List<String> rte = Files.readAllLines(GLUE.resolve("RTE/train.tsv"), StandardCharsets.UTF_8).subList(0, 9);
+        List<String> shifted = new ArrayList<>(List.of(rte.get(0)));
+        for (int i = 1; i < rte.size(); i++) {
+            String[] f = rte.get(i).split("\t", 2);
+            shifted.add((1000 + 7 * i) + "\t" + f[1]);
+        }
+        Path glue = tmp.resolve("glue-shifted");
+        Files.createDirectories(glue.resolve("RTE"));
+        Files.write(glue.resolve("RTE/train.tsv"), shifted, StandardCharsets.UTF_8);
+        Augmentation.Settings s = new Augmentation.Settings(GlueTask.RTE, glue, "builtin:bert-base-uncased", 2, 15, 0.4,
+                42, 4, 32, 0, 4, true, false);
+        Path one = tmp.resolve("shifted-single.tsv");
+        Augmentation.run(s, one, tmp.resolve("shifted-cache"));
+        Path out = tmp.resolve("shifted-spark.tsv");
+        AugmentJob.Result r = AugmentJob.run(sc, s, out, 2);
+        assertEquals(2, r.chunks());
+        assertArrayEquals(Files.readAllBytes(one), Files.readAllBytes(out));
+    }
+
     @Test
     void aTaskThatFailsMidwayIsRetriedAndTheOutputIsComplete() throws Exception {
         Path out = tmp.resolve("retried.tsv");
