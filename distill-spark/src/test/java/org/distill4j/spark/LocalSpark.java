@@ -49,17 +49,27 @@ final class LocalSpark {
                 .setAppName(name).set("spark.ui.enabled", "false")
                 .set("spark.executorEnv.SPARK_TESTING", "1").set("spark.executorEnv.SPARK_SCALA_VERSION", "2.12")
                 .set("spark.executor.extraJavaOptions", javaOptions);
-        return new JavaSparkContext(conf) {
-            @Override
-            public void close() {
-                try {
-                    super.close();
-                } finally {
-                    System.clearProperty("spark.testing");
-                    System.clearProperty("spark.test.home");
+        try {
+            return new JavaSparkContext(conf) {
+                @Override
+                public void close() {
+                    try {
+                        super.close();
+                    } finally {
+                        leaveTestingMode();
+                    }
                 }
-            }
-        };
+            };
+        } catch (RuntimeException e) {
+            leaveTestingMode();
+            throw e;
+        }
+    }
+
+    /** Spark's testing mode is the local cluster's alone: the other tests run Spark as users do. */
+    private static void leaveTestingMode() {
+        System.clearProperty("spark.testing");
+        System.clearProperty("spark.test.home");
     }
 
     /** The process of the local cluster's executor {@code id}, a child of this JVM's workers (Linux). */
