@@ -14,6 +14,7 @@ import org.distill4j.DistillException;
 import org.distill4j.Json;
 import org.distill4j.model.BertModel;
 import org.distill4j.train.TrainingListener;
+import org.distill4j.weights.Tensor;
 
 /**
  * Gradual magnitude pruning (Zhu and Gupta 2017), the method the compression literature starts
@@ -180,10 +181,7 @@ public final class MagnitudePruning implements TrainingListener {
         long total = 0;
         for (Map.Entry<String, Parameter> e : weights().entrySet()) {
             float[] w = e.getValue().getArray().toFloatArray();
-            long z = 0;
-            for (float x : w) {
-                z += x == 0 ? 1 : 0;
-            }
+            long z = Tensor.zeros(w);
             out.put(e.getKey(), (double) z / w.length);
             zeros += z;
             total += w.length;

@@ -73,6 +73,17 @@ public record Tensor(long[] shape, float[] data) {
         return data.length;
     }
 
+    /** How many of {@code values} are exactly zero (what magnitude pruning leaves). */
+    public static long zeros(float[] values) {
+        long n = 0;
+        for (float v : values) {
+            if (v == 0) {
+                n++;
+            }
+        }
+        return n;
+    }
+
     public String shapeString() {
         return Arrays.toString(shape);
     }

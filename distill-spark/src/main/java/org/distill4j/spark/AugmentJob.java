@@ -107,8 +107,8 @@ public final class AugmentJob {
             List<scala.Tuple2<Long, Row>> list = new ArrayList<>();
             for (int i = 0; i < selected.size(); i++) {
                 Example e = selected.get(i);
-                String line = raw.get(e.line() - 1);
-                list.add(new scala.Tuple2<>((long) i, new Row(e, e.line() == 1 ? line.replace("\uFEFF", "") : line)));
+                String line = Augmentation.withoutByteOrderMark(e.line(), raw.get(e.line() - 1));
+                list.add(new scala.Tuple2<>((long) i, new Row(e, line)));
             }
             rows = sc.parallelizePairs(list, Math.max(1, partitions > 0 ? partitions : sc.defaultParallelism()));
             header = s.layout().header() ? Augmentation.header(raw) : "";
@@ -164,14 +164,14 @@ public final class AugmentJob {
         if (!Files.isRegularFile(corpus)) {
             throw new DistillException("--corpus " + corpus + " is not a file (one text per line)");
         }
-        JavaPairRDD<Long, Row> rows = sc.textFile(corpus.toUri().toString()).zipWithIndex().filter(t -> {
-            String text = t._2() == 0 ? t._1().replace("\uFEFF", "") : t._1();
-            return !text.isBlank();
-        }).zipWithIndex().mapToPair(t -> {
+        // (text, line number), blank lines dropped, then numbered among the rest.
+        JavaPairRDD<Long, Row> rows = sc.textFile(corpus.toUri().toString()).zipWithIndex().mapToPair(t -> {
+            int line = (int) (t._2() + 1);
+            return new scala.Tuple2<>(Augmentation.withoutByteOrderMark(line, t._1()), line);
+        }).filter(t -> !t._1().isBlank()).zipWithIndex().mapToPair(t -> {
             long index = t._2();
-            int line = (int) (t._1()._2() + 1);
-            String text = line == 1 ? t._1()._1().replace("\uFEFF", "") : t._1()._1();
-            return new scala.Tuple2<>(index, new Row(new Example((int) index, text, null, Double.NaN, line), text));
+            String text = t._1()._1();
+            return new scala.Tuple2<>(index, new Row(new Example((int) index, text, null, Double.NaN, t._1()._2()), text));
         });
         return limit > 0 ? rows.filter(t -> t._1() < limit) : rows;
     }
@@ -226,8 +226,11 @@ public final class AugmentJob {
 
         @Override
         public int getPartition(Object key) {
-            long chunk = (Long) key / size;
-            // The slice i whose run [i C / S, (i + 1) C / S) holds the chunk.
+            return slice((Long) key / size, chunks, slices);
+        }
+
+        /** The slice i whose run [i C / S, (i + 1) C / S) of C chunks in S slices holds {@code chunk}. */
+        static int slice(long chunk, int chunks, int slices) {
             return (int) ((chunk * slices + slices - 1) / chunks);
         }
 
@@ -242,16 +245,9 @@ public final class AugmentJob {
         }
     }
 
-    /** The first chunk of the partition holding {@code chunk}, as parallelize slices a list. */
+    /** The first chunk of the partition holding {@code chunk}. */
     static int firstChunkOf(Augmentation.Chunk chunk, int chunks, int slices) {
-        for (int i = 0; i < slices; i++) {
-            int start = (int) ((long) i * chunks / slices);
-            int end = (int) ((long) (i + 1) * chunks / slices);
-            if (chunk.index() >= start && chunk.index() < end) {
-                return start;
-            }
-        }
-        throw new IllegalArgumentException("chunk " + chunk.index() + " is outside " + chunks);
+        return (int) ((long) ChunkPartitioner.slice(chunk.index(), chunks, slices) * chunks / slices);
     }
 
     /** Where the part files of {@code out} go. */

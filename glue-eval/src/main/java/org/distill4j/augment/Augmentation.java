@@ -121,7 +121,7 @@ public final class Augmentation {
                 int[] line = {0};
                 lines.forEachOrdered(text -> {
                     line[0]++;
-                    String t = line[0] == 1 ? text.replace("\uFEFF", "") : text;
+                    String t = withoutByteOrderMark(line[0], text);
                     if (!t.isBlank()) {
                         rows.add(new Example(rows.size(), t, null, Double.NaN, line[0]));
                     }
@@ -362,6 +362,11 @@ public final class Augmentation {
         return rawLines.get(0).replace("\uFEFF", "") + "\n";
     }
 
+    /** Line {@code number} (from 1) of an input file as a row reads it: line 1 loses a byte-order mark. */
+    public static String withoutByteOrderMark(int number, String line) {
+        return number == 1 ? line.replace("\uFEFF", "") : line;
+    }
+
     /**
      * The rows of one chunk with their lines as the file has them (BOM stripped): what a worker
      * needs to write the chunk's originals and copies. Serializable, for distributed runs.
@@ -374,8 +379,7 @@ public final class Augmentation {
         public static Chunk of(int index, List<Example> rows, List<String> rawLines) {
             List<String> lines = new ArrayList<>();
             for (Example e : rows) {
-                String line = rawLines.get(e.line() - 1);
-                lines.add(e.line() == 1 ? line.replace("\uFEFF", "") : line);
+                lines.add(withoutByteOrderMark(e.line(), rawLines.get(e.line() - 1)));
             }
             return new Chunk(index, List.copyOf(rows), List.copyOf(lines));
         }

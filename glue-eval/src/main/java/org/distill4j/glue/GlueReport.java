@@ -100,7 +100,7 @@ public final class GlueReport {
             for (int i = 0; i < found.size(); i++) {
                 Found f = found.get(i);
                 long params = f.ckpt().weights().tensors().values().stream().mapToLong(Tensor::size).sum();
-                long nonZero = f.ckpt().weights().tensors().values().stream().mapToLong(GlueReport::nonZero).sum();
+                long nonZero = f.ckpt().weights().tensors().values().stream().mapToLong(t -> t.size() - Tensor.zeros(t.data())).sum();
                 out.add(new Entry(f.name(), f.dir(), f.task(), scores.get(i), params, nonZero, speed[i]));
             }
             return out;
@@ -192,16 +192,6 @@ public final class GlueReport {
         String all = String.format(Locale.ROOT, "%.1f M", e.parameters() / 1e6);
         return e.nonZero() < 0.99 * e.parameters()
                 ? all + String.format(Locale.ROOT, " (%.1f M non-zero)", e.nonZero() / 1e6) : all;
-    }
-
-    private static long nonZero(Tensor t) {
-        long n = 0;
-        for (float v : t.data()) {
-            if (v != 0) {
-                n++;
-            }
-        }
-        return n;
     }
 
     private static String metricName(GlueTask t) {
