@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.training.ParameterStore;
 import java.util.ArrayList;
 import java.util.List;
+import org.distill4j.StopSignal;
 
 /**
  * The BERT encoder: embeddings and a stack of {@link BertLayer}s, written from DJL primitives so
@@ -32,6 +33,7 @@ public final class BertEncoder extends BertModule {
     }
 
     public EncoderOutput forward(ParameterStore ps, EncoderInput input, ForwardOptions options, boolean training) {
+        StopSignal.stopHereIfRequested(); // every batch of every loop passes here or in lastHidden, between native calls
         int[] order = options.layers() != null ? options.layers() : allLayers();
         for (int l : order) {
             if (l < 0 || l >= layers.size()) {
@@ -82,6 +84,7 @@ public final class BertEncoder extends BertModule {
 
     /** The lean forward of the part of the encoder {@code options} runs (a DynaBERT sub-network, say). */
     public NDArray lastHidden(ParameterStore ps, EncoderInput input, ForwardOptions options, boolean training) {
+        StopSignal.stopHereIfRequested();
         NDArray h = embeddings.forward(ps, input.inputIds(), input.tokenTypeIds(), training);
         NDArray maskBias = maskBias(input.attentionMask(), h.getDataType());
         for (int l : options.layers() != null ? options.layers() : allLayers()) {

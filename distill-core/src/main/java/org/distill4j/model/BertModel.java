@@ -6,6 +6,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
 import java.util.Map;
+import org.distill4j.StopSignal;
 
 /**
  * A BERT encoder with its optional heads: the pooler, the masked-LM head and a task head. It owns
@@ -54,6 +55,7 @@ public final class BertModel extends BertModule implements AutoCloseable {
      * @param parent the manager under which this model's own manager is created
      */
     public static BertModel create(BertConfig config, Heads heads, NDManager parent) {
+        StopSignal.stopHereIfRequested(); // from here on this thread does native work a stop must wait for
         BertModel model = new BertModel(config, heads, parent.newSubManager());
         model.initializeNew();
         return model;

@@ -9,6 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.distill4j.DistillException;
+import org.distill4j.StopSignal;
 import org.distill4j.loss.WeightedTerm;
 import org.distill4j.model.BertModel;
 import org.distill4j.text.BertTokenizer;
@@ -188,8 +189,11 @@ public final class Trainer {
             int end = updateEnd(run, first);
             float lr = run.schedule.at(st.step);
             long t0 = System.nanoTime();
-            UpdateStep.Outcome o = run.update(st).run(run.ps, run.prefetch, run.adam, first, end, st.step, run.steps, lr,
-                    opt.maxGradNorm());
+            UpdateStep.Outcome o;
+            try (StopSignal.Deferral d = StopSignal.defer()) { // a stop waits for the update and its checkpoint
+                o = run.update(st).run(run.ps, run.prefetch, run.adam, first, end, st.step, run.steps, lr,
+                        opt.maxGradNorm());
+            }
             st.micro = end;
             int examples = run.prefetch.examples(first, end);
             st.trainSeconds += (System.nanoTime() - t0) / 1e9;
@@ -238,11 +242,18 @@ public final class Trainer {
                 run.prefetch.settle(); // the tokenizer is the evaluator's now
                 evaluate(run, info, st);
             }
-            if (st.micro < run.totalMicro && (evaluate
+            boolean stop = StopSignal.stopping();
+            if (st.micro < run.totalMicro && (evaluate || stop
                     || (opt.checkpointEvery() > 0 && st.step % opt.checkpointEvery() == 0)
                     || System.nanoTime() - lastSave >= opt.checkpointInterval().toNanos())) {
                 store.save(opt.out().resolve("checkpoint"), parameters(), run.adam, st, false, run.scaler());
                 lastSave = System.nanoTime();
+            }
+            if (stop && st.micro < run.totalMicro) {
+                System.err.printf("stopped on request after update %d of %d%s: checkpoint written to %s; continue "
+                        + "with --resume%n", st.step, run.steps, stages.size() > 1 ? " of stage " + run.stage.name()
+                        : "", opt.out().resolve("checkpoint"));
+                StopSignal.stopHereIfRequested();
             }
         }
         each(l -> l.stageEnded(info));

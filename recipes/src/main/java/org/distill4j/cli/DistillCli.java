@@ -1,6 +1,7 @@
 package org.distill4j.cli;
 
 import org.distill4j.DistillException;
+import org.distill4j.StopSignal;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -24,7 +25,10 @@ public final class DistillCli implements Runnable {
     }
 
     public static void main(String[] args) {
-        System.exit(run(args));
+        StopSignal.install(); // SIGTERM and Ctrl-C stop between native calls, a training run after a checkpoint
+        int code = run(args);
+        StopSignal.finished();
+        System.exit(code);
     }
 
     /** Runs a command line and returns its exit code: 0 success, 1 a reported error, 2 a usage error. */

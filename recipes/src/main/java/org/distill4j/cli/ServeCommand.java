@@ -2,6 +2,7 @@ package org.distill4j.cli;
 
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
+import org.distill4j.StopSignal;
 import org.distill4j.serve.Backend;
 import org.distill4j.serve.Pooling;
 import org.distill4j.serve.InferenceOptions;
@@ -71,6 +72,7 @@ final class ServeCommand implements Runnable {
         }));
         System.err.printf("serving %s (%s) on http://%s:%d  (POST /embed /predict /v1/embeddings; GET /health /info "
                 + "/metrics)%n", model, inference.backend().id(), host, server.port());
+        StopSignal.finished(); // this thread only waits from here on: a stop need not wait for it
         try {
             stopped.await();
         } catch (InterruptedException e) {
