@@ -4,12 +4,14 @@
 # with a student bit-identical to an uninterrupted run, or with a clear error and the previous
 # checkpoint intact.
 #   - kill -9 at random moments, and the moment a checkpoint write starts (checkpoint.tmp appears);
-#   - a full disk (a small tmpfs, so: root) during a checkpoint write, and during a teacher-cache write.
-# Usage: scripts/fault-inject.sh [TRIALS] [KILLS_PER_TRIAL]   (defaults 7 and 3: 21 kills)
+#   - a full disk (a small tmpfs, so: root) during a checkpoint write, and during a teacher-cache write;
+#   - SIGTERM (kill, timeout, a container stop) at random moments: a clean exit 143 after a checkpoint,
+#     no hs_err file, and the resumed run bit-identical.
+# Usage: scripts/fault-inject.sh [TRIALS] [KILLS_PER_TRIAL] [SIGTERMS]   (defaults 7, 3 and 8)
 # Writes runs/faults/results.tsv (one row per fault) and prints a summary table.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-trials=${1:-7}; per=${2:-3}
+trials=${1:-7}; per=${2:-3}; terms=${3:-8}
 work=${FAULT_DIR:-runs/faults}
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
@@ -124,5 +126,26 @@ if mount -t tmpfs -o size=330m tmpfs "$disk" 2>/dev/null; then
 else
   printf 'full disk\t-\tmount -t tmpfs failed (needs root)\tnot run\n' >> "$results"
 fi
+
+# 4. SIGTERM at a random moment (startup, training, evaluation, a checkpoint write), then resumed.
+for t in $(seq 1 "$terms"); do
+  out="$work/term-$t/run"; rm -rf "$work/term-$t"; mkdir -p "$work/term-$t"
+  DISTILL_JAVA_OPTS="-Xmx8g -XX:ErrorFile=$work/term-$t/hs_err_pid%p.log" \
+    ./distill run "$(recipe)" --set output.dir="$out" > "$work/term-$t.log" 2>&1 &
+  pid=$!
+  delay=$(awk -v s="$RANDOM" 'BEGIN { srand(s); printf "%.1f", 3 + rand() * 30 }')
+  sleep "$delay"
+  if kill -0 $pid 2>/dev/null; then
+    kill -TERM $pid; wait $pid; code=$?
+    said=$(grep -m1 -o "stopped on request after update [0-9]* of [0-9]*" "$work/term-$t.log")
+    crash=$(ls "$work/term-$t"/hs_err_pid*.log 2>/dev/null | wc -l)
+    rcode=$(finish "$out")
+    printf 'SIGTERM\t%d\tafter %s s: exit %s, %s, hs_err files: %s\tresumed (exit %s): %s\n' "$t" "$delay" "$code" \
+      "${said:-no checkpoint message}" "$crash" "$rcode" "$(compare "$out")" >> "$results"
+  else
+    wait $pid 2>/dev/null
+    printf 'SIGTERM\t%d\tafter %s s\tthe run had ended first\n' "$t" "$delay" >> "$results"
+  fi
+done
 
 column -t -s $'\t' "$results"
