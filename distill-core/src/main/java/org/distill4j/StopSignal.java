@@ -104,6 +104,7 @@ public final class StopSignal {
         requested = true;
         long deadline = System.nanoTime() + WAIT.toNanos();
         synchronized (LOCK) {
+            WORKERS.removeIf(t -> !t.isAlive()); // a thread that died in an exception is not waited for
             if (!WORKERS.isEmpty()) {
                 System.err.println("distill: asked to stop; finishing the step in progress (a training run writes a "
                         + "checkpoint first)");
@@ -116,10 +117,11 @@ public final class StopSignal {
                     return;
                 }
                 try {
-                    LOCK.wait(Math.max(1, left / 1_000_000));
+                    LOCK.wait(Math.max(1, Math.min(1000, left / 1_000_000)));
                 } catch (InterruptedException e) {
                     return;
                 }
+                WORKERS.removeIf(t -> !t.isAlive());
             }
         }
     }

@@ -26,8 +26,12 @@ public final class DistillCli implements Runnable {
 
     public static void main(String[] args) {
         StopSignal.install(); // SIGTERM and Ctrl-C stop between native calls, a training run after a checkpoint
-        int code = run(args);
-        StopSignal.finished();
+        int code;
+        try {
+            code = run(args);
+        } finally {
+            StopSignal.finished();
+        }
         System.exit(code);
     }
 
