@@ -33,7 +33,8 @@ public final class BertEncoder extends BertModule {
     }
 
     public EncoderOutput forward(ParameterStore ps, EncoderInput input, ForwardOptions options, boolean training) {
-        StopSignal.stopHereIfRequested(); // every batch of every loop passes here or in lastHidden, between native calls
+        // Every batch of every loop passes here or in lastHidden, between native calls.
+        StopSignal.stopHereIfRequested();
         int[] order = options.layers() != null ? options.layers() : allLayers();
         for (int l : order) {
             if (l < 0 || l >= layers.size()) {

@@ -359,7 +359,7 @@ public final class Augmentation {
 
     /** The header line of a training file with one (BOM stripped), newline-terminated. */
     public static String header(List<String> rawLines) {
-        return rawLines.get(0).replace("\uFEFF", "") + "\n";
+        return withoutByteOrderMark(1, rawLines.get(0)) + "\n";
     }
 
     /** Line {@code number} (from 1) of an input file as a row reads it: line 1 loses a byte-order mark. */

@@ -100,7 +100,8 @@ public final class GlueReport {
             for (int i = 0; i < found.size(); i++) {
                 Found f = found.get(i);
                 long params = f.ckpt().weights().tensors().values().stream().mapToLong(Tensor::size).sum();
-                long nonZero = f.ckpt().weights().tensors().values().stream().mapToLong(t -> t.size() - Tensor.zeros(t.data())).sum();
+                long nonZero = f.ckpt().weights().tensors().values().stream()
+                        .mapToLong(t -> t.size() - Tensor.zeros(t.data())).sum();
                 out.add(new Entry(f.name(), f.dir(), f.task(), scores.get(i), params, nonZero, speed[i]));
             }
             return out;

@@ -92,7 +92,8 @@ class StopOnSignalTest {
         try (Stream<Path> files = Files.list(tmp)) {
             assertTrue(files.noneMatch(f -> f.getFileName().toString().startsWith("hs_err")), out);
         }
-        Matcher m = Pattern.compile("stopped on request after update (\\d+) of (\\d+): checkpoint written").matcher(out);
+        Matcher m = Pattern.compile("stopped on request after update (\\d+) of (\\d+): checkpoint written")
+                .matcher(out);
         assertTrue(m.find(), out);
         int step = Integer.parseInt(m.group(1));
         assertTrue(step >= 1 && step < Integer.parseInt(m.group(2)), out);
@@ -100,8 +101,8 @@ class StopOnSignalTest {
         assertEquals(step, state.get("step").asInt());
         assertFalse(state.get("finished").asBoolean());
 
-        // Exact resume itself is DistillationTest's, FineTunerTest's and the fault suite's business; here: the checkpoint
-        // the stop wrote is one a run continues from.
+        // Exact resume itself is DistillationTest's, FineTunerTest's and the fault suite's business;
+        // here: the checkpoint the stop wrote is one a run continues from.
         assertEquals(0, DistillCli.run("run", recipe.toString(), "--set", "output.dir=" + stopped, "--resume"));
         JsonNode done = Json.MAPPER.readTree(stopped.resolve("checkpoint/state.json").toFile());
         assertTrue(done.get("finished").asBoolean());
