@@ -18,7 +18,8 @@ pct() { python3 -c "import sys; print(round(float(sys.argv[1]) * 100))" "$1"; }
 run() {  # config, name, --set...
   local cfg="$1" name="$2"; shift 2
   if [ -f "runs/$name/report.json" ]; then echo "== $name: done" >&2; return; fi
-  local resume=(); [ -d "runs/$name/checkpoint" ] && resume=(--resume)
+  # --resume also when a stopped run left no checkpoint yet: it then starts over in its own directory.
+  local resume=(); [ -f "runs/$name/recipe.yaml" ] && resume=(--resume)
   echo "== $(date -u +%FT%TZ) $name" >&2
   ./distill run "$cfg" --set "name=$name" "$@" "${resume[@]}"
 }
