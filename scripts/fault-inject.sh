@@ -21,7 +21,8 @@ printf 'fault\ttrial\tdetail\toutcome\n' > "$results"
 teacher="$work/teacher"
 if [ ! -f "$teacher/best/model.safetensors" ]; then
   ./distill finetune --model builtin:all-minilm-l6-v2 --task SST-2 --epochs 1 --train-limit 640 --batch-size 32 \
-    --max-length 64 --out "$teacher" > "$work/teacher.log" 2>&1 || { echo "teacher fine-tuning failed: $work/teacher.log"; exit 1; }
+    --max-length 64 --out "$teacher" --overwrite > "$work/teacher.log" 2>&1 \
+    || { echo "teacher fine-tuning failed: $work/teacher.log"; exit 1; }
 fi
 
 recipe() { # the recipe file; each run names its output.dir with --set

@@ -20,7 +20,8 @@ for task in "${tasks[@]}"; do
     SST-2) epochs=${SST2_EPOCHS:-1} ;;  # 67k examples: one epoch on CPU unless asked
   esac
   out="runs/teachers/$key/$task"
-  resume=(); [ -d "$out/checkpoint" ] && resume=(--resume)
+  # --resume continues a stopped run (one stopped before its first checkpoint starts over).
+  resume=(); [ -f "$out/run.txt" ] && resume=(--resume)
   echo "== $(date -u +%FT%TZ) $model $task epochs=$epochs lr=$lr" >&2
   ./distill finetune --model "$model" --task "$task" --epochs "$epochs" --lr "$lr" --batch-size 32 \
     --max-length 128 --seed 42 --out "$out" "${resume[@]}"

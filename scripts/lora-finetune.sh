@@ -24,7 +24,7 @@ for task in "${tasks[@]}"; do
   esac
   out="runs/lora/$key/$task"
   mkdir -p "$out"
-  resume=(); [ -d "$out/checkpoint" ] && resume=(--resume)
+  resume=(); [ -f "$out/run.txt" ] && resume=(--resume)   # a stopped run continues
   echo "== $(date -u +%FT%TZ) $model $task LoRA r=8 epochs=$epochs lr=$lr" >&2
   /usr/bin/time -v -o "$out/time.txt" ./distill finetune --model "$model" --task "$task" --epochs "$epochs" \
     --lr "$lr" --batch-size 32 --max-length 128 --seed 42 --lora-rank 8 --out "$out" "${resume[@]}"

@@ -2,7 +2,9 @@ package org.distill4j.cli;
 
 import java.nio.file.Path;
 import java.util.List;
+import org.distill4j.DistillException;
 import org.distill4j.model.LoraConfig;
+import org.distill4j.recipe.RunDirectory;
 import org.distill4j.glue.FineTuneConfig;
 import org.distill4j.glue.FineTuner;
 import org.distill4j.glue.GlueTask;
@@ -62,6 +64,10 @@ final class FinetuneCommand implements Runnable {
     @Option(names = "--resume", description = "continue from DIR/checkpoint")
     boolean resume;
 
+    @Option(names = "--overwrite", description = "replace the fine-tuning already in DIR (without it, a DIR that "
+            + "holds one is refused)")
+    boolean overwrite;
+
     @Option(names = "--lora-rank", paramLabel = "R", description = "train LoRA adapters of rank R on a frozen "
             + "backbone instead of every weight (8 is the usual choice)")
     Integer loraRank;
@@ -81,6 +87,12 @@ final class FinetuneCommand implements Runnable {
     public void run() {
         GlueTask t = GlueTask.parse(task);
         Path dir = out != null ? out : Path.of("runs", "finetune-" + t.dirName());
+        if (resume && overwrite) {
+            throw new DistillException("--resume and --overwrite exclude each other: resume continues the run in "
+                    + dir + ", overwrite replaces it");
+        }
+        RunDirectory.claimFineTune(dir, overwrite ? RunDirectory.Mode.OVERWRITE
+                : resume ? RunDirectory.Mode.RESUME : RunDirectory.Mode.FRESH);
         FineTuneConfig cfg = new FineTuneConfig(model, t, epochs, lr, batchSize, maxLength, seed, dir,
                 glue.dir(), glue.skipBadRows, trainLimit, checkpointEvery, compute.device(), compute.precision(),
                 lora());

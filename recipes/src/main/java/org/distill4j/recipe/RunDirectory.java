@@ -11,16 +11,21 @@ import org.distill4j.AtomicFile;
 import org.distill4j.DistillException;
 import org.distill4j.Json;
 import org.distill4j.train.AtomicDirectory;
+import org.distill4j.train.Trainer;
 
 /**
  * Guards a run's output directory, so that a fresh run never replaces another run's results: a
  * directory that already holds a run (its {@code recipe.yaml}) is refused unless the caller resumes
  * that same recipe or asks to overwrite it.
  */
-final class RunDirectory {
+public final class RunDirectory {
 
     /** What the caller asked for. */
-    enum Mode { FRESH, RESUME, OVERWRITE }
+    public enum Mode { FRESH, RESUME, OVERWRITE }
+
+    /** What {@code ./distill finetune} writes into its {@code --out} directory. */
+    private static final List<String> FINE_TUNE_RECORDS =
+            List.of("run.txt", "provenance.json", "metrics.jsonl", "best", "checkpoint", "adapter");
 
     private RunDirectory() {}
 
@@ -67,6 +72,43 @@ final class RunDirectory {
         throw new DistillException(out + " already holds " + what + "; nothing was written. "
                 + (same && !finished ? "Continue it with --resume, " : "")
                 + "replace it with --overwrite, or choose another output.dir (--set output.dir=runs/" + name + "-2)");
+    }
+
+    /**
+     * The same guard for {@code ./distill finetune --out DIR}, which keeps no recipe: a fresh
+     * fine-tuning is refused where one already wrote its records, so that a finished teacher is not
+     * replaced by a mistyped {@code --out}. RESUME leaves the choice to the checkpoint (its identity
+     * must match); OVERWRITE removes the earlier run's records and nothing else (a {@code time.txt} or
+     * log beside them stays).
+     *
+     * @throws DistillException naming the directory, what it holds and the way out
+     */
+    public static void claimFineTune(Path out, Mode mode) {
+        if (mode == Mode.RESUME || !Files.exists(out)) {
+            return;
+        }
+        if (!Files.isDirectory(out)) {
+            throw new DistillException("--out " + out + " is a file, not a directory; choose another --out");
+        }
+        Path recipe = out.resolve("recipe.yaml");
+        if (Files.isRegularFile(recipe)) {
+            throw new DistillException(out + " holds a recipe's run (" + describe(recipe) + "); nothing was written. "
+                    + "A fine-tuning does not replace it: choose another --out");
+        }
+        AtomicDirectory.recoverAll(out);
+        List<String> present = FINE_TUNE_RECORDS.stream().filter(n -> Files.exists(out.resolve(n))).toList();
+        if (present.isEmpty()) {
+            return;
+        }
+        if (mode == Mode.OVERWRITE) {
+            present.forEach(n -> AtomicDirectory.delete(out.resolve(n)));
+            return;
+        }
+        boolean finished = Trainer.finished(out);
+        throw new DistillException(out + " already holds " + (finished ? "a finished" : "an unfinished")
+                + " fine-tuning (" + String.join(", ", present) + "); nothing was written. "
+                + (finished ? "" : "Continue it with --resume, ")
+                + "replace it with --overwrite, or choose another --out");
     }
 
     /**

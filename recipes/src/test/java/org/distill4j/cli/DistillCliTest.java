@@ -1,5 +1,6 @@
 package org.distill4j.cli;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -220,6 +221,14 @@ class DistillCliTest {
                 "--glue-dir", GLUE);
         assertEquals(0, ft.code(), ft.err());
         assertTrue(ft.out().contains("best epoch 1 of 1"), ft.out());
+        // A second fine-tuning into the same --out is refused before it loads anything.
+        byte[] kept = Files.readAllBytes(run.resolve("best/model.safetensors"));
+        Run again = run("finetune", "--model", "builtin:all-minilm-l6-v2", "--task", "WNLI", "--out", run.toString(),
+                "--glue-dir", GLUE);
+        assertEquals(1, again.code(), again.err());
+        assertTrue(again.err().contains(run + " already holds a finished fine-tuning") && again.err().contains(
+                "--overwrite"), again.err());
+        assertArrayEquals(kept, Files.readAllBytes(run.resolve("best/model.safetensors")));
         // The directory opens as HuggingFace's BertForSequenceClassification with WNLI's labels.
         JsonNode config = Json.MAPPER.readTree(run.resolve("best/config.json").toFile());
         assertEquals("BertForSequenceClassification", config.get("architectures").get(0).asText());

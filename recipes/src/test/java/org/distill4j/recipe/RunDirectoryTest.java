@@ -128,4 +128,32 @@ class RunDirectoryTest {
         // From then on it is simply this recipe's run.
         assertDoesNotThrow(() -> RunDirectory.claim(moved, "quickstart", hash(there), RunDirectory.Mode.RESUME));
     }
+
+    @Test
+    void aFineTuningIsRefusedWhereOneRanAndOverwriteRemovesOnlyItsRecords() throws Exception {
+        Path out = tmp.resolve("ft");
+        Files.createDirectories(out);
+        Files.writeString(out.resolve("time.txt"), "peak memory of the script's run\n");
+        assertDoesNotThrow(() -> RunDirectory.claimFineTune(out, RunDirectory.Mode.FRESH), "no run there yet");
+
+        Files.createDirectories(out.resolve("best"));
+        Files.writeString(out.resolve("run.txt"), "FineTuneConfig[...]\n");
+        Files.writeString(out.resolve("metrics.jsonl"), "{}\n");
+        DistillException unfinished = assertThrows(DistillException.class,
+                () -> RunDirectory.claimFineTune(out, RunDirectory.Mode.FRESH));
+        assertTrue(unfinished.getMessage().startsWith(out + " already holds an unfinished fine-tuning (run.txt, "
+                + "metrics.jsonl, best)") && unfinished.getMessage().contains("Continue it with --resume"),
+                unfinished.getMessage());
+        assertDoesNotThrow(() -> RunDirectory.claimFineTune(out, RunDirectory.Mode.RESUME));
+
+        RunDirectory.claimFineTune(out, RunDirectory.Mode.OVERWRITE);
+        assertFalse(Files.exists(out.resolve("best")) || Files.exists(out.resolve("run.txt"))
+                || Files.exists(out.resolve("metrics.jsonl")));
+        assertTrue(Files.isRegularFile(out.resolve("time.txt")), "a file the run did not write stays");
+
+        Files.writeString(out.resolve("recipe.yaml"), "name: distilled\nmethod: distilbert\n");
+        DistillException recipe = assertThrows(DistillException.class,
+                () -> RunDirectory.claimFineTune(out, RunDirectory.Mode.OVERWRITE));
+        assertTrue(recipe.getMessage().contains("holds a recipe's run (name: distilled"), recipe.getMessage());
+    }
 }
