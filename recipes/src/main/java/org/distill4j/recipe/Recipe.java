@@ -139,9 +139,9 @@ public interface Recipe {
             p.add("device", "one of cpu, gpu, auto; got '" + device + "'");
         }
 
-        RecipeConfig.Data d = c.data() == null ? new RecipeConfig.Data(null, null, null, null, null) : c.data();
+        RecipeConfig.Data d = c.data() == null ? new RecipeConfig.Data(null, null, null, null, null, null) : c.data();
         d = new RecipeConfig.Data(or(d.maxLength(), recipe == null ? GlueTraining.MAX_LENGTH : recipe.maxLength(task)),
-                or(d.trainLimit(), 0), d.glueDir(), or(d.skipBadRows(), false), d.corpus());
+                or(d.trainLimit(), 0), d.glueDir(), or(d.skipBadRows(), false), d.corpus(), d.trainFile());
         if (!needsTask && d.corpus() == null) {
             p.add("data.corpus", "required by method " + recipe.method() + ": a text file, one sentence or paragraph "
                     + "per line (./distill glue corpus --out FILE makes one from GLUE's training texts)");
@@ -346,6 +346,17 @@ public interface Recipe {
             }
         } else if (c.stages() != null && recipe != null) {
             p.add("stages", "method " + recipe.method() + " trains in one stage, which train: configures");
+        }
+        if (d.trainFile() != null && recipe != null) {
+            if (!needsTask) {
+                p.add("data.train_file", "general distillation reads data.corpus, not a task's training file");
+            } else if (staged) {
+                p.add("data.train_file", "method " + recipe.method() + " trains in stages " + stageDefaults.keySet()
+                        + ": give each its data in stages.NAME.data (train, or a TSV such as ./distill augment writes)");
+            } else if (d.trainFile().isBlank()) {
+                p.add("data.train_file", "a GLUE-layout TSV of the task (./distill augment --task " + task
+                        + " --out FILE makes one), or leave it out to train on the training set");
+            }
         }
         tr = new RecipeConfig.Train(staged ? null : or(tr.epochs(), TrainerOptions.EPOCHS),
                 staged ? null : or(tr.batchSize(), TrainerOptions.BATCH_SIZE),

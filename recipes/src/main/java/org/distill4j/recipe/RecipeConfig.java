@@ -35,9 +35,12 @@ public record RecipeConfig(String name, String method, String task, Long seed, S
      * @param trainLimit use the first this many training examples (0 = all)
      * @param glueDir GLUE directory (else --glue-dir, $GLUE_DIR, ../shared/data/glue)
      * @param corpus for general distillation: a text file, one sentence or paragraph per line
+     * @param trainFile for one-stage methods: a GLUE-layout TSV of the task to train on instead of its
+     *     training set, e.g. TinyBERT's augmented set ({@code ./distill augment}); null = the training set
      */
     public record Data(Integer maxLength, Integer trainLimit, String glueDir, Boolean skipBadRows,
-            @JsonInclude(JsonInclude.Include.NON_NULL) String corpus) {}
+            @JsonInclude(JsonInclude.Include.NON_NULL) String corpus,
+            @JsonInclude(JsonInclude.Include.NON_NULL) String trainFile) {}
 
     /**
      * @param model a fine-tuned teacher directory (or any model name, for plain fine-tuning)

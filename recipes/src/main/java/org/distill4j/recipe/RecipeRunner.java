@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 import org.distill4j.DistillException;
 import org.distill4j.Json;
 import org.distill4j.Sha256;
@@ -127,10 +128,11 @@ public final class RecipeRunner {
         if (probe == null) {
             writeText(out.resolve("recipe.yaml"), RecipeFile.write(cfg));
         }
-        Dataset train = GlueReader.read(glueDir, task, task.train(), cfg.data().skipBadRows());
+        Dataset taskTrain = GlueReader.read(glueDir, task, task.train(), cfg.data().skipBadRows());
+        Dataset train = trainingData(cfg, task, glueDir, taskTrain);
         List<Dataset> devs = task.select("dev").stream()
                 .map(s -> GlueReader.read(glueDir, task, s, cfg.data().skipBadRows())).toList();
-        Map<String, Dataset> stageData = stageData(cfg, task, glueDir, train);
+        Map<String, Dataset> stageData = stageData(cfg, task, glueDir, taskTrain);
 
         // The teacher is loaded when the method distils from it, or when it is where the student starts.
         Checkpoint teacherCkpt = null;
@@ -147,7 +149,7 @@ public final class RecipeRunner {
         Checkpoint init = cfg.student().init() != null ? Checkpoint.load(cfg.student().init()) : teacherCkpt;
         Checkpoint studentCkpt = StudentInit.of(cfg.student(), init);
         if (r.recipe() instanceof DynaBertRecipe && DynaBertRecipe.rewires(cfg.distill())) {
-            studentCkpt = rewired(studentCkpt, train, task, cfg, out);
+            studentCkpt = rewired(studentCkpt, taskTrain, task, cfg, out);
         }
         Checkpoint vocabSource = init != null ? init : teacherCkpt;
         if (distils && init != null && teacherCkpt != null) {
@@ -156,8 +158,8 @@ public final class RecipeRunner {
 
         Engine.getInstance().setRandomSeed((int) (long) cfg.seed()); // student heads and projections
         String hash = RecipeFile.hash(cfg);
-        List<Path> dataFiles = new ArrayList<>(List.of(train.file()));
-        stageData.values().forEach(d -> {
+        List<Path> dataFiles = new ArrayList<>(List.of(taskTrain.file()));
+        Stream.concat(Stream.of(train), stageData.values().stream()).forEach(d -> {
             if (!dataFiles.contains(d.file())) {
                 dataFiles.add(d.file());
             }
@@ -366,6 +368,27 @@ public final class RecipeRunner {
                     c.schedule().equals("constant") ? Stage.Schedule.CONSTANT : Stage.Schedule.LINEAR, c.evalEvery()));
         }
         return out;
+    }
+
+    /**
+     * A one-stage method's training data: the task's training set, or {@code data.train_file}, a
+     * GLUE-layout TSV of the task such as {@code ./distill augment} writes (originals and their copies).
+     */
+    private static Dataset trainingData(RecipeConfig cfg, GlueTask task, Path glueDir, Dataset taskTrain) {
+        String f = cfg.data().trainFile();
+        if (f == null) {
+            return taskTrain;
+        }
+        Path file = Path.of(f).toAbsolutePath().normalize();
+        if (!Files.isRegularFile(file)) {
+            throw new DistillException("data.train_file: " + f + " is not a file; give a GLUE-layout TSV of " + task
+                    + " (./distill augment --task " + task + " --out FILE makes one), or leave it out");
+        }
+        Dataset d = GlueReader.read(glueDir, task, new org.distill4j.glue.Split("train", file.toString(),
+                task.train().layout(), null), cfg.data().skipBadRows());
+        System.err.printf("training on %s: %,d examples (the training set has %,d)%n", f, d.size(),
+                taskTrain.size());
+        return d;
     }
 
     /**

@@ -288,6 +288,12 @@ class RecipeFileTest {
         // A one-stage method has no stages section.
         List<String> pkd = problems(GOOD + "stages:\n  train: {epochs: 1}\n");
         assertTrue(pkd.get(0).contains("stages: method pkd trains in one stage, which train: configures"), pkd.toString());
+        // ... and takes an augmented set in data.train_file, which a staged method gives per stage instead.
+        assertEquals("runs/augmented/MRPC.tsv", RecipeFile.read(file(GOOD + "data: {train_file: runs/augmented/MRPC.tsv}\n"),
+                List.of()).config().data().trainFile());
+        List<String> staged = problems(TINYBERT, "data.train_file=runs/augmented/RTE.tsv");
+        assertTrue(staged.stream().anyMatch(x -> x.contains("data.train_file: method tinybert trains in stages "
+                + "[intermediate, prediction]: give each its data in stages.NAME.data")), staged.toString());
     }
 
     @Test
@@ -315,5 +321,6 @@ class RecipeFileTest {
         Recipe.Resolved r = RecipeFile.read(file(GOOD), List.of());
         assertTrue(!RecipeFile.write(r.config()).contains("stages"), RecipeFile.write(r.config()));
         assertTrue(!RecipeFile.write(r.config()).contains("corpus"), RecipeFile.write(r.config()));
+        assertTrue(!RecipeFile.write(r.config()).contains("train_file"), RecipeFile.write(r.config()));
     }
 }

@@ -284,6 +284,41 @@ class RecipeRunTest {
     }
 
     /**
+     * data.train_file: a one-stage recipe trains on a GLUE-layout TSV of the task (an augmented set:
+     * originals and their copies) instead of the training set, and its provenance names the file.
+     */
+    @Test
+    void aOneStageRecipeTrainsOnTheTrainFileItIsGiven() throws Exception {
+        Path out = tmp.resolve("train-file");
+        Path tsv = tmp.resolve("sst2-copies.tsv");
+        List<String> rows = Files.readAllLines(GLUE.resolve("SST-2/train.tsv"));
+        List<String> lines = new ArrayList<>(List.of(rows.get(0)));
+        for (String row : rows.subList(1, 49)) {
+            lines.add(row);
+            lines.add(row);
+        }
+        Files.write(tsv, lines);
+        Path file = sst2Recipe("train-file-test", "finetune", 640, """
+                student:
+                  layers: [1, 2]
+                train:
+                  epochs: 1
+                  batch_size: 32
+                """, out, 0);
+        RecipeRunner.run(RecipeFile.read(file, List.of("data.train_file=" + tsv)), null, false);
+        JsonNode state = new ObjectMapper().readTree(out.resolve("checkpoint/state.json").toFile());
+        assertEquals(96, state.get("trained_examples").asDouble(), 0, "the file's 96 rows, not 640 training sentences");
+        assertEquals(3, state.get("step").asInt());
+        JsonNode files = new ObjectMapper().readTree(out.resolve("provenance.json").toFile()).get("data_files");
+        assertTrue(files.has(tsv.toString()), files.toString());
+
+        Path none = tmp.resolve("none.tsv");
+        DistillException missing = assertThrows(DistillException.class, () -> RecipeRunner.run(RecipeFile.read(file,
+                List.of("data.train_file=" + none, "output.dir=" + tmp.resolve("other"))), null, false));
+        assertTrue(missing.getMessage().startsWith("data.train_file: " + none + " is not a file"), missing.getMessage());
+    }
+
+    /**
      * Gradual magnitude pruning to half the encoder's projection weights while fine-tuning on an
      * SST-2 slice: every matrix ends at its target share of zeros, the zeros survive the optimizer's
      * updates to the last one, and the pruned model still beats chance.
