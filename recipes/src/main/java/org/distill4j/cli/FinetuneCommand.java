@@ -2,7 +2,6 @@ package org.distill4j.cli;
 
 import java.nio.file.Path;
 import java.util.List;
-import org.distill4j.DistillException;
 import org.distill4j.model.LoraConfig;
 import org.distill4j.recipe.RunDirectory;
 import org.distill4j.glue.FineTuneConfig;
@@ -87,12 +86,7 @@ final class FinetuneCommand implements Runnable {
     public void run() {
         GlueTask t = GlueTask.parse(task);
         Path dir = out != null ? out : Path.of("runs", "finetune-" + t.dirName());
-        if (resume && overwrite) {
-            throw new DistillException("--resume and --overwrite exclude each other: resume continues the run in "
-                    + dir + ", overwrite replaces it");
-        }
-        RunDirectory.claimFineTune(dir, overwrite ? RunDirectory.Mode.OVERWRITE
-                : resume ? RunDirectory.Mode.RESUME : RunDirectory.Mode.FRESH);
+        RunDirectory.claimFineTune(dir, RunDirectory.Mode.of(resume, overwrite, dir));
         FineTuneConfig cfg = new FineTuneConfig(model, t, epochs, lr, batchSize, maxLength, seed, dir,
                 glue.dir(), glue.skipBadRows, trainLimit, checkpointEvery, compute.device(), compute.precision(),
                 lora());

@@ -81,12 +81,9 @@ public final class RecipeRunner {
      * finished run, is refused unless {@code resume} (the same recipe) or {@code overwrite}.
      */
     public static Outcome run(Recipe.Resolved r, Path glueDirOption, boolean resume, boolean overwrite) {
-        if (resume && overwrite) {
-            throw new DistillException("--resume and --overwrite exclude each other: resume continues the run in "
-                    + r.config().output().dir() + ", overwrite replaces it");
-        }
-        RunDirectory.claim(Path.of(r.config().output().dir()), r.config().name(), RecipeFile.hash(r.config()),
-                overwrite ? RunDirectory.Mode.OVERWRITE : resume ? RunDirectory.Mode.RESUME : RunDirectory.Mode.FRESH);
+        Path out = Path.of(r.config().output().dir());
+        RunDirectory.claim(out, r.config().name(), RecipeFile.hash(r.config()),
+                RunDirectory.Mode.of(resume, overwrite, out));
         return execute(r, glueDirOption, resume, null).outcome();
     }
 
@@ -384,8 +381,7 @@ public final class RecipeRunner {
             throw new DistillException("data.train_file: " + f + " is not a file; give a GLUE-layout TSV of " + task
                     + " (./distill augment --task " + task + " --out FILE makes one), or leave it out");
         }
-        Dataset d = GlueReader.read(glueDir, task, new org.distill4j.glue.Split("train", file.toString(),
-                task.train().layout(), null), cfg.data().skipBadRows());
+        Dataset d = readTaskFile(cfg, task, glueDir, "train", file);
         System.err.printf("training on %s: %,d examples (the training set has %,d)%n", f, d.size(),
                 taskTrain.size());
         return d;
@@ -411,10 +407,15 @@ public final class RecipeRunner {
                 throw new DistillException("stages." + name + ".data: " + c.data() + " is not a file; give train or a "
                         + "GLUE-layout TSV of " + task + " (./distill augment --task " + task + " --out FILE makes one)");
             }
-            out.put(name, byFile.computeIfAbsent(file.toString(), f -> GlueReader.read(glueDir, task,
-                    new org.distill4j.glue.Split(name, f, task.train().layout(), null), cfg.data().skipBadRows())));
+            out.put(name, byFile.computeIfAbsent(file.toString(), f -> readTaskFile(cfg, task, glueDir, name, file)));
         });
         return out;
+    }
+
+    /** A GLUE-layout TSV of the task that the recipe names (an augmented set), read as its training split is. */
+    private static Dataset readTaskFile(RecipeConfig cfg, GlueTask task, Path glueDir, String split, Path file) {
+        return GlueReader.read(glueDir, task, new org.distill4j.glue.Split(split, file.toString(), task.train().layout(),
+                null), cfg.data().skipBadRows());
     }
 
     /**

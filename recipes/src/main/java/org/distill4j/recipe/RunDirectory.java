@@ -21,7 +21,18 @@ import org.distill4j.train.Trainer;
 public final class RunDirectory {
 
     /** What the caller asked for. */
-    public enum Mode { FRESH, RESUME, OVERWRITE }
+    public enum Mode {
+        FRESH, RESUME, OVERWRITE;
+
+        /** The mode that {@code --resume} and {@code --overwrite} ask for; both at once is refused. */
+        public static Mode of(boolean resume, boolean overwrite, Path out) {
+            if (resume && overwrite) {
+                throw new DistillException("--resume and --overwrite exclude each other: resume continues the run in "
+                        + out + ", overwrite replaces it");
+            }
+            return overwrite ? OVERWRITE : resume ? RESUME : FRESH;
+        }
+    }
 
     /** What {@code ./distill finetune} writes into its {@code --out} directory. */
     private static final List<String> FINE_TUNE_RECORDS =
@@ -95,7 +106,7 @@ public final class RunDirectory {
             throw new DistillException(out + " holds a recipe's run (" + describe(recipe) + "); nothing was written. "
                     + "A fine-tuning does not replace it: choose another --out");
         }
-        AtomicDirectory.recoverAll(out);
+        boolean finished = Trainer.finished(out); // first puts back a checkpoint that a crash left half-swapped
         List<String> present = FINE_TUNE_RECORDS.stream().filter(n -> Files.exists(out.resolve(n))).toList();
         if (present.isEmpty()) {
             return;
@@ -104,7 +115,6 @@ public final class RunDirectory {
             present.forEach(n -> AtomicDirectory.delete(out.resolve(n)));
             return;
         }
-        boolean finished = Trainer.finished(out);
         throw new DistillException(out + " already holds " + (finished ? "a finished" : "an unfinished")
                 + " fine-tuning (" + String.join(", ", present) + "); nothing was written. "
                 + (finished ? "" : "Continue it with --resume, ")

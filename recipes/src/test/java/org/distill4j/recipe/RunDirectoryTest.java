@@ -145,6 +145,8 @@ class RunDirectoryTest {
                 + "metrics.jsonl, best)") && unfinished.getMessage().contains("Continue it with --resume"),
                 unfinished.getMessage());
         assertDoesNotThrow(() -> RunDirectory.claimFineTune(out, RunDirectory.Mode.RESUME));
+        DistillException both = assertThrows(DistillException.class, () -> RunDirectory.Mode.of(true, true, out));
+        assertTrue(both.getMessage().startsWith("--resume and --overwrite exclude each other"), both.getMessage());
 
         RunDirectory.claimFineTune(out, RunDirectory.Mode.OVERWRITE);
         assertFalse(Files.exists(out.resolve("best")) || Files.exists(out.resolve("run.txt"))
