@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Keeps the small records of finished runs in docs/results/runs/NAME/ (report.json, report.md,
-# provenance.json, metrics.jsonl, run.txt, the best model's distill.json, and each kept skipped
-# update's skip.json as skipped-step-N.json), so that the results tables can be printed again
-# after runs/ is gone. Models and checkpoints are never copied.
+# provenance.json, metrics.jsonl, run.txt, a pruned run's sparsity.json, the best model's
+# distill.json, and each kept skipped update's skip.json as skipped-step-N.json), so that the
+# results tables can be printed again after runs/ is gone. Models and checkpoints are never copied.
 # A run counts as finished when the trainer marked its checkpoint so ("finished": true in
 # checkpoint/state.json, what Trainer.finished reads), or, for `distill report` output, when it has
 # report.json.
@@ -18,6 +18,7 @@ name_of() {
   case "$1" in
     */teachers/*) echo "teacher-$(basename "$(dirname "$1")")-$(basename "$1")" ;;
     */lora/*) echo "lora-$(basename "$(dirname "$1")")-$(basename "$1")" ;;
+    */pruning/*) echo "pruning-$(basename "$1")" ;;
     *) basename "$1" ;;
   esac
 }
@@ -41,7 +42,7 @@ for run in "$@"; do
     continue
   fi
   mkdir -p "$dest/$name"
-  for f in report.json report.md provenance.json metrics.jsonl run.txt best/distill.json; do
+  for f in report.json report.md provenance.json metrics.jsonl run.txt sparsity.json best/distill.json; do
     [ -f "$run/$f" ] && cp "$run/$f" "$dest/$name/$(basename "$f")"
   done
   # What a skipped update was (its examples and loss values), without the checkpoint kept beside it.
