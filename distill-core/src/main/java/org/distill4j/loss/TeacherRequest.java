@@ -70,12 +70,13 @@ public record TeacherRequest(boolean logits, Set<Integer> cls, Set<Integer> hidd
     }
 
     /**
-     * Whether the answers can be computed once per example before training: attention maps are too
-     * large to keep ([heads, seq, seq] per layer and example), and masked-LM logits depend on the
-     * masking drawn at each step.
+     * Whether the answers can be computed once per example before training: attention
+     * probabilities are left out (no term that reads them runs for many epochs), and masked-LM
+     * logits depend on the masking drawn at each step. Attention scores can be kept; whether they
+     * fit is the cache's decision.
      */
     public boolean cacheable() {
-        return attentionScores.isEmpty() && attentionProbs.isEmpty() && !maskedLm;
+        return attentionProbs.isEmpty() && !maskedLm;
     }
 
     /** Whether the teacher must run its encoder on the batch (everything but logits-only and masked-LM needs it). */

@@ -8,8 +8,8 @@ import org.distill4j.loss.TeacherRequest;
 import org.distill4j.model.EncoderInput;
 
 /** One batch's cached teacher outputs. */
-record CachedTeacher(TeacherRequest request, NDArray logits, List<NDArray> cls, Map<Integer, NDArray> hidden)
-        implements TeacherOutputs {
+record CachedTeacher(TeacherRequest request, NDArray logits, List<NDArray> cls, Map<Integer, NDArray> hidden,
+        Map<Integer, NDArray> scores) implements TeacherOutputs {
 
     @Override
     public NDArray logits() {
@@ -30,13 +30,14 @@ record CachedTeacher(TeacherRequest request, NDArray logits, List<NDArray> cls, 
 
     @Override
     public NDArray attentionScores(int layer) {
-        throw new IllegalStateException("attention maps are never cached; the trainer runs the teacher live "
-                + "when a term requests them");
+        return LiveTeacher.require(scores, "attention scores of layer " + layer,
+                request.attentionScores().contains(layer)).get(layer);
     }
 
     @Override
     public NDArray attentionProbs(int layer) {
-        return attentionScores(layer);
+        throw new IllegalStateException("attention probabilities are never cached; the trainer runs the teacher "
+                + "live when a term requests them");
     }
 
     @Override

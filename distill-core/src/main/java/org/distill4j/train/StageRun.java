@@ -119,7 +119,7 @@ final class StageRun implements AutoCloseable {
 
     /**
      * The teacher's outputs for every example of the stage, when its terms read only logits, [CLS]
-     * vectors or hidden states, the options allow it, and they fit in a quarter of the heap;
+     * vectors, hidden states or attention scores, the options allow it, and they fit in half the heap;
      * otherwise null (the teacher then runs with every batch).
      */
     private TeacherCache cacheTeacher() {
@@ -128,7 +128,8 @@ final class StageRun implements AutoCloseable {
         if (r.isEmpty() || !r.cacheable()) {
             return null;
         }
-        if (opt.teacherOutputs() != null) {
+        // Outputs computed elsewhere hold no attention scores: a stage that reads them builds its own.
+        if (opt.teacherOutputs() != null && r.attentionScores().isEmpty()) {
             int n = layout.data().size();
             TeacherCache provided = opt.teacherOutputs().load(r.logits(), !r.cls().isEmpty(),
                     r.hidden().stream().mapToInt(Integer::intValue).sorted().toArray(), n);
@@ -142,7 +143,8 @@ final class StageRun implements AutoCloseable {
             return null;
         }
         return TeacherCache.build(plan.teacher(), ps, plan.tokenizer(), layout.data(), layout.lengths(),
-                r.logits(), !r.cls().isEmpty(), r.hidden(), Runtime.getRuntime().maxMemory() / 4,
+                r.logits(), !r.cls().isEmpty(), r.hidden(), r.attentionScores(),
+                Runtime.getRuntime().maxMemory() / 2,
                 opt.teacherCacheDir(), opt.precision(), plan.student().manager());
     }
 

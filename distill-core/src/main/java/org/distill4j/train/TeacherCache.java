@@ -21,6 +21,7 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
@@ -36,14 +37,18 @@ import org.distill4j.text.TokenBatch;
 
 /**
  * The frozen teacher's outputs for every training example, computed in one pass before training:
- * its task logits and, when terms need them, the [CLS] vector after every layer (Patient-KD) and
- * the token states of some layers (DistilBERT's cosine term, hidden-state MSE). The teacher runs
+ * its task logits and, when terms need them, the [CLS] vector after every layer (Patient-KD), the
+ * token states of some layers (DistilBERT's cosine term, hidden-state MSE) and the pre-softmax
+ * attention scores of some layers (TinyBERT's attention term). The teacher runs
  * in inference mode, so these do not change between epochs; every epoch after the first then skips
  * the teacher's forward pass, which is 40% of a 6-layer student's step with a 12-layer teacher and
  * more for smaller students.
  *
- * <p>Token states are kept without padding, one row per real token, and padded with zeros when a
- * batch is made: the terms leave padding positions out. Computed in a fixed order and batching, so
+ * <p>Token states are kept without padding, one row per real token, and attention scores as each
+ * head's [tokens × tokens] block of real queries and keys; both are padded with zeros when a batch
+ * is made: the terms leave padding positions out. Attention scores are what makes a TinyBERT
+ * intermediate stage cheap to repeat over its 10 to 50 epochs, and also what makes a cache large
+ * (heads × tokens² per kept layer and example), so the heap budget decides whether they are kept. Computed in a fixed order and batching, so
  * that a resumed run reads the same bits as a fresh one (padding to a batch's length may change
  * the last bit of a result).
  *
@@ -66,8 +71,9 @@ public final class TeacherCache {
     public static final int BATCH = 64;
 
     /** The first bytes of a cache file, with the format's version. */
-    // v2 ends with a CRC-32C of everything before it: a flipped bit would otherwise teach silently.
-    private static final byte[] MAGIC = "D4JTCv2\n".getBytes(StandardCharsets.US_ASCII);
+    // v2 ends with a CRC-32C of everything before it: a flipped bit would otherwise teach silently;
+    // v3 adds attention scores.
+    private static final byte[] MAGIC = "D4JTCv3\n".getBytes(StandardCharsets.US_ASCII);
 
     private final int outputs;
     private final int states;
@@ -77,9 +83,12 @@ public final class TeacherCache {
     private final float[][] logits;
     private final float[][] cls;
     private final float[][] tokenStates;
+    private final int heads;
+    private final int[] scoreLayers;
+    private final float[][] scores;
 
     private TeacherCache(int outputs, int states, int hidden, int[] layers, int[] tokens, float[][] logits,
-            float[][] cls, float[][] tokenStates) {
+            float[][] cls, float[][] tokenStates, int heads, int[] scoreLayers, float[][] scores) {
         this.outputs = outputs;
         this.states = states;
         this.hidden = hidden;
@@ -88,57 +97,75 @@ public final class TeacherCache {
         this.logits = logits;
         this.cls = cls;
         this.tokenStates = tokenStates;
+        this.heads = heads;
+        this.scoreLayers = scoreLayers;
+        this.scores = scores;
     }
 
     /**
      * Runs the teacher over every example, or returns null (saying why on stderr) when what would
-     * be kept takes more than {@code budgetBytes} of the Java heap.
+     * be kept takes more than {@code budgetBytes} of the Java heap (the trainer gives half of it).
      *
      * @param withLogits keep the task-head outputs
      * @param withCls keep the [CLS] vector of the embeddings and of every layer
      * @param hiddenLayers keep the token states after these layers (0 = embeddings); may be empty
+     * @param scoreLayers keep the pre-softmax attention scores of these layers (1 and up); may be empty
      * @param lengths a length proxy per example: batches are formed in length order, for speed
      * @param store the directory that keeps cache files between runs, or null to keep nothing
      * @param precision the precision the teacher computes in (part of the file's key)
      * @param scope the manager under which each batch's arrays are made and freed
      */
     static TeacherCache build(BertModel teacher, ParameterStore ps, BertTokenizer tokenizer, TrainingData data,
-            int[] lengths, boolean withLogits, boolean withCls, Set<Integer> hiddenLayers, long budgetBytes,
-            Path store, Precision precision, NDManager scope) {
+            int[] lengths, boolean withLogits, boolean withCls, Set<Integer> hiddenLayers, Set<Integer> scoreLayers,
+            long budgetBytes, Path store, Precision precision, NDManager scope) {
         int n = data.size();
         int outputs = withLogits ? teacher.heads().taskOutputs() : 0;
         int states = teacher.config().numHiddenLayers() + 1;
         int hidden = teacher.config().hiddenSize();
         int[] layers = hiddenLayers.stream().mapToInt(Integer::intValue).sorted().toArray();
+        int[] scoreAt = scoreLayers.stream().mapToInt(Integer::intValue).sorted().toArray();
+        int heads = teacher.config().numAttentionHeads();
+        // Before tokenising everything (a general-distillation corpus can have millions of lines), a
+        // bound from below: no WordPiece token averages 16 characters, so a text of c characters has
+        // at least 2 + c / 16 tokens.
+        long least = 0;
+        for (int i = 0; i < n; i++) {
+            long t = 2 + lengths[i] / 16;
+            least += Float.BYTES * (t * layers.length * hidden + t * t * scoreAt.length * heads);
+        }
+        if (least > budgetBytes) {
+            System.err.println(notCached(n, "more than " + gb(least), budgetBytes, 0));
+            return null;
+        }
         // Tokenise first: the token states' size is known only from the token counts.
         List<int[]> batches = batches(lengths);
         List<TokenBatch> tokenBatches = new ArrayList<>();
         int[] tokens = new int[n];
         long totalTokens = 0;
+        long totalCells = 0;
         for (int[] idx : batches) {
             TokenBatch tb = data.batch(tokenizer, idx);
             for (int j = 0; j < idx.length; j++) {
                 tokens[idx[j]] = tb.length(j);
                 totalTokens += tokens[idx[j]];
+                totalCells += (long) tokens[idx[j]] * tokens[idx[j]];
             }
             tokenBatches.add(tb);
         }
         long bytes = Float.BYTES * ((long) n * (outputs + (withCls ? (long) states * hidden : 0))
-                + totalTokens * layers.length * hidden);
+                + totalTokens * layers.length * hidden + totalCells * scoreAt.length * heads);
         if (bytes > budgetBytes) {
-            System.err.printf("teacher outputs not cached (the teacher runs with every batch): %d examples need "
-                    + "%.1f GB, more than a quarter of the Java heap (%.1f GB; raise it with -Xmx, e.g. "
-                    + "DISTILL_JAVA_OPTS=-Xmx%dg)%n", n, bytes / 1e9, budgetBytes * 4 / 1e9,
-                    (int) Math.ceil(bytes * 4 / 1e9) + 1);
+            System.err.println(notCached(n, gb(bytes), budgetBytes, bytes));
             return null;
         }
         Path file = null;
         byte[] key = null;
         if (store != null) {
             long started = System.nanoTime();
-            key = key(teacher, batches, tokenBatches, outputs, withCls, layers, precision);
+            key = key(teacher, batches, tokenBatches, outputs, withCls, layers, scoreAt, precision);
             file = store.resolve("teacher-" + Sha256.hex(key) + ".bin");
-            TeacherCache kept = read(file, key, n, outputs, withCls ? states : 0, hidden, layers, tokens);
+            TeacherCache kept = read(file, key, n, outputs, withCls ? states : 0, hidden, layers, tokens,
+                    scoreAt.length > 0 ? heads : 0, scoreAt);
             if (kept != null) {
                 System.err.printf("teacher outputs read from %s: %.0f MB for %d examples in %.1f s%n", file,
                         bytes / 1e6, n, (System.nanoTime() - started) / 1e9);
@@ -149,13 +176,14 @@ public final class TeacherCache {
         float[][] logits = withLogits ? new float[n][] : null;
         float[][] cls = withCls ? new float[n][] : null;
         float[][] tokenStates = layers.length > 0 ? new float[n][] : null;
-        String label = withCls || layers.length > 0 ? "teacher outputs" : "teacher logits";
+        float[][] scores = scoreAt.length > 0 ? new float[n][] : null;
+        String label = withCls || layers.length > 0 || scores != null ? "teacher outputs" : "teacher logits";
         long passStart = System.nanoTime();
         try (ProgressBar bar = ConsoleProgress.start(label, n, 0, " examples")) {
             for (int b = 0; b < batches.size(); b++) {
                 int[] idx = batches.get(b);
                 TokenBatch tb = tokenBatches.get(b);
-                BatchOutputs o = forward(teacher, ps, tb, withLogits, withCls, layers, scope);
+                BatchOutputs o = forward(teacher, ps, tb, withLogits, withCls, layers, scoreAt, scope);
                 for (int j = 0; j < idx.length; j++) {
                     if (logits != null) {
                         logits[idx[j]] = o.logits()[j];
@@ -166,17 +194,36 @@ public final class TeacherCache {
                     if (tokenStates != null) {
                         tokenStates[idx[j]] = o.tokenStates()[j];
                     }
+                    if (scores != null) {
+                        scores[idx[j]] = o.scores()[j];
+                    }
                 }
                 bar.stepBy(idx.length);
             }
         }
         System.err.printf("teacher outputs cached: %.0f MB for %d examples (%d tokens), teacher pass %.1f s%n",
                 bytes / 1e6, n, totalTokens, (System.nanoTime() - passStart) / 1e9);
-        TeacherCache built = new TeacherCache(outputs, states, hidden, layers, tokens, logits, cls, tokenStates);
+        TeacherCache built = new TeacherCache(outputs, states, hidden, layers, tokens, logits, cls, tokenStates,
+                scores != null ? heads : 0, scoreAt, scores);
         if (file != null) {
             built.write(file, key);
         }
         return built;
+    }
+
+    private static String gb(long bytes) {
+        return String.format(Locale.ROOT, "%.1f GB", bytes / 1e9);
+    }
+
+    /**
+     * Why the cache is not built (its budget is half the Java heap), and the heap that would hold
+     * {@code bytes} when they are known (0: only a bound is).
+     */
+    private static String notCached(int n, String need, long budgetBytes, long bytes) {
+        return String.format(Locale.ROOT, "teacher outputs not cached (the teacher runs with every batch): %d "
+                + "examples need %s, more than the cache's %s (half the Java heap)", n, need, gb(budgetBytes))
+                + (bytes > 0 ? String.format(Locale.ROOT, "; DISTILL_JAVA_OPTS=-Xmx%dg would hold them",
+                        (int) Math.ceil(2 * bytes / 1e9) + 1) : "");
     }
 
     /**
@@ -210,7 +257,7 @@ public final class TeacherCache {
                     + "in what they keep");
         }
         return new TeacherCache(logits == null ? 0 : outputs, cls == null ? 0 : states, hidden, layers.clone(),
-                tokens.clone(), logits, cls, tokenStates);
+                tokens.clone(), logits, cls, tokenStates, 0, new int[0], null);
     }
 
     /** Examples covered. */
@@ -247,12 +294,23 @@ public final class TeacherCache {
      * @param cls per example, the [CLS] vector of the embeddings and of every layer, concatenated
      * @param tokenStates per example, the real tokens' states after each of the layers asked for,
      *     layer after layer, [tokens × hidden] each
+     * @param scores per example, the pre-softmax attention scores of the real queries and keys in each
+     *     of the score layers asked for, layer after layer and head after head, [tokens × tokens] each
      */
-    public record BatchOutputs(float[][] logits, float[][] cls, float[][] tokenStates) {}
+    public record BatchOutputs(float[][] logits, float[][] cls, float[][] tokenStates, float[][] scores) {}
 
     /** The teacher's outputs for one tokenised batch, in inference mode; arrays are freed with {@code scope}'s child. */
     public static BatchOutputs forward(BertModel teacher, ParameterStore ps, TokenBatch tb, boolean withLogits,
             boolean withCls, int[] layers, NDManager scope) {
+        return forward(teacher, ps, tb, withLogits, withCls, layers, new int[0], scope);
+    }
+
+    /**
+     * The teacher's outputs for one tokenised batch with the attention scores of {@code scoreLayers}
+     * (1 and up) too; arrays are freed with {@code scope}'s child.
+     */
+    public static BatchOutputs forward(BertModel teacher, ParameterStore ps, TokenBatch tb, boolean withLogits,
+            boolean withCls, int[] layers, int[] scoreLayers, NDManager scope) {
         int rows = tb.batchSize();
         int outputs = teacher.heads().taskOutputs();
         int states = teacher.config().numHiddenLayers() + 1;
@@ -260,6 +318,8 @@ public final class TeacherCache {
         float[][] logits = withLogits ? new float[rows][] : null;
         float[][] cls = withCls ? new float[rows][] : null;
         float[][] tokenStates = layers.length > 0 ? new float[rows][] : null;
+        float[][] scores = scoreLayers.length > 0 ? new float[rows][] : null;
+        int heads = teacher.config().numAttentionHeads();
         try (NDManager s = scope.newSubManager()) {
             EncoderOutput out = teacher.encode(ps, tb.toInput(s), false);
             if (withLogits) {
@@ -295,8 +355,26 @@ public final class TeacherCache {
                     }
                 }
             }
+            if (scores != null) {
+                int seq = tb.sequenceLength();
+                for (int j = 0; j < rows; j++) {
+                    scores[j] = new float[scoreLayers.length * heads * tb.length(j) * tb.length(j)];
+                }
+                for (int k = 0; k < scoreLayers.length; k++) {
+                    float[] flat = out.scores(scoreLayers[k]).toFloatArray(); // [rows, heads, seq, seq]
+                    for (int j = 0; j < rows; j++) {
+                        int t = tb.length(j);
+                        for (int h = 0; h < heads; h++) {
+                            for (int q = 0; q < t; q++) {
+                                System.arraycopy(flat, ((j * heads + h) * seq + q) * seq, scores[j],
+                                        ((k * heads + h) * t + q) * t, t);
+                            }
+                        }
+                    }
+                }
+            }
         }
-        return new BatchOutputs(logits, cls, tokenStates);
+        return new BatchOutputs(logits, cls, tokenStates, scores);
     }
 
     /**
@@ -304,10 +382,11 @@ public final class TeacherCache {
      * a teacher fine-tuned again in the same directory gets a new key.
      */
     private static byte[] key(BertModel teacher, List<int[]> batches, List<TokenBatch> tokenBatches, int outputs,
-            boolean withCls, int[] layers, Precision precision) {
+            boolean withCls, int[] layers, int[] scoreLayers, Precision precision) {
         MessageDigest d = Sha256.digest();
         d.update(MAGIC);
-        String what = outputs + " outputs, cls " + withCls + ", layers " + Arrays.toString(layers) + ", batch "
+        String what = outputs + " outputs, cls " + withCls + ", layers " + Arrays.toString(layers) + ", scores "
+                + Arrays.toString(scoreLayers) + ", batch "
                 + BATCH + ", " + precision + ", " + Engine.getInstance().getEngineName() + " "
                 + Engine.getInstance().getVersion() + ", " + teacher.manager().getDevice();
         d.update(what.getBytes(StandardCharsets.UTF_8));
@@ -334,19 +413,21 @@ public final class TeacherCache {
 
     /**
      * The cache kept in {@code file}, or null when there is none or it does not match what this run
-     * needs (it is then rebuilt and overwritten); {@code states} is 0 when no [CLS] vectors are kept.
+     * needs (it is then rebuilt and overwritten); {@code states} is 0 when no [CLS] vectors are kept,
+     * {@code heads} 0 when no attention scores are.
      */
     private static TeacherCache read(Path file, byte[] key, int n, int outputs, int states, int hidden,
-            int[] layers, int[] tokens) {
+            int[] layers, int[] tokens, int heads, int[] scoreLayers) {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             FloatFile in = new FloatFile(ch);
             byte[] head = in.bytes(MAGIC.length + key.length);
             byte[] expected = new byte[head.length];
             System.arraycopy(MAGIC, 0, expected, 0, MAGIC.length);
             System.arraycopy(key, 0, expected, MAGIC.length, key.length);
-            int[] shape = {n, outputs, states, hidden, layers.length};
+            int[] shape = {n, outputs, states, hidden, layers.length, heads, scoreLayers.length};
             if (!Arrays.equals(head, expected) || !Arrays.equals(in.ints(shape.length), shape)
-                    || !Arrays.equals(in.ints(layers.length), layers) || !Arrays.equals(in.ints(n), tokens)) {
+                    || !Arrays.equals(in.ints(layers.length), layers)
+                    || !Arrays.equals(in.ints(scoreLayers.length), scoreLayers) || !Arrays.equals(in.ints(n), tokens)) {
                 System.err.printf("teacher cache %s does not match this run (another format): building it again%n",
                         file);
                 return null;
@@ -354,6 +435,7 @@ public final class TeacherCache {
             float[][] logits = outputs > 0 ? new float[n][] : null;
             float[][] cls = states > 0 ? new float[n][] : null;
             float[][] tokenStates = layers.length > 0 ? new float[n][] : null;
+            float[][] scores = scoreLayers.length > 0 ? new float[n][] : null;
             for (int i = 0; i < n; i++) {
                 if (logits != null) {
                     logits[i] = in.floats(outputs);
@@ -363,6 +445,9 @@ public final class TeacherCache {
                 }
                 if (tokenStates != null) {
                     tokenStates[i] = in.floats(layers.length * tokens[i] * hidden);
+                }
+                if (scores != null) {
+                    scores[i] = in.floats(scoreLayers.length * heads * tokens[i] * tokens[i]);
                 }
             }
             int computed = in.checksum();
@@ -375,7 +460,8 @@ public final class TeacherCache {
                 System.err.printf("teacher cache %s is longer than its header says: building it again%n", file);
                 return null;
             }
-            return new TeacherCache(outputs, states, hidden, layers, tokens, logits, cls, tokenStates);
+            return new TeacherCache(outputs, states, hidden, layers, tokens, logits, cls, tokenStates, heads,
+                    scoreLayers, scores);
         } catch (NoSuchFileException e) {
             return null;
         } catch (IOException e) {
@@ -398,8 +484,10 @@ public final class TeacherCache {
                     out.put(MAGIC);
                     out.put(key);
                     int n = tokens.length;
-                    out.put(new int[] {n, outputs, cls != null ? states : 0, hidden, layers.length});
+                    out.put(new int[] {n, outputs, cls != null ? states : 0, hidden, layers.length, heads,
+                        scoreLayers.length});
                     out.put(layers);
+                    out.put(scoreLayers);
                     out.put(tokens);
                     for (int i = 0; i < n; i++) {
                         if (logits != null) {
@@ -410,6 +498,9 @@ public final class TeacherCache {
                         }
                         if (tokenStates != null) {
                             out.put(tokenStates[i]);
+                        }
+                        if (scores != null) {
+                            out.put(scores[i]);
                         }
                     }
                     out.put(new int[] {out.checksum()});
@@ -432,7 +523,8 @@ public final class TeacherCache {
         NDArray l = request.logits() ? logits(m, idx) : null;
         List<NDArray> c = request.cls().isEmpty() ? null : cls(m, idx);
         Map<Integer, NDArray> h = request.hidden().isEmpty() ? null : hidden(m, idx, seq);
-        return new CachedTeacher(request, l, c, h);
+        Map<Integer, NDArray> a = request.attentionScores().isEmpty() ? null : scores(m, idx, seq);
+        return new CachedTeacher(request, l, c, h, a);
     }
 
 
@@ -475,6 +567,33 @@ public final class TeacherCache {
                 System.arraycopy(tokenStates[idx[j]], k * t * hidden, flat, j * seq * hidden, t * hidden);
             }
             out.put(layers[k], m.create(flat, new Shape(idx.length, seq, hidden)));
+        }
+        return out;
+    }
+
+    /**
+     * The kept attention scores of examples {@code idx} padded with zeros to the batch's length
+     * {@code seq}: one [batch, heads, seq, seq] array per kept layer. The attention terms count only
+     * cells whose query and key are both real tokens, so the zeros are never compared.
+     */
+    Map<Integer, NDArray> scores(NDManager m, int[] idx, int seq) {
+        Map<Integer, NDArray> out = new LinkedHashMap<>();
+        for (int k = 0; k < scoreLayers.length; k++) {
+            float[] flat = new float[idx.length * heads * seq * seq];
+            for (int j = 0; j < idx.length; j++) {
+                int t = tokens[idx[j]];
+                if (t > seq) {
+                    throw new IllegalStateException("example " + idx[j] + " had " + t + " tokens when the teacher's "
+                            + "attention was cached but its batch is " + seq + " long: the tokenizer changed mid-run");
+                }
+                for (int h = 0; h < heads; h++) {
+                    for (int q = 0; q < t; q++) {
+                        System.arraycopy(scores[idx[j]], ((k * heads + h) * t + q) * t, flat,
+                                ((j * heads + h) * seq + q) * seq, t);
+                    }
+                }
+            }
+            out.put(scoreLayers[k], m.create(flat, new Shape(idx.length, heads, seq, seq)));
         }
         return out;
     }

@@ -55,7 +55,8 @@ class EngineUnitsTest {
         assertEquals(Set.of(3, 6), r.hidden());
         assertEquals(Set.of(2), r.cls());
         assertTrue(r.cacheable());
-        assertFalse(r.and(TeacherRequest.scoresOf(Set.of(4))).cacheable(), "attention maps are not cached");
+        assertTrue(r.and(TeacherRequest.scoresOf(Set.of(4))).cacheable(), "attention scores can be cached");
+        assertFalse(r.and(TeacherRequest.probsOf(Set.of(4))).cacheable(), "attention probabilities are not");
         assertFalse(r.and(TeacherRequest.maskedLmLogits()).cacheable(), "masked-LM logits depend on the masking");
         assertTrue(TeacherRequest.NONE.isEmpty());
         assertFalse(TeacherRequest.logitsOnly().needsStates());

@@ -3,6 +3,7 @@ package org.distill4j.train;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
@@ -24,6 +25,7 @@ import java.util.stream.Stream;
 import org.distill4j.GlueSample;
 import org.distill4j.model.BertModel;
 import org.distill4j.text.BertTokenizer;
+import org.distill4j.text.TokenBatch;
 import org.distill4j.weights.Checkpoint;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -72,7 +74,12 @@ class TeacherCacheTest {
 
     private static TeacherCache build(Path store) {
         return TeacherCache.build(teacher, new ParameterStore(root, false), tok, data, lengths, true, true,
-                Set.of(6), Long.MAX_VALUE, store, Precision.FP32, root);
+                Set.of(6), Set.of(), Long.MAX_VALUE, store, Precision.FP32, root);
+    }
+
+    private static TeacherCache buildWithScores(Path store, long budget) {
+        return TeacherCache.build(teacher, new ParameterStore(root, false), tok, data, lengths, true, false,
+                Set.of(), Set.of(2, 6), budget, store, Precision.FP32, root);
     }
 
     /** Every value the cache holds, example by example, flattened. */
@@ -136,6 +143,57 @@ class TeacherCacheTest {
         java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
         crc.update(b, 0, b.length - 4);
         return (int) crc.getValue();
+    }
+
+    /**
+     * TinyBERT's attention term reads the teacher's pre-softmax scores: kept per example as each
+     * head's block of real queries and keys, they are the teacher's own scores for that example
+     * alone (to the last bits, which another batch's padding may change), zero wherever a query or
+     * key is padding, and read back from the file bit for bit.
+     */
+    @Test
+    void attentionScoresAreKeptForRealTokensOnlyAndReadBackBitForBit() throws IOException {
+        Path store = tmp.resolve("store");
+        TeacherCache built = buildWithScores(store, Long.MAX_VALUE);
+        int heads = teacher.config().numAttentionHeads();
+        int[] layers = {2, 6};
+        try (NDManager m = root.newSubManager()) {
+            for (int i : new int[] {0, 17, N - 1}) {
+                TokenBatch alone = tok.batch(List.of(data.first().get(i)), List.of(data.second().get(i)));
+                int t = alone.length(0);
+                float[] own = TeacherCache.forward(teacher, new ParameterStore(root, false), alone, false, false,
+                        new int[0], layers, m).scores()[0];
+                int seq = t + 5;
+                var cached = built.scores(m, new int[] {i}, seq);
+                for (int k = 0; k < layers.length; k++) {
+                    float[] padded = cached.get(layers[k]).toFloatArray();
+                    for (int h = 0; h < heads; h++) {
+                        for (int q = 0; q < seq; q++) {
+                            for (int key = 0; key < seq; key++) {
+                                float v = padded[(h * seq + q) * seq + key];
+                                if (q < t && key < t) {
+                                    float want = own[((k * heads + h) * t + q) * t + key];
+                                    assertEquals(want, v, 1e-4f + 1e-5f * Math.abs(want),
+                                            "example " + i + " layer " + layers[k] + " head " + h);
+                                } else {
+                                    assertEquals(0f, v, "padding cell " + q + "," + key + " of example " + i);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            TeacherCache read = buildWithScores(store, Long.MAX_VALUE);
+            int[] all = new int[N];
+            Arrays.setAll(all, j -> j);
+            for (int layer : layers) {
+                assertArrayEquals(built.scores(m, all, 64).get(layer).toFloatArray(),
+                        read.scores(m, all, 64).get(layer).toFloatArray(), "layer " + layer);
+            }
+        }
+        assertEquals(1, files(store).size());
+        // 70 pairs × 2 layers × 12 heads × tokens² take about 20 MB: a smaller budget keeps nothing.
+        assertNull(buildWithScores(tmp.resolve("small"), 5_000_000));
     }
 
     /** A flipped bit inside the teacher's values (a bad disk, a bad copy) is caught by the checksum. */

@@ -16,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import org.distill4j.loss.AttentionLoss;
 import org.distill4j.loss.HiddenMseLoss;
 import org.distill4j.loss.PatienceLoss;
 import org.distill4j.loss.SoftTargetLoss;
@@ -83,7 +84,8 @@ class DistillationTest {
     enum Objective {
         SOFT, // soft targets alone: the teacher's logits can be cached
         HIDDEN, // plus token hidden states through a learned projection: logits and states cacheable
-        PATIENCE // Patient-KD: logits and [CLS] states, both cacheable
+        PATIENCE, // Patient-KD: logits and [CLS] states, both cacheable
+        ATTENTION // TinyBERT's attention term: logits and pre-softmax attention scores, both cacheable
     }
 
     @Test
@@ -101,11 +103,12 @@ class DistillationTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = Objective.class, names = {"PATIENCE", "HIDDEN"})
+    @EnumSource(value = Objective.class, names = {"PATIENCE", "HIDDEN", "ATTENTION"})
     void cachedTeacherOutputsTrainTheSameStudentAsLiveOnes(Objective objective) throws Exception {
         // The cache pads examples in length-sorted batches of 64, training in its own batches: the
         // teacher's outputs differ in the last bits only, and so must the trained students. Token
-        // states are kept unpadded and padded with zeros again: padding must not leak into the loss.
+        // states and attention scores are kept unpadded and padded with zeros again: padding must not
+        // leak into the loss.
         Path dir = tmp.resolve("cache-" + objective);
         Map<String, float[]> live = train(dir.resolve("live"), objective, false, Precision.FP32, 0, false);
         Map<String, float[]> cached = train(dir.resolve("cached"), objective, true, Precision.FP32, 0, false);
@@ -122,7 +125,12 @@ class DistillationTest {
         // Not bit-equal (the batching differs), which shows the cache was used at all.
         assertTrue(differing > 0, "the cached run is bit-identical to the live one: was the cache used?");
         String log = Files.readString(dir.resolve("cached").resolve("metrics.jsonl"));
-        assertTrue(log.contains(objective == Objective.PATIENCE ? "\"patience\"" : "\"hidden_mse\""), log);
+        String term = switch (objective) {
+            case PATIENCE -> "\"patience\"";
+            case ATTENTION -> "\"attention_scores_mse\"";
+            default -> "\"hidden_mse\"";
+        };
+        assertTrue(log.contains(term), log);
     }
 
     /**
@@ -266,11 +274,13 @@ class DistillationTest {
         Dataset dev = GlueReader.read(GLUE, GlueTask.SST2, GlueTask.SST2.split("dev"), false);
         Dataset devSlice = new Dataset(dev.task(), dev.split(), dev.file(), dev.examples().subList(0, 32), 0);
         // Patient-KD compares [CLS] states directly: the student needs the teacher's width.
-        int width = objective == Objective.PATIENCE ? 384 : 64;
+        // The attention term compares head by head: the student needs the teacher's 12 heads.
+        int width = objective == Objective.PATIENCE ? 384 : objective == Objective.ATTENTION ? 96 : 64;
+        int heads = objective == Objective.ATTENTION ? 12 : 4;
         Engine.getInstance().setRandomSeed(11);
         try (NDManager root = NDManager.newBaseManager();
                 BertModel teacher = ckpt.toModel(root, new BertModel.Heads(false, false, 2));
-                BertModel student = BertModel.create(BertConfig.of(ckpt.config().vocabSize(), width, 1, 4, 128),
+                BertModel student = BertModel.create(BertConfig.of(ckpt.config().vocabSize(), width, 1, heads, 128),
                         new BertModel.Heads(false, false, 2), root);
                 BertTokenizer tok = ckpt.tokenizer(48)) {
             HiddenMseLoss hidden = new HiddenMseLoss("hidden_mse", LayerMapping.explicit(new int[] {1}, new int[] {6}),
@@ -281,6 +291,8 @@ class DistillationTest {
                 case HIDDEN -> List.of(soft, WeightedTerm.of(hidden, 1f));
                 case PATIENCE -> List.of(soft,
                         WeightedTerm.of(new PatienceLoss(LayerMapping.explicit(new int[] {1}, new int[] {3})), 100f));
+                case ATTENTION -> List.of(soft, WeightedTerm.of(new AttentionLoss(
+                        LayerMapping.explicit(new int[] {1}, new int[] {6}), AttentionLoss.Kind.SCORES_MSE), 1f));
             };
             // Cached outputs are kept in the run directory: the resumed run reads what the crashed one wrote.
             TrainerOptions o = SmallDistillation.options(out, "resume-test").epochs(2).batchSize(16).evalEvery(6)
