@@ -48,9 +48,9 @@ import org.distill4j.text.TokenBatch;
  * head's [tokens × tokens] block of real queries and keys; both are padded with zeros when a batch
  * is made: the terms leave padding positions out. Attention scores are what makes a TinyBERT
  * intermediate stage cheap to repeat over its 10 to 50 epochs, and also what makes a cache large
- * (heads × tokens² per kept layer and example), so the heap budget decides whether they are kept. Computed in a fixed order and batching, so
- * that a resumed run reads the same bits as a fresh one (padding to a batch's length may change
- * the last bit of a result).
+ * (heads × tokens² per kept layer and example), so the heap budget decides whether they are kept.
+ * Computed in a fixed order and batching, so that a resumed run reads the same bits as a fresh one
+ * (padding to a batch's length may change the last bit of a result).
  *
  * <p>Kept on disk too, in a store directory (the trainer's {@code teacherCacheDir}), under a
  * SHA-256 of everything that decides the outputs: the teacher's parameter values, the token ids of
