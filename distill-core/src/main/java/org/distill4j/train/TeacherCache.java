@@ -364,12 +364,7 @@ public final class TeacherCache {
                     float[] flat = out.scores(scoreLayers[k]).toFloatArray(); // [rows, heads, seq, seq]
                     for (int j = 0; j < rows; j++) {
                         int t = tb.length(j);
-                        for (int h = 0; h < heads; h++) {
-                            for (int q = 0; q < t; q++) {
-                                System.arraycopy(flat, ((j * heads + h) * seq + q) * seq, scores[j],
-                                        ((k * heads + h) * t + q) * t, t);
-                            }
-                        }
+                        copyBlocks(flat, j * heads * seq * seq, seq, scores[j], k * heads * t * t, t, heads, t);
                     }
                 }
             }
@@ -559,11 +554,7 @@ public final class TeacherCache {
         for (int k = 0; k < layers.length; k++) {
             float[] flat = new float[idx.length * seq * hidden];
             for (int j = 0; j < idx.length; j++) {
-                int t = tokens[idx[j]];
-                if (t > seq) {
-                    throw new IllegalStateException("example " + idx[j] + " had " + t + " tokens when the teacher's "
-                            + "states were cached but its batch is " + seq + " long: the tokenizer changed mid-run");
-                }
+                int t = tokens(idx[j], seq);
                 System.arraycopy(tokenStates[idx[j]], k * t * hidden, flat, j * seq * hidden, t * hidden);
             }
             out.put(layers[k], m.create(flat, new Shape(idx.length, seq, hidden)));
@@ -581,20 +572,35 @@ public final class TeacherCache {
         for (int k = 0; k < scoreLayers.length; k++) {
             float[] flat = new float[idx.length * heads * seq * seq];
             for (int j = 0; j < idx.length; j++) {
-                int t = tokens[idx[j]];
-                if (t > seq) {
-                    throw new IllegalStateException("example " + idx[j] + " had " + t + " tokens when the teacher's "
-                            + "attention was cached but its batch is " + seq + " long: the tokenizer changed mid-run");
-                }
-                for (int h = 0; h < heads; h++) {
-                    for (int q = 0; q < t; q++) {
-                        System.arraycopy(scores[idx[j]], ((k * heads + h) * t + q) * t, flat,
-                                ((j * heads + h) * seq + q) * seq, t);
-                    }
-                }
+                int t = tokens(idx[j], seq);
+                copyBlocks(scores[idx[j]], k * heads * t * t, t, flat, j * heads * seq * seq, seq, heads, t);
             }
             out.put(scoreLayers[k], m.create(flat, new Shape(idx.length, heads, seq, seq)));
         }
         return out;
+    }
+
+    /** Example {@code i}'s real tokens, which its batch of {@code seq} positions must hold. */
+    private int tokens(int i, int seq) {
+        int t = tokens[i];
+        if (t > seq) {
+            throw new IllegalStateException("example " + i + " had " + t + " tokens when the teacher's outputs were "
+                    + "cached but its batch is " + seq + " long: the tokenizer changed mid-run");
+        }
+        return t;
+    }
+
+    /**
+     * Copies the top-left [t × t] block of each of {@code heads} square maps, from maps of side
+     * {@code fromSide} at {@code from} to maps of side {@code toSide} at {@code to}: attention scores
+     * cut to their real queries and keys, or padded back to a batch's length.
+     */
+    private static void copyBlocks(float[] src, int from, int fromSide, float[] dst, int to, int toSide, int heads,
+            int t) {
+        for (int h = 0; h < heads; h++) {
+            for (int q = 0; q < t; q++) {
+                System.arraycopy(src, from + (h * fromSide + q) * fromSide, dst, to + (h * toSide + q) * toSide, t);
+            }
+        }
     }
 }
