@@ -136,42 +136,67 @@ class OnnxExportTest {
 
     /**
      * Quantization-aware training must train the model the int8 export runs: with int8 rounding on,
-     * the DJL encoder comes far closer to ONNX Runtime's int8 outputs than the fp32 encoder does.
+     * the DJL encoder computes what ONNX Runtime's int8 export computes, far closer than the fp32
+     * encoder does.
      */
     @Test
     void quantizationAwareForwardComputesWhatTheInt8ExportRuns() throws Exception {
+        int layers = withHead.config().numHiddenLayers();
+        Checkpoint oneLayer = org.distill4j.prune.Extraction.select(withHead, new int[] {0},
+                new int[][] {java.util.stream.IntStream.range(0, withHead.config().numAttentionHeads()).toArray()},
+                new int[][] {java.util.stream.IntStream.range(0, withHead.config().intermediateSize()).toArray()},
+                "minilm-layer-0");
         for (boolean perChannel : new boolean[] {false, true}) {
-            byte[] onnx = OnnxExport.toBytes(withHead, new OnnxExport.Options(OnnxExport.Precision.INT8, perChannel));
-            double fp32Gap = 0;
-            double qatGap = 0;
-            double fp32Mean = 0;
-            double qatMean = 0;
-            try (Ort ort = new Ort(onnx); NDManager m = NDManager.newBaseManager();
-                    BertModel model = withHead.toModel(m)) {
-                assertEquals(36, org.distill4j.model.QuantizationAware.attach(model, !perChannel));
-                ParameterStore ps = new ParameterStore(m, false);
-                for (int i = 0; i < batches.size(); i++) {
-                    float[] int8 = ort.run(batches.get(i), "last_hidden_state");
-                    try (NDManager step = m.newSubManager()) {
-                        float[] qat = model.lastHidden(ps, batches.get(i).toInput(step), false).toFloatArray();
-                        fp32Gap = Math.max(fp32Gap, maxDiff(hidden.get(i), int8));
-                        fp32Mean += meanDiff(hidden.get(i), int8) / batches.size();
-                        qatMean += meanDiff(qat, int8) / batches.size();
-                        qatGap = Math.max(qatGap, maxDiff(qat, int8));
-                    }
+            // One layer: no rounding flip can spread, so the emulation must match ONNX Runtime almost
+            // exactly (measured mean 1e-5 against fp32's 0.04-0.12; the worst element 0.06-0.07, where an
+            // activation a float ulp from a step boundary rounds to the other int8 step).
+            Gaps one = gaps(oneLayer, perChannel);
+            assertTrue(one.qatMean() < 0.01 * one.fp32Mean(), "one layer, per-channel " + perChannel + ": " + one);
+            assertTrue(one.qatMax() < 0.25 * one.fp32Max(), "one layer, per-channel " + perChannel + ": " + one);
+            // All layers: such flips spread through the layers, so the mean difference has a floor that
+            // exact implementations share: ONNX Runtime 1.23 and 1.30 and ONNX's reference evaluator
+            // differ from each other by a mean 0.017-0.023 on these texts, close to the per-column int8
+            // model's own distance from fp32 (0.038). The worst difference still tells the two apart.
+            Gaps all = gaps(withHead, perChannel);
+            assertTrue(all.qatMax() < 0.25 * all.fp32Max(), layers + " layers, per-channel " + perChannel + ": " + all);
+        }
+    }
+
+    /** How far ONNX Runtime's int8 export of a model is from the fp32 and from the int8-aware DJL encoder. */
+    private record Gaps(double fp32Max, double fp32Mean, double qatMax, double qatMean) {
+        @Override
+        public String toString() {
+            return String.format("int8 export against the fp32 encoder: max %.4f, mean %.5f; against the int8-aware "
+                    + "encoder: max %.4f, mean %.5f", fp32Max, fp32Mean, qatMax, qatMean);
+        }
+    }
+
+    private static Gaps gaps(Checkpoint c, boolean perChannel) throws Exception {
+        byte[] onnx = OnnxExport.toBytes(c, new OnnxExport.Options(OnnxExport.Precision.INT8, perChannel));
+        double fp32Max = 0;
+        double fp32Mean = 0;
+        double qatMax = 0;
+        double qatMean = 0;
+        try (Ort ort = new Ort(onnx); NDManager m = NDManager.newBaseManager();
+                BertModel fp32 = c.toModel(m); BertModel aware = c.toModel(m)) {
+            assertEquals(6 * c.config().numHiddenLayers(),
+                    org.distill4j.model.QuantizationAware.attach(aware, !perChannel));
+            ParameterStore ps = new ParameterStore(m, false);
+            for (TokenBatch b : batches) {
+                float[] int8 = ort.run(b, "last_hidden_state");
+                try (NDManager step = m.newSubManager()) {
+                    float[] plain = fp32.lastHidden(ps, b.toInput(step), false).toFloatArray();
+                    float[] qat = aware.lastHidden(ps, b.toInput(step), false).toFloatArray();
+                    fp32Max = Math.max(fp32Max, maxDiff(plain, int8));
+                    fp32Mean += meanDiff(plain, int8) / batches.size();
+                    qatMax = Math.max(qatMax, maxDiff(qat, int8));
+                    qatMean += meanDiff(qat, int8) / batches.size();
                 }
             }
-            System.out.printf("per-channel %s: int8 export against the fp32 encoder: max %.4f, mean %.4f; against "
-                    + "the int8-aware encoder: max %.4f, mean %.4f%n", perChannel, fp32Gap, fp32Mean, qatGap, qatMean);
-            // Not equal: an activation a float ulp from a rounding boundary lands on the other int8 step,
-            // and such flips spread through the layers. ONNX's own reference evaluator and ONNX Runtime
-            // differ from each other as much (mean 0.005-0.025 on these texts). Rounding weights alone
-            // leaves the worst difference at 0.9 of fp32's: the activations' rounding is what the bound tests.
-            assertTrue(qatGap < 0.25 * fp32Gap, "per-channel " + perChannel + ": int8-aware encoder differs from "
-                    + "the int8 export by up to " + qatGap + ", the fp32 encoder by " + fp32Gap);
-            assertTrue(qatMean < 0.5 * fp32Mean, "per-channel " + perChannel + ": mean difference " + qatMean
-                    + " against fp32's " + fp32Mean);
         }
+        Gaps g = new Gaps(fp32Max, fp32Mean, qatMax, qatMean);
+        System.out.printf("%d layers, per-channel %s: %s%n", c.config().numHiddenLayers(), perChannel, g);
+        return g;
     }
 
     @Test
