@@ -60,6 +60,36 @@ public final class GlueSample {
         }
     }
 
+    /**
+     * Writes a GLUE directory holding one task whose files are the real ones cut short: for tests
+     * that check what a run does (resume, Spark against one machine), not how well it scores, and so
+     * need not score the whole dev set at every evaluation. Files named {@code dev*} keep their
+     * first {@code devRows} rows, {@code train*} their first {@code trainRows} (0 keeps all), after
+     * the header line every task but CoLA has; other files are left out.
+     *
+     * @return {@code into}, to use as a GLUE directory
+     */
+    public static Path slice(Path into, String task, int trainRows, int devRows) {
+        int header = task.equals("CoLA") ? 0 : 1;
+        Path from = glueDir().resolve(task);
+        try (var files = Files.list(from)) {
+            Files.createDirectories(into.resolve(task));
+            for (Path f : files.filter(f -> f.getFileName().toString().endsWith(".tsv")).toList()) {
+                String name = f.getFileName().toString();
+                int rows = name.startsWith("dev") ? devRows : name.startsWith("train") ? trainRows : -1;
+                if (rows < 0) {
+                    continue;
+                }
+                List<String> lines = Files.readAllLines(f, StandardCharsets.UTF_8);
+                int keep = rows == 0 ? lines.size() : Math.min(lines.size(), header + rows);
+                Files.write(into.resolve(task).resolve(name), lines.subList(0, keep), StandardCharsets.UTF_8);
+            }
+            return into;
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot slice " + from + " into " + into + ": " + e.getMessage(), e);
+        }
+    }
+
     /** 40 examples of varied length: SST-2 sentences, MRPC, RTE and STS-B pairs. */
     public static List<Text> mixed() {
         List<Text> all = new ArrayList<>();

@@ -1,6 +1,8 @@
 package org.distill4j.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.ParameterStore;
 import java.util.ArrayList;
@@ -43,25 +45,42 @@ public final class FillMask {
         List<List<Candidate>> out = new ArrayList<>();
         try (NDManager step = model.manager().newSubManager()) {
             ParameterStore ps = new ParameterStore(step, false);
-            NDArray last = model.lastHidden(ps, batch.toInput(step), false);
-            NDArray probs = model.maskedLmLogits(ps, last.get(0), false).softmax(-1);
+            NDArray last = model.lastHidden(ps, batch.toInput(step), false).get(0);
+            // The vocabulary projection only where the masks are: it costs more than the encoder.
+            NDList masked = new NDList();
             for (int pos : positions) {
-                float[] p = probs.get(pos).toFloatArray();
-                out.add(top(p, k));
+                masked.add(last.get(pos));
+            }
+            NDArray probs = model.maskedLmLogits(ps, NDArrays.stack(masked), false).softmax(-1);
+            for (int i = 0; i < positions.size(); i++) {
+                out.add(top(probs.get(i).toFloatArray(), k));
             }
         }
         return out;
     }
 
+    /** The k most probable ids by insertion into a short sorted list: k is small, the vocabulary not. */
     private List<Candidate> top(float[] p, int k) {
-        Integer[] idx = new Integer[p.length];
-        for (int i = 0; i < idx.length; i++) {
-            idx[i] = i;
+        int n = Math.max(0, Math.min(k, p.length));
+        if (n == 0) {
+            return List.of();
         }
-        java.util.Arrays.sort(idx, (a, b) -> Float.compare(p[b], p[a]));
-        List<Candidate> out = new ArrayList<>(k);
-        for (int i = 0; i < Math.min(k, idx.length); i++) {
-            out.add(new Candidate(tokenizer.decode(new long[] {idx[i]}).trim(), idx[i], p[idx[i]]));
+        int[] best = new int[n];
+        int size = 0;
+        for (int i = 0; i < p.length; i++) {
+            if (size == n && !(p[i] > p[best[n - 1]])) {
+                continue;
+            }
+            int at = size == n ? n - 1 : size++;
+            while (at > 0 && p[i] > p[best[at - 1]]) {
+                best[at] = best[at - 1];
+                at--;
+            }
+            best[at] = i;
+        }
+        List<Candidate> out = new ArrayList<>(n);
+        for (int id : best) {
+            out.add(new Candidate(tokenizer.decode(new long[] {id}).trim(), id, p[id]));
         }
         return out;
     }

@@ -25,9 +25,9 @@ class AugmentJobTest {
 
     static final Path GLUE = Path.of(System.getProperty("glue.dir", "../../shared/data/glue"));
 
-    // 12 rows in chunks of 4: three chunks, so two partitions get unequal shares.
+    // 6 rows in chunks of 2: three chunks, so two partitions get unequal shares.
     static final Augmentation.Settings SETTINGS = new Augmentation.Settings(GlueTask.MRPC, GLUE,
-            "builtin:bert-base-uncased", 6, 15, 0.4, 42, 4, 32, 12, 4, true, false);
+            "builtin:bert-base-uncased", 6, 15, 0.4, 42, 4, 32, 6, 2, true, false);
 
     @TempDir
     static Path tmp;
@@ -57,7 +57,7 @@ class AugmentJobTest {
         assertEquals(3, r.chunks());
         assertEquals(2, r.partitions());
         assertArrayEquals(single, Files.readAllBytes(out), "the merged file differs from ./distill augment's");
-        assertTrue(r.rows() > 12 * 2, "few copies: " + r.rows());
+        assertTrue(r.rows() > 6 * 2, "few copies: " + r.rows());
         // Three partitions, one chunk each: still the same file.
         Path three = tmp.resolve("spark-3.tsv");
         AugmentJob.run(sc, SETTINGS, three, 3);
@@ -67,8 +67,9 @@ class AugmentJobTest {
     /** A text file rather than a task, read by the executors: the file ./distill augment --corpus writes. */
     @Test
     void aCorpusIsAugmentedAsOnOneMachine() throws Exception {
-        List<String> lines = new ArrayList<>(Files.readAllLines(GLUE.resolve("RTE/train.tsv"), StandardCharsets.UTF_8)
-                .subList(1, 11).stream().map(l -> l.split("\t")[2]).toList());
+        // STS-B's first sentences: short, as every word costs a masked-LM forward of BERT-base.
+        List<String> lines = new ArrayList<>(Files.readAllLines(GLUE.resolve("STS-B/train.tsv"), StandardCharsets.UTF_8)
+                .subList(1, 11).stream().map(l -> l.split("\t")[7]).toList());
         // A byte-order mark and blank lines, which both runs skip: the texts' numbers and line
         // numbers (which seed the copies) must still agree.
         lines.set(0, "\uFEFF" + lines.get(0));
@@ -90,16 +91,17 @@ class AugmentJobTest {
     /** Chunks follow the rows' positions, not a task's index column, which may start anywhere. */
     @Test
     void rowsWhoseIndexColumnIsNotTheirPositionAreChunkedAsOnOneMachine() throws Exception {
-        List<String> rte = Files.readAllLines(GLUE.resolve("RTE/train.tsv"), StandardCharsets.UTF_8).subList(0, 9);
-        List<String> shifted = new ArrayList<>(List.of(rte.get(0)));
-        for (int i = 1; i < rte.size(); i++) {
-            String[] f = rte.get(i).split("\t", 2);
+        // STS-B: an index column first, and short pairs (every word costs a masked-LM forward).
+        List<String> stsb = Files.readAllLines(GLUE.resolve("STS-B/train.tsv"), StandardCharsets.UTF_8).subList(0, 9);
+        List<String> shifted = new ArrayList<>(List.of(stsb.get(0)));
+        for (int i = 1; i < stsb.size(); i++) {
+            String[] f = stsb.get(i).split("\t", 2);
             shifted.add((1000 + 7 * i) + "\t" + f[1]);
         }
         Path glue = tmp.resolve("glue-shifted");
-        Files.createDirectories(glue.resolve("RTE"));
-        Files.write(glue.resolve("RTE/train.tsv"), shifted, StandardCharsets.UTF_8);
-        Augmentation.Settings s = new Augmentation.Settings(GlueTask.RTE, glue, "builtin:bert-base-uncased", 2, 15, 0.4,
+        Files.createDirectories(glue.resolve("STS-B"));
+        Files.write(glue.resolve("STS-B/train.tsv"), shifted, StandardCharsets.UTF_8);
+        Augmentation.Settings s = new Augmentation.Settings(GlueTask.STSB, glue, "builtin:bert-base-uncased", 2, 15, 0.4,
                 42, 4, 32, 0, 4, true, false);
         Path one = tmp.resolve("shifted-single.tsv");
         Augmentation.run(s, one, tmp.resolve("shifted-cache"));

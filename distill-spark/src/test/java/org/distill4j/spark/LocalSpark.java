@@ -91,10 +91,13 @@ final class LocalSpark {
 
     /**
      * all-MiniLM-L6-v2 fine-tuned for one epoch on the first {@code limit} training examples of
-     * {@code task} (seed 13, lr 1e-4) into {@code run}; its best/ directory.
+     * {@code task} (seed 13, lr 1e-4) into {@code run}; its best/ directory. One epoch keeps its one
+     * checkpoint whatever it scores, so its evaluation reads only 64 dev rows.
      */
     static Path miniLmTeacher(Path run, GlueTask task, int batchSize, int maxLength, int limit) {
-        new FineTuner(new FineTuneConfig("builtin:all-minilm-l6-v2", task, 1, 1e-4f, batchSize, maxLength, 13, run, GLUE,
+        Path glue = org.distill4j.GlueSample.slice(run.resolveSibling(run.getFileName() + "-glue"), task.dirName(),
+                limit, 64);
+        new FineTuner(new FineTuneConfig("builtin:all-minilm-l6-v2", task, 1, 1e-4f, batchSize, maxLength, 13, run, glue,
                 false, limit, 0)).run(false);
         return run.resolve("best");
     }

@@ -28,27 +28,29 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ParquetTeacherTrainingTest {
 
-    static final Path GLUE = Path.of(System.getProperty("glue.dir", "../../shared/data/glue"));
-
     @TempDir
     Path tmp;
+
+    private Path glue;
 
     @Test
     void aRecipeTrainedFromShardsEqualsTheRecipeWithItsOwnTeacherPass() throws Exception {
         Path teacherRun = tmp.resolve("teacher");
         Path teacher = LocalSpark.miniLmTeacher(teacherRun, GlueTask.SST2, 32, 48, 320);
+        // The recipes' 192 training sentences, and 128 dev sentences for their evaluations and reports.
+        glue = org.distill4j.GlueSample.slice(tmp.resolve("glue"), "SST-2", 192, 128);
 
         // Layers 3 and 6 kept: the cosine term reads only layer 6, so the reader must pick it out.
         Path shards = tmp.resolve("shards");
         Path fewer = tmp.resolve("shards-160");
         Path untuned = tmp.resolve("shards-untuned");
         try (JavaSparkContext sc = LocalSpark.start("local[2]", "ParquetTeacherTrainingTest")) {
-            TeacherOutputsJob.run(sc, new TeacherOutputsJob.Spec(teacher.toString(), GlueTask.SST2, GLUE, null, 48,
+            TeacherOutputsJob.run(sc, new TeacherOutputsJob.Spec(teacher.toString(), GlueTask.SST2, glue, null, 48,
                     true, false, new int[] {3, 6}, 192), shards, 2);
-            TeacherOutputsJob.run(sc, new TeacherOutputsJob.Spec(teacher.toString(), GlueTask.SST2, GLUE, null, 48,
+            TeacherOutputsJob.run(sc, new TeacherOutputsJob.Spec(teacher.toString(), GlueTask.SST2, glue, null, 48,
                     true, false, new int[] {6}, 160), fewer, 1);
             // Another teacher: the base model the teacher was fine-tuned from.
-            TeacherOutputsJob.run(sc, new TeacherOutputsJob.Spec("builtin:all-minilm-l6-v2", GlueTask.SST2, GLUE, null,
+            TeacherOutputsJob.run(sc, new TeacherOutputsJob.Spec("builtin:all-minilm-l6-v2", GlueTask.SST2, glue, null,
                     48, false, false, new int[] {6}, 192), untuned, 1);
         }
 
@@ -102,7 +104,7 @@ class ParquetTeacherTrainingTest {
                 output:
                   dir: %s
                   speed_examples: 0
-                """.formatted(out.getParent().getFileName(), GLUE.toAbsolutePath(), teacher,
+                """.formatted(out.getParent().getFileName(), glue.toAbsolutePath(), teacher,
                 shards == null ? "" : "  outputs: " + shards, out);
         Path file = out.getParent().resolve("recipe.yaml");
         Files.createDirectories(out.getParent());

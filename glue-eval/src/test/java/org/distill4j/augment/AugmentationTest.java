@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * TinyBERT augmentation of 12 real MRPC pairs with BERT-base's masked-LM head, in chunks of 4
+ * TinyBERT augmentation of 8 real MRPC pairs with BERT-base's masked-LM head, in chunks of 4
  * rows: the same seed writes the same file, every copy keeps its row's label and other side, and
  * a run killed mid-chunk resumes into the file an uninterrupted run writes.
  */
@@ -31,7 +31,7 @@ class AugmentationTest {
     Path tmp;
 
     private static Augmentation.Settings settings(long seed) {
-        return new Augmentation.Settings(GlueTask.MRPC, GLUE, "builtin:bert-base-uncased", 8, 15, 0.4, seed, 3, 16, 12,
+        return new Augmentation.Settings(GlueTask.MRPC, GLUE, "builtin:bert-base-uncased", 8, 15, 0.4, seed, 3, 16, 8,
                 4, true, false);
     }
 
@@ -42,12 +42,12 @@ class AugmentationTest {
         Path a = tmp.resolve("a.tsv");
         Augmentation.Result r = Augmentation.run(settings(7), a, tmp.resolve("cache-a"));
         assertFalse(r.cached());
-        assertEquals(24, r.texts()); // 12 pairs, both sides
+        assertEquals(16, r.texts()); // 8 pairs, both sides: two chunks of 4
         assertTrue(r.onePieceWords() > 100 && r.longerWords() > 0, r.toString());
         List<String> rows = Files.readAllLines(a, StandardCharsets.UTF_8);
         List<String> train = Files.readAllLines(GLUE.resolve("MRPC/train.tsv"), StandardCharsets.UTF_8);
         assertEquals(train.get(0).replace("\uFEFF", ""), rows.get(0), "the header is kept");
-        assertTrue(rows.size() > 12 * 5, "few copies: " + rows.size()); // up to 8 per side
+        assertTrue(rows.size() > 8 * 5, "few copies: " + rows.size()); // up to 8 per side
 
         // Every row is an original or a copy of the last original above it: same label, ids and one side.
         String[] original = null;
@@ -65,7 +65,7 @@ class AugmentationTest {
             assertEquals(original[1] + original[2], c[1] + c[2], row);
             assertTrue(c[3].equals(original[3]) != c[4].equals(original[4]), "exactly one side changed: " + row);
         }
-        assertEquals(12, originals);
+        assertEquals(8, originals);
 
         // The same inputs: the cache answers; another cache: the same bytes all over again.
         assertTrue(Augmentation.run(settings(7), tmp.resolve("again.tsv"), tmp.resolve("cache-a")).cached());
@@ -89,7 +89,7 @@ class AugmentationTest {
         Json.MAPPER.writeValue(resumeCache.resolve("progress.json").toFile(), Map.of("chunks", 1, "bytes", bytes));
         Path c = tmp.resolve("c.tsv");
         Augmentation.Result resumed = Augmentation.run(settings(7), c, tmp.resolve("cache-c"));
-        assertEquals(16, resumed.texts(), "only the two chunks left were augmented");
+        assertEquals(8, resumed.texts(), "only the chunk left was augmented");
         assertArrayEquals(Files.readAllBytes(a), Files.readAllBytes(c));
     }
 
