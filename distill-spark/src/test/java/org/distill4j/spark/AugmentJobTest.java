@@ -67,7 +67,7 @@ class AugmentJobTest {
     /** A text file rather than a task, read by the executors: the file ./distill augment --corpus writes. */
     @Test
     void aCorpusIsAugmentedAsOnOneMachine() throws Exception {
-        // STS-B's first sentences: short, as every word costs a masked-LM forward of BERT-base.
+        // STS-B's first sentences: short, as each masked-LM forward of BERT-base runs over the whole text.
         List<String> lines = new ArrayList<>(Files.readAllLines(GLUE.resolve("STS-B/train.tsv"), StandardCharsets.UTF_8)
                 .subList(1, 11).stream().map(l -> l.split("\t")[7]).toList());
         // A byte-order mark and blank lines, which both runs skip: the texts' numbers and line
@@ -91,7 +91,7 @@ class AugmentJobTest {
     /** Chunks follow the rows' positions, not a task's index column, which may start anywhere. */
     @Test
     void rowsWhoseIndexColumnIsNotTheirPositionAreChunkedAsOnOneMachine() throws Exception {
-        // STS-B: an index column first, and short pairs (every word costs a masked-LM forward).
+        // STS-B: an index column first, and short pairs (each masked-LM forward runs over a whole text).
         List<String> stsb = Files.readAllLines(GLUE.resolve("STS-B/train.tsv"), StandardCharsets.UTF_8).subList(0, 9);
         List<String> shifted = new ArrayList<>(List.of(stsb.get(0)));
         for (int i = 1; i < stsb.size(); i++) {
