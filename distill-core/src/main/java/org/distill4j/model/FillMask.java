@@ -1,9 +1,9 @@
 package org.distill4j.model;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.training.ParameterStore;
 import java.util.ArrayList;
 import java.util.List;
@@ -43,44 +43,26 @@ public final class FillMask {
             throw new IllegalArgumentException("the text has no [MASK] token: " + text);
         }
         List<List<Candidate>> out = new ArrayList<>();
+        int n = Math.min(k, (int) model.config().vocabSize());
+        if (n < 1) {
+            positions.forEach(p -> out.add(List.of()));
+            return out;
+        }
         try (NDManager step = model.manager().newSubManager()) {
             ParameterStore ps = new ParameterStore(step, false);
-            NDArray last = model.lastHidden(ps, batch.toInput(step), false).get(0);
             // The vocabulary projection only where the masks are: it costs more than the encoder.
-            NDList masked = new NDList();
-            for (int pos : positions) {
-                masked.add(last.get(pos));
-            }
-            NDArray probs = model.maskedLmLogits(ps, NDArrays.stack(masked), false).softmax(-1);
+            NDArray masked = model.lastHidden(ps, batch.toInput(step), false).get(0)
+                    .get(step.create(positions.stream().mapToLong(Integer::longValue).toArray()));
+            NDList best = model.maskedLmLogits(ps, masked, false).softmax(-1).topK(n, -1, true, true);
+            float[] p = best.get(0).toFloatArray();
+            long[] ids = best.get(1).toType(DataType.INT64, false).toLongArray();
             for (int i = 0; i < positions.size(); i++) {
-                out.add(top(probs.get(i).toFloatArray(), k));
+                List<Candidate> c = new ArrayList<>(n);
+                for (int j = i * n; j < (i + 1) * n; j++) {
+                    c.add(new Candidate(tokenizer.decode(new long[] {ids[j]}).trim(), ids[j], p[j]));
+                }
+                out.add(c);
             }
-        }
-        return out;
-    }
-
-    /** The k most probable ids by insertion into a short sorted list: k is small, the vocabulary not. */
-    private List<Candidate> top(float[] p, int k) {
-        int n = Math.max(0, Math.min(k, p.length));
-        if (n == 0) {
-            return List.of();
-        }
-        int[] best = new int[n];
-        int size = 0;
-        for (int i = 0; i < p.length; i++) {
-            if (size == n && !(p[i] > p[best[n - 1]])) {
-                continue;
-            }
-            int at = size == n ? n - 1 : size++;
-            while (at > 0 && p[i] > p[best[at - 1]]) {
-                best[at] = best[at - 1];
-                at--;
-            }
-            best[at] = i;
-        }
-        List<Candidate> out = new ArrayList<>(n);
-        for (int id : best) {
-            out.add(new Candidate(tokenizer.decode(new long[] {id}).trim(), id, p[id]));
         }
         return out;
     }
