@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.awt.Color;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,6 +28,8 @@ import org.knowm.xchart.CategoryChartBuilder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
 import org.knowm.xchart.XYSeries;
+import org.knowm.xchart.style.markers.Marker;
+import org.knowm.xchart.style.markers.SeriesMarkers;
 
 /**
  * Gathers fine-tuned or distilled models' dev scores into a comparison: a markdown table (models
@@ -158,6 +161,50 @@ public final class GlueReport {
         }
     }
 
+    /**
+     * The entries of a report written before ({@code DIR/report.json}), to draw its tables and charts
+     * again without evaluating or timing anything.
+     */
+    public static List<Entry> read(Path reportDir) {
+        Path f = reportDir.resolve("report.json");
+        JsonNode root;
+        try {
+            root = Json.MAPPER.readTree(f.toFile());
+        } catch (IOException e) {
+            throw new DistillException("Cannot read " + f + " (written by ./distill report): " + e.getMessage(), e);
+        }
+        if (root == null || !root.isArray()) {
+            throw new DistillException(f + " is not a report: expected a JSON array of models");
+        }
+        List<Entry> out = new ArrayList<>();
+        for (JsonNode n : root) {
+            String where = f + ", entry " + (out.size() + 1);
+            for (String field : List.of("model", "dir", "task", "dev", "parameters", "dev_examples_per_second")) {
+                if (n.path(field).isMissingNode()) {
+                    throw new DistillException(where + ": missing \"" + field + "\"");
+                }
+            }
+            List<TaskScore> scores = new ArrayList<>();
+            for (JsonNode sn : n.get("dev")) {
+                Map<String, Double> metrics = new LinkedHashMap<>();
+                sn.fields().forEachRemaining(m -> {
+                    if (!m.getKey().equals("score")) {
+                        metrics.put(m.getKey(), m.getValue().asDouble());
+                    }
+                });
+                scores.add(new TaskScore(metrics, sn.path("score").asDouble()));
+            }
+            if (scores.isEmpty()) {
+                throw new DistillException(where + ": \"dev\" holds no scores");
+            }
+            long params = n.get("parameters").asLong();
+            out.add(new Entry(n.get("model").asText(), Path.of(n.get("dir").asText()),
+                    GlueTask.parse(n.get("task").asText()), scores, params,
+                    n.path("nonzero_parameters").asLong(params), n.get("dev_examples_per_second").asDouble()));
+        }
+        return out;
+    }
+
     static String markdown(Set<String> models, Set<GlueTask> tasks, Map<String, Map<GlueTask, Entry>> grid) {
         StringBuilder sb = new StringBuilder("| model |");
         for (GlueTask t : tasks) {
@@ -254,15 +301,19 @@ public final class GlueReport {
                 .xAxisTitle("dev examples per second (batch 32, this machine)").yAxisTitle("score (x100)").build();
         chart.getStyler().setDefaultSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
         chart.getStyler().setMarkerSize(10);
-        for (Entry e : entries) {
+        for (int i = 0; i < entries.size(); i++) {
+            Entry e = entries.get(i);
             String name = e.model() + (entries.stream().filter(x -> x.model().equals(e.model())).count() > 1
                     ? " " + e.dir() : "");
-            chart.addSeries(name, new double[] {e.examplesPerSecond()}, new double[] {100 * e.scores().get(0).score()});
+            XYSeries s = chart.addSeries(name, new double[] {e.examplesPerSecond()},
+                    new double[] {100 * e.scores().get(0).score()});
+            s.setMarker(marker(i)).setMarkerColor(color(i));
         }
         List<Entry> front = paretoFront(entries);
         XYSeries line = chart.addSeries("Pareto front", front.stream().mapToDouble(Entry::examplesPerSecond).toArray(),
                 front.stream().mapToDouble(e -> 100 * e.scores().get(0).score()).toArray());
         line.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Line);
+        line.setMarker(SeriesMarkers.NONE).setLineColor(Color.DARK_GRAY);
         String file = png.toString();
         BitmapEncoder.saveBitmap(chart, file.substring(0, file.length() - 4), BitmapEncoder.BitmapFormat.PNG);
     }
@@ -274,15 +325,38 @@ public final class GlueReport {
                 .xAxisTitle("task").yAxisTitle("score (x100)").build();
         chart.getStyler().setYAxisMin(0.0).setYAxisMax(100.0);
         List<String> names = tasks.stream().map(GlueTask::dirName).toList();
+        int i = 0;
         for (String m : models) {
             List<Double> ys = new ArrayList<>();
             for (GlueTask t : tasks) {
                 Entry e = grid.get(m).get(t);
                 ys.add(e == null ? 0.0 : 100 * e.scores().get(0).score());
             }
-            chart.addSeries(m, names, ys);
+            chart.addSeries(m, names, ys).setFillColor(color(i++));
         }
         String file = png.toString();
         BitmapEncoder.saveBitmap(chart, file.substring(0, file.length() - 4), BitmapEncoder.BitmapFormat.PNG);
+    }
+
+    /*
+     * XChart's default theme repeats its 12 colours, so a grid of DynaBERT cells with the teacher
+     * beside them drew two models alike. 19 of Kelly's colours of maximum contrast (white and buff left
+     * out: they vanish on the white plot) and 6 filled markers (thin crosses vanish too), cycles prime to
+     * each other, give 114 series before a colour and marker pair comes round again.
+     */
+    private static final Color[] COLORS = {new Color(0x0067A5), new Color(0xF38400), new Color(0x008856),
+        new Color(0xBE0032), new Color(0x875692), new Color(0xF3C300), new Color(0x848482), new Color(0xA1CAF1),
+        new Color(0x882D17), new Color(0x8DB600), new Color(0xE68FAC), new Color(0x604E97),
+        new Color(0xF99379), new Color(0x222222), new Color(0xB3446C), new Color(0xDCD300), new Color(0x654522),
+        new Color(0xE25822), new Color(0xF6A600)};
+    private static final Marker[] MARKERS = {SeriesMarkers.CIRCLE, SeriesMarkers.DIAMOND, SeriesMarkers.SQUARE,
+        SeriesMarkers.TRIANGLE_UP, SeriesMarkers.TRIANGLE_DOWN, SeriesMarkers.TRAPEZOID};
+
+    static Color color(int series) {
+        return COLORS[series % COLORS.length];
+    }
+
+    static Marker marker(int series) {
+        return MARKERS[series % MARKERS.length];
     }
 }

@@ -69,4 +69,40 @@ class GlueReportTest {
         assertEquals("33.2 M", GlueReport.parameters(new GlueReport.Entry("dense", Path.of("x"), GlueTask.SST2,
                 List.of(s), 33_212_930, 33_200_000, 100)));
     }
+
+    @Test
+    void aSavedReportReadsBackAsTheEntriesItWasWrittenFrom() throws Exception {
+        List<GlueReport.Entry> entries = List.of(
+                new GlueReport.Entry("teacher", Path.of("runs/t/best"), GlueTask.MRPC,
+                        List.of(new TaskScore(new java.util.LinkedHashMap<>(java.util.Map.of("f1", 0.89, "accuracy", 0.85)),
+                                0.87)), 33_212_930, 33_212_915, 74.2),
+                new GlueReport.Entry("gmp-90", Path.of("runs/g/best"), GlueTask.MNLI,
+                        List.of(new TaskScore(java.util.Map.of("accuracy", 0.78), 0.78),
+                                new TaskScore(java.util.Map.of("accuracy", 0.79), 0.79)), 33_212_930, 3_321_293, 0));
+        Path out = tmp.resolve("saved");
+        GlueReport.write(entries, out);
+        String md = Files.readString(out.resolve("report.md"));
+        assertEquals(entries, GlueReport.read(out));
+        Files.delete(out.resolve("report.md"));
+        GlueReport.write(GlueReport.read(out), out);
+        assertEquals(md, Files.readString(out.resolve("report.md")));
+
+        Files.writeString(out.resolve("report.json"), "[{\"model\": \"x\"}]");
+        var e = org.junit.jupiter.api.Assertions.assertThrows(org.distill4j.DistillException.class,
+                () -> GlueReport.read(out));
+        assertTrue(e.getMessage().contains("report.json, entry 1: missing \"dir\""), e.getMessage());
+    }
+
+    @Test
+    void everySeriesOfALargeGridGetsItsOwnColourAndMarker() {
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (int i = 0; i < 114; i++) {
+            assertTrue(seen.add(GlueReport.color(i) + "/" + GlueReport.marker(i).getClass().getSimpleName()),
+                    "series " + i + " is drawn like an earlier one");
+        }
+        java.util.Set<java.awt.Color> bars = new java.util.HashSet<>();
+        for (int i = 0; i < 19; i++) {
+            assertTrue(bars.add(GlueReport.color(i)), "bar " + i + " has an earlier bar's colour");
+        }
+    }
 }
