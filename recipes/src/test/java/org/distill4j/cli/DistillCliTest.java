@@ -267,6 +267,13 @@ class DistillCliTest {
                 "--glue-dir", GLUE);
         assertEquals(0, rep.code(), rep.err());
         assertTrue(Files.readString(tmp.resolve("report/report.md")).contains("| builtin:all-minilm-l6-v2 |"));
+        Run redraw = run("report", "--redraw", tmp.resolve("report").toString(), "--out", tmp.resolve("again").toString());
+        assertEquals(0, redraw.code(), redraw.err());
+        assertEquals(Files.readString(tmp.resolve("report/report.md")), Files.readString(tmp.resolve("again/report.md")));
+        Run both = run("report", "--redraw", tmp.resolve("report").toString(), run.toString(), "--out",
+                tmp.resolve("again").toString());
+        assertEquals(1, both.code());
+        assertTrue(both.err().contains("takes no RUN_DIR"), both.err());
     }
 
     @Test
