@@ -197,9 +197,14 @@ public final class GlueReport {
             if (scores.isEmpty()) {
                 throw new DistillException(where + ": \"dev\" holds no scores");
             }
+            GlueTask task;
+            try {
+                task = GlueTask.parse(n.get("task").asText());
+            } catch (RuntimeException e) {
+                throw new DistillException(where + ": " + e.getMessage(), e);
+            }
             long params = n.get("parameters").asLong();
-            out.add(new Entry(n.get("model").asText(), Path.of(n.get("dir").asText()),
-                    GlueTask.parse(n.get("task").asText()), scores, params,
+            out.add(new Entry(n.get("model").asText(), Path.of(n.get("dir").asText()), task, scores, params,
                     n.path("nonzero_parameters").asLong(params), n.get("dev_examples_per_second").asDouble()));
         }
         return out;
@@ -340,9 +345,9 @@ public final class GlueReport {
 
     /*
      * XChart's default theme repeats its 12 colours, so a grid of DynaBERT cells with the teacher
-     * beside them drew two models alike. 19 of Kelly's colours of maximum contrast (white and buff left
-     * out: they vanish on the white plot) and 6 filled markers (thin crosses vanish too), cycles prime to
-     * each other, give 114 series before a colour and marker pair comes round again.
+     * beside them drew two models alike. 19 of Kelly's 22 colours of maximum contrast (white and buff
+     * vanish on the white plot, olive green reads as black) and 6 filled markers (thin crosses vanish
+     * too), cycles prime to each other, give 114 series before a colour and marker pair comes round again.
      */
     private static final Color[] COLORS = {new Color(0x0067A5), new Color(0xF38400), new Color(0x008856),
         new Color(0xBE0032), new Color(0x875692), new Color(0xF3C300), new Color(0x848482), new Color(0xA1CAF1),

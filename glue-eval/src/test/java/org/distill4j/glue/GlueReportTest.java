@@ -82,6 +82,7 @@ class GlueReportTest {
         Path out = tmp.resolve("saved");
         GlueReport.write(entries, out);
         String md = Files.readString(out.resolve("report.md"));
+        Files.copy(out.resolve("report.json"), tmp.resolve("saved-json"));
         assertEquals(entries, GlueReport.read(out));
         Files.delete(out.resolve("report.md"));
         GlueReport.write(GlueReport.read(out), out);
@@ -91,6 +92,11 @@ class GlueReportTest {
         var e = org.junit.jupiter.api.Assertions.assertThrows(org.distill4j.DistillException.class,
                 () -> GlueReport.read(out));
         assertTrue(e.getMessage().contains("report.json, entry 1: missing \"dir\""), e.getMessage());
+        Files.writeString(out.resolve("report.json"), Files.readString(tmp.resolve("saved-json"))
+                .replace("\"MNLI\"", "\"MNLX\""));
+        e = org.junit.jupiter.api.Assertions.assertThrows(org.distill4j.DistillException.class,
+                () -> GlueReport.read(out));
+        assertTrue(e.getMessage().contains("report.json, entry 2: ") && e.getMessage().contains("MNLX"), e.getMessage());
     }
 
     @Test
