@@ -13,6 +13,7 @@ task="${1:?usage: scripts/augment-space.sh TASK [LIMIT] [TEACHER_DIR]}"
 limit="${2:-500}"
 teacher="${3:-runs/teachers/bge-small/$task/best}"
 glue="${GLUE_DIR:-../shared/data/glue}"
+[ "$task" != STS-B ] || { echo "augment-space.sh compares predicted classes; STS-B is a regression task" >&2; exit 2; }
 out="runs/augment-space/$task-$limit"
 mkdir -p "$out"
 for v in space none; do
