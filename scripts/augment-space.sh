@@ -20,24 +20,25 @@ for v in space none; do
   flag=(); [ "$v" = space ] || flag=(--no-neighbours)
   [ -f "$out/$v.tsv" ] || ./distill augment --task "$task" --limit "$limit" --n 8 "${flag[@]}" --out "$out/$v.tsv" \
     | tee "$out/$v.log"
-  # The augmented file as the dev split of a GLUE directory of its own (train and dev share a layout).
-  rm -rf "$out/glue-$v"; mkdir -p "$out/glue-$v/$task"
-  cp "$out/$v.tsv" "$out/glue-$v/$task/dev.tsv"
-  [ -f "$out/eval-$v/predictions.tsv" ] || ./distill eval --model "$teacher" --task "$task" \
-    --glue-dir "$out/glue-$v" --out "$out/eval-$v" > /dev/null
+  if [ ! -f "$out/eval-$v/predictions.tsv" ]; then
+    # The augmented file as the dev split of a GLUE directory of its own (train and dev share a layout).
+    rm -rf "$out/glue-$v"; mkdir -p "$out/glue-$v/$task"
+    cp "$out/$v.tsv" "$out/glue-$v/$task/dev.tsv"
+    ./distill eval --model "$teacher" --task "$task" --glue-dir "$out/glue-$v" --out "$out/eval-$v" > /dev/null
+  fi
 done
 python3 - "$glue/$task/train.tsv" "$limit" "$out" <<'PY'
 import sys
 train, limit, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-lines = open(train, encoding="utf-8-sig").read().split("\n")
-header = lines[0].startswith(("index", "Quality", "sentence"))
-originals = set(l for l in lines[1 if header else 0:][:limit] if l)
+# The first LIMIT rows, and the header line where the task has one (it never matches a data row).
+originals = set(l for l in open(train, encoding="utf-8-sig").read().split("\n")[:limit + 1] if l)
 
 def stats(v):
     rows = [l for l in open(f"{out}/{v}.tsv", encoding="utf-8-sig").read().split("\n") if l]
-    rows = rows[1:] if header else rows
     preds = [l.split("\t") for l in open(f"{out}/eval-{v}/predictions.tsv").read().split("\n")[1:] if l]
-    assert len(preds) == len(rows), (v, len(preds), len(rows))
+    # One prediction per data row: a row more is the header line of a task whose TSV has one.
+    assert len(rows) - len(preds) in (0, 1), (v, len(rows), len(preds))
+    rows = rows[len(rows) - len(preds):]
     copies = kept = gold = 0
     texts = set()
     orig = None
