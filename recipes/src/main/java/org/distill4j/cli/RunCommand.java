@@ -73,6 +73,13 @@ final class RunCommand implements Runnable {
             System.out.println(RecipeRunner.stress(r, glueDir, stress.get(0), stress.get(1)).summary());
             return;
         }
+        String finished = resume && !overwrite ? RecipeRunner.finishedReport(r) : null;
+        if (finished != null) {
+            System.err.printf("%s: finished earlier; nothing was run or rewritten. Its report:%n", r.config().name());
+            System.out.print(finished);
+            System.out.printf("run directory: %s%n", r.config().output().dir());
+            return;
+        }
         RecipeRunner.Outcome o = RecipeRunner.run(r, glueDir, resume, overwrite);
         System.out.printf("run directory: %s%n", o.dir());
     }

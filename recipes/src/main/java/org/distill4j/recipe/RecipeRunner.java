@@ -88,6 +88,27 @@ public final class RecipeRunner {
     }
 
     /**
+     * The report of this recipe's run when that run finished earlier, else null. A finished run that is
+     * resumed again (a queue of recipes started over) is not evaluated or timed a second time: its
+     * report, provenance and records stay as the run wrote them, so figures cited from them hold.
+     *
+     * @throws DistillException when the output directory holds another recipe's run
+     */
+    public static String finishedReport(Recipe.Resolved r) {
+        Path out = Path.of(r.config().output().dir());
+        RunDirectory.claim(out, r.config().name(), RecipeFile.hash(r.config()), RunDirectory.Mode.RESUME);
+        Path report = out.resolve("report.md");
+        if (!Files.isRegularFile(out.resolve("report.json")) || !Files.isRegularFile(report) || !Trainer.finished(out)) {
+            return null; // unfinished, or finished but stopped before its report: the run goes on
+        }
+        try {
+            return Files.readString(report);
+        } catch (IOException e) {
+            throw new DistillException("cannot read " + report + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
      * Replays an update the run skipped and kept ({@code runs/NAME/skipped/step-N}; see
      * {@link Trainer#replay}) with the models and data the recipe builds: give the run's own
      * {@code runs/NAME/recipe.yaml}. Writes nothing into the run directory.

@@ -1,5 +1,6 @@
 package org.distill4j.cli;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -10,7 +11,10 @@ import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -108,5 +112,21 @@ class StopOnSignalTest {
         assertTrue(done.get("finished").asBoolean());
         assertEquals(Integer.parseInt(m.group(2)), done.get("step").asInt());
         assertTrue(Files.isRegularFile(stopped.resolve("best/model.safetensors")));
+
+        // A finished run resumed again (a queue started over) keeps the report it wrote: not scored
+        // or timed anew, its records not rewritten.
+        List<String> records = List.of("report.json", "report.md", "provenance.json", "recipe.yaml", "metrics.jsonl");
+        Map<String, byte[]> before = new HashMap<>();
+        Map<String, FileTime> stamps = new HashMap<>();
+        for (String f : records) {
+            before.put(f, Files.readAllBytes(stopped.resolve(f)));
+            stamps.put(f, Files.getLastModifiedTime(stopped.resolve(f)));
+        }
+        Thread.sleep(20); // a rewrite would show in the modification time
+        assertEquals(0, DistillCli.run("run", recipe.toString(), "--set", "output.dir=" + stopped, "--resume"));
+        for (String f : records) {
+            assertArrayEquals(before.get(f), Files.readAllBytes(stopped.resolve(f)), f);
+            assertEquals(stamps.get(f), Files.getLastModifiedTime(stopped.resolve(f)), f);
+        }
     }
 }
