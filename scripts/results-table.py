@@ -39,7 +39,8 @@ def measured_speed_up(run_dir, task):
     return student[1] / teachers[0][1]
 
 
-runs, teacher = {}, {}
+runs = {}  # (method, depth, task) -> (student row, speed-up, teacher key)
+teachers = {}  # (task, teacher key) -> teacher row
 for d in map(pathlib.Path, args):
     m = re.fullmatch(r"bge-small-(\w+)-(distilbert|pkd-skip|pkd-last|finetune)-(\d+)", d.name)
     tb = re.fullmatch(r"bge-small-(\w+)-tinybert(\d+)(-aug)?", d.name)
@@ -53,26 +54,47 @@ for d in map(pathlib.Path, args):
     r = json.loads(report.read_text())
     rows = {row["role"]: row for row in r["rows"]}
     speed_up = measured_speed_up(d, TASK_NAMES[task]) if speeds else r.get("speed_up")
-    runs[(method, depth, task)] = (rows["student"], speed_up)
+    # A teacher fine-tuned again (another machine, another day) is another teacher: its students are
+    # measured against it. Its weights' hash in provenance.json tells it apart.
+    prov = d / "provenance.json"
+    key = json.loads(prov.read_text()).get("teacher_hash") if prov.is_file() else None
     if "teacher" in rows:
-        teacher[task] = rows["teacher"]
+        key = key or f"score {rows['teacher']['dev']['score']}"
+        teachers[(task, key)] = rows["teacher"]
+    runs[(method, depth, task)] = (rows["student"], speed_up, key)
 
 tasks = [t for t in TASKS if any(k[2] == t for k in runs)]
 head = "| model | layers | " + " | ".join(TASK_NAMES[t] for t in tasks) + " | average | % of teacher | parameters | speed-up |"
 print(head)
 print("|" + "---|" * (head.count("|") - 1))
-t_scores = [100 * teacher[t]["dev"]["score"] for t in tasks if t in teacher]
-t_avg = sum(t_scores) / len(t_scores) if len(t_scores) == len(tasks) and tasks else None
-if t_scores:
-    params = next(iter(teacher.values()))["parameters"]
-    print("| teacher (bge-small-en-v1.5 fine-tuned) | 12 | " + " | ".join(
-        f"{100 * teacher[t]['dev']['score']:.2f}" if t in teacher else "-" for t in tasks)
-        + f" | {t_avg:.2f} | 100 | {params / 1e6:.1f} M | 1.00x |" if t_avg is not None else " | - | - | - | 1.00x |")
-for depth in (6, 4, 3):
-    for method in METHODS:
+
+# Rows in table order, then grouped under the teacher they were distilled from (one group when every
+# run shares its task's teacher; the table of distillation.md is one group).
+order = [(method, depth) for depth in (6, 4, 3) for method in METHODS
+         if any((method, depth, t) in runs for t in tasks)]
+groups = []  # [task -> teacher key, [rows]]
+for row in order:
+    keys = {t: runs[row + (t,)][2] for t in tasks if row + (t,) in runs and runs[row + (t,)][2]}
+    for g in groups:
+        if all(g[0].get(t, k) == k for t, k in keys.items()):
+            g[0].update(keys)
+            g[1].append(row)
+            break
+    else:
+        groups.append([dict(keys), [row]])
+
+for keys, rows in groups:
+    trow = {t: teachers[(t, k)] for t, k in keys.items() if (t, k) in teachers}
+    t_scores = [100 * trow[t]["dev"]["score"] for t in tasks if t in trow]
+    t_avg = sum(t_scores) / len(t_scores) if len(t_scores) == len(tasks) and tasks else None
+    if trow:
+        params = next(iter(trow.values()))["parameters"]
+        label = "teacher (bge-small-en-v1.5 fine-tuned)" + (" of the rows below" if len(groups) > 1 else "")
+        print(f"| {label} | 12 | " + " | ".join(
+            f"{100 * trow[t]['dev']['score']:.2f}" if t in trow else "-" for t in tasks)
+            + (f" | {t_avg:.2f} | 100 | {params / 1e6:.1f} M | 1.00x |" if t_avg is not None else " | - | - | - | 1.00x |"))
+    for method, depth in rows:
         cells = [runs.get((method, depth, t)) for t in tasks]
-        if not any(cells):
-            continue
         scores = [100 * c[0]["dev"]["score"] if c else None for c in cells]
         done = [s for s in scores if s is not None]
         avg = sum(done) / len(done) if len(done) == len(tasks) else None
