@@ -8,7 +8,8 @@ bge-small-TASK-METHOD-DEPTH, or bge-small-TASK-tinybertDEPTH[-aug] (configs/tiny
 together, in alternating rounds), matched by model directory. Scores are dev scores x 100 (GLUE's per-task score: MRPC mean of F1
 and accuracy, STS-B mean of Pearson and Spearman, CoLA MCC, else accuracy). Speed-up is the
 student's dev examples/s over the teacher's, both measured in the same run; the table gives the
-mean over the tasks with its range.
+mean over the tasks with its range. Students distilled from different teachers (a teacher fine-tuned
+again, told apart by provenance.json's teacher_hash) stand under their own teacher's row.
 """
 import json
 import pathlib
