@@ -77,10 +77,9 @@ final class RunCommand implements Runnable {
         if (finished != null) {
             System.err.printf("%s: finished earlier; nothing was run or rewritten. Its report:%n", r.config().name());
             System.out.print(finished);
-            System.out.printf("run directory: %s%n", r.config().output().dir());
-            return;
+        } else {
+            RecipeRunner.run(r, glueDir, resume, overwrite);
         }
-        RecipeRunner.Outcome o = RecipeRunner.run(r, glueDir, resume, overwrite);
-        System.out.printf("run directory: %s%n", o.dir());
+        System.out.printf("run directory: %s%n", Path.of(r.config().output().dir()));
     }
 }
