@@ -2,6 +2,7 @@ package org.distill4j.train;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Parameter;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -9,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.distill4j.DistillException;
+import org.distill4j.Json;
 import org.distill4j.StopSignal;
 import org.distill4j.loss.WeightedTerm;
 import org.distill4j.model.BertModel;
@@ -128,6 +130,28 @@ public final class Trainer {
     public static boolean finished(Path out) {
         AtomicDirectory.recoverAll(out);
         return CheckpointStore.finished(out);
+    }
+
+    /**
+     * The outcome of the finished run in {@code out} as its last checkpoint keeps it, without running
+     * anything: what {@link #run} returned at its end.
+     *
+     * @param steps updates over all stages, which the checkpoint does not hold (it counts the last stage's)
+     * @throws DistillException when the run did not finish
+     */
+    public static Result finishedResult(Path out, int steps) {
+        if (!finished(out)) {
+            throw new DistillException(out + " holds no finished run (its checkpoint/state.json is missing or "
+                    + "not marked finished): run it with --resume to finish it");
+        }
+        Path state = out.resolve("checkpoint").resolve("state.json");
+        try {
+            RunState st = RunState.read(Json.MAPPER.readTree(state.toFile()));
+            return new Result(st.best, List.copyOf(st.evaluations), steps, st.skipped, st.wallBefore,
+                    st.trainedExamples / Math.max(1e-9, st.trainSeconds));
+        } catch (IOException e) {
+            throw new DistillException("Cannot read checkpoint " + state + ": " + e.getMessage(), e);
+        }
     }
 
     /**

@@ -2,6 +2,7 @@ package org.distill4j.recipe;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -78,13 +79,47 @@ public final class RecipeRunner {
 
     /**
      * Runs a recipe into its output directory. A directory that holds another run, or this recipe's
-     * finished run, is refused unless {@code resume} (the same recipe) or {@code overwrite}.
+     * finished run, is refused unless {@code resume} (the same recipe) or {@code overwrite}. Resuming a
+     * run that finished and reported earlier runs nothing: the outcome is read back from its records
+     * ({@code report.json} and the last checkpoint), which stay as the run wrote them.
      */
     public static Outcome run(Recipe.Resolved r, Path glueDirOption, boolean resume, boolean overwrite) {
         Path out = Path.of(r.config().output().dir());
         RunDirectory.claim(out, r.config().name(), RecipeFile.hash(r.config()),
                 RunDirectory.Mode.of(resume, overwrite, out));
+        if (resume && reported(out)) {
+            return finishedOutcome(out);
+        }
         return execute(r, glueDirOption, resume, null).outcome();
+    }
+
+    /** Whether the run in {@code out} finished and wrote its report (a run stopped in between goes on). */
+    private static boolean reported(Path out) {
+        return Files.isRegularFile(out.resolve("report.json")) && Files.isRegularFile(out.resolve("report.md"))
+                && Trainer.finished(out);
+    }
+
+    /** A finished run's outcome as its report and last checkpoint keep it. */
+    private static Outcome finishedOutcome(Path out) {
+        Path file = out.resolve("report.json");
+        try {
+            JsonNode report = Json.MAPPER.readTree(file.toFile());
+            List<Row> rows = new ArrayList<>();
+            for (JsonNode row : report.path("rows")) { // a general distillation's report has none
+                Map<String, Double> metrics = new LinkedHashMap<>();
+                row.path("dev").path("metrics").fields().forEachRemaining(m -> metrics.put(m.getKey(),
+                        m.getValue().asDouble()));
+                rows.add(new Row(row.path("role").asText(), row.path("model").asText(),
+                        new TaskScore(metrics, row.path("dev").path("score").asDouble()),
+                        row.path("parameters").asLong(), row.path("examples_per_second").asDouble()));
+            }
+            if (!report.path("steps").canConvertToInt()) {
+                throw new DistillException(file + " has no \"steps\"; it is damaged: rerun with --overwrite");
+            }
+            return new Outcome(out, Trainer.finishedResult(out, report.path("steps").asInt()), List.copyOf(rows));
+        } catch (IOException e) {
+            throw new DistillException("cannot read " + file + ": " + e.getMessage(), e);
+        }
     }
 
     /**
@@ -98,7 +133,7 @@ public final class RecipeRunner {
         Path out = Path.of(r.config().output().dir());
         RunDirectory.claim(out, r.config().name(), RecipeFile.hash(r.config()), RunDirectory.Mode.RESUME);
         Path report = out.resolve("report.md");
-        if (!Files.isRegularFile(out.resolve("report.json")) || !Files.isRegularFile(report) || !Trainer.finished(out)) {
+        if (!reported(out)) {
             return null; // unfinished, or finished but stopped before its report: the run goes on
         }
         try {

@@ -21,6 +21,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.distill4j.Json;
+import org.distill4j.recipe.RecipeFile;
+import org.distill4j.recipe.RecipeRunner;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -124,9 +126,24 @@ class StopOnSignalTest {
         }
         Thread.sleep(20); // a rewrite would show in the modification time
         assertEquals(0, DistillCli.run("run", recipe.toString(), "--set", "output.dir=" + stopped, "--resume"));
+        // The Java API alike: the outcome is read back from the records, which stay untouched.
+        RecipeRunner.Outcome again = RecipeRunner.run(RecipeFile.read(recipe, List.of("output.dir=" + stopped)),
+                null, true);
         for (String f : records) {
             assertArrayEquals(before.get(f), Files.readAllBytes(stopped.resolve(f)), f);
             assertEquals(stamps.get(f), Files.getLastModifiedTime(stopped.resolve(f)), f);
         }
+        JsonNode report = Json.MAPPER.readTree(before.get("report.json"));
+        assertEquals(report.get("steps").asInt(), again.training().steps());
+        assertEquals(report.get("best_step").asInt(), again.training().best().step());
+        assertEquals(report.get("rows").size(), again.rows().size());
+        for (int i = 0; i < again.rows().size(); i++) {
+            JsonNode row = report.get("rows").get(i);
+            assertEquals(row.get("role").asText(), again.rows().get(i).role());
+            assertEquals(row.get("dev").get("score").asDouble(), again.rows().get(i).dev().score());
+            assertEquals(row.get("dev").get("metrics").size(), again.rows().get(i).dev().metrics().size());
+            assertEquals(row.get("parameters").asLong(), again.rows().get(i).parameters());
+        }
+        assertFalse(again.training().evaluations().isEmpty());
     }
 }
