@@ -7,6 +7,8 @@ final class ConsoleListener implements TrainingListener {
 
     private final int logEvery;
     private ProgressBar bar;
+    /** The stage whose bar starts at its first update in this process. */
+    private StageInfo pending;
     private LossWindow window = new LossWindow();
 
     /** @param logEvery the bar shows means over this many updates, as the metrics file does */
@@ -20,13 +22,21 @@ final class ConsoleListener implements TrainingListener {
             System.err.printf("stage %d of %d: %s, %d updates%n", stage.index() + 1, stage.of(), stage.name(),
                     stage.steps());
         }
-        bar = ConsoleProgress.start(stage.of() > 1 ? stage.name() : "train", stage.steps(), stage.startStep(),
-                " steps");
+        // The bar starts with the first update, not here: what a stage does before it (a pass of the
+        // teacher over the data, with a bar of its own) would count in the bar's rate and make its ETA
+        // hours too long.
+        close();
+        pending = stage;
         window = new LossWindow();
     }
 
     @Override
     public void updated(Update u) {
+        if (bar == null && pending != null) {
+            bar = ConsoleProgress.start(pending.of() > 1 ? pending.name() : "train", pending.steps(), u.step() - 1,
+                    " steps");
+            pending = null;
+        }
         if (u.applied()) {
             window.add(u);
         }
@@ -58,6 +68,7 @@ final class ConsoleListener implements TrainingListener {
     }
 
     void close() {
+        pending = null;
         if (bar != null) {
             bar.close();
             bar = null;
