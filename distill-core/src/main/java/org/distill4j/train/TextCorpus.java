@@ -16,7 +16,9 @@ import org.distill4j.text.TokenBatch;
 
 /**
  * Unlabelled text for general distillation: a UTF-8 file with one sentence or paragraph per
- * line, blank lines skipped. The text stays on disk: opening the file makes one streaming pass
+ * line, blank lines skipped. A line {@code A<TAB>B} is a sentence pair, read as BERT reads one
+ * (B as the second segment): without pairs a student never learns the second segment's
+ * embedding, which every pair task uses ({@link #segments}). The text stays on disk: opening the file makes one streaming pass
  * that records where each line starts and how long it is (12 bytes a line: a 100-million-line
  * corpus costs 1.2 GB of index, none of text), and each batch reads its own lines back with
  * positional reads, which are safe from the prefetching thread.
@@ -184,11 +186,30 @@ public final class TextCorpus implements TrainingData, AutoCloseable {
 
     @Override
     public TokenBatch batch(BertTokenizer tokenizer, int[] idx) {
-        List<String> texts = new ArrayList<>(idx.length);
+        List<String> first = new ArrayList<>(idx.length);
+        List<String> second = new ArrayList<>(idx.length);
         for (int i : idx) {
-            texts.add(line(i));
+            String[] parts = segments(line(i));
+            first.add(parts[0]);
+            second.add(parts.length > 1 ? parts[1] : null);
         }
-        return tokenizer.batch(texts, null);
+        return tokenizer.batch(first, second.stream().allMatch(java.util.Objects::isNull) ? null : second);
+    }
+
+    /**
+     * A corpus line's segments: {A, B} for {@code A<TAB>B} with text on both sides of the first
+     * tab, else the line as one text. Augmenting a corpus reads its lines the same way.
+     */
+    public static String[] segments(String line) {
+        int tab = line.indexOf('\t');
+        if (tab >= 0) {
+            String a = line.substring(0, tab);
+            String b = line.substring(tab + 1);
+            if (!a.isBlank() && !b.isBlank()) {
+                return new String[] {a, b};
+            }
+        }
+        return new String[] {line};
     }
 
     @Override

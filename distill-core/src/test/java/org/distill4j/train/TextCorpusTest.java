@@ -69,6 +69,34 @@ class TextCorpusTest {
     }
 
     @Test
+    void aTabbedLineIsASentencePairWithASecondSegment() throws Exception {
+        Path f = tmp.resolve("pairs.txt");
+        Files.write(f, List.of("the cat sat .\ta dog ran .", "one text only .", "no second side\t ",
+                "\tno first side"));
+        try (TextCorpus c = TextCorpus.open(f, 0); BertTokenizer tok = Checkpoint.load("builtin:all-minilm-l6-v2")
+                .tokenizer(32)) {
+            assertArrayEquals(new String[] {"the cat sat .", "a dog ran ."}, TextCorpus.segments(c.line(0)));
+            assertArrayEquals(new String[] {"no second side\t "}, TextCorpus.segments(c.line(2)));
+            assertArrayEquals(new String[] {"\tno first side"}, TextCorpus.segments(c.line(3)));
+
+            TokenBatch mixed = c.batch(tok, new int[] {0, 1});
+            TokenBatch direct = tok.batch(List.of("the cat sat .", "one text only ."),
+                    java.util.Arrays.asList("a dog ran .", null));
+            assertArrayEquals(direct.inputIds(), mixed.inputIds());
+            assertArrayEquals(direct.tokenTypeIds(), mixed.tokenTypeIds());
+            int seq = mixed.inputIds().length / 2;
+            long pairTypeOnes = java.util.stream.IntStream.range(0, seq).filter(j -> mixed.tokenTypeIds()[j] == 1).count();
+            assertEquals(5, pairTypeOnes, "'a dog ran .' and its [SEP] are segment B");
+            for (int j = seq; j < 2 * seq; j++) {
+                assertEquals(0, mixed.tokenTypeIds()[j], "a single text is all segment A");
+            }
+            // A batch of single texts is tokenized as before pairs existed.
+            assertArrayEquals(tok.batch(List.of("one text only ."), null).inputIds(),
+                    c.batch(tok, new int[] {1}).inputIds());
+        }
+    }
+
+    @Test
     void aMissingOrEmptyCorpusIsNamed() throws Exception {
         DistillException missing = assertThrows(DistillException.class,
                 () -> TextCorpus.open(tmp.resolve("none.txt"), 0));

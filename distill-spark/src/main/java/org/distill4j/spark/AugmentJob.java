@@ -171,7 +171,7 @@ public final class AugmentJob {
         }).filter(t -> !t._1().isBlank()).zipWithIndex().mapToPair(t -> {
             long index = t._2();
             String text = t._1()._1();
-            Example row = new Example((int) index, text, null, Double.NaN, t._1()._2());
+            Example row = Augmentation.corpusRow((int) index, text, t._1()._2());
             return new scala.Tuple2<>(index, new Row(row, text));
         });
         return limit > 0 ? rows.filter(t -> t._1() < limit) : rows;

@@ -15,7 +15,7 @@ public final class AugmentOptions {
             + "STS-B, RTE, ...)")
     String task;
 
-    @Option(names = "--corpus", paramLabel = "FILE", description = "instead of --task: a text file, one text per line "
+    @Option(names = "--corpus", paramLabel = "FILE", description = "instead of --task: a text file, one text (or pair A<TAB>B) per line "
             + "(e.g. ./distill glue corpus), augmented into a text file of each line followed by its copies")
     Path corpus;
 

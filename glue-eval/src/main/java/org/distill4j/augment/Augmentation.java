@@ -31,14 +31,15 @@ import org.distill4j.glue.Split;
 import org.distill4j.model.BertModel;
 import org.distill4j.text.BertTokenizer;
 import org.distill4j.train.ConsoleProgress;
+import org.distill4j.train.TextCorpus;
 import org.distill4j.weights.Checkpoint;
 
 /**
  * TinyBERT's data augmentation of a GLUE task's training set ({@code ./distill augment}): every
  * training row, then its augmented copies, written in the task's own TSV layout with the labels
  * and other columns of the row they came from. A text file (one text per line, e.g. a corpus for
- * general distillation) is augmented the same way into a text file: each line, then its copies.
- * For a pair task each side is augmented on its own, the other side kept as it was (the reference
+ * general distillation) is augmented the same way into a text file: each line, then its copies; a
+ * line A<TAB>B is a pair. For a pair each side is augmented on its own, the other side kept as it was (the reference
  * augments the first side, then pairs the second side's copies with the first side's last copy;
  * that carry-over is not reproduced).
  *
@@ -65,8 +66,8 @@ public final class Augmentation {
      * @param chunk rows per chunk: masked-LM batches form within a chunk, and a resume restarts at one
      * @param neighbours whether words of several pieces get neighbours in the teacher's embedding
      *     space (else they are kept: the ablation of that space)
-     * @param corpus instead of a task's training set: a text file, one text per line (blank lines
-     *     skipped), augmented into the same layout: each line, then its copies; {@code task} is then null
+     * @param corpus instead of a task's training set: a text file, one text or pair A<TAB>B per line
+     *     (blank lines skipped), augmented into the same layout: each line, then its copies; {@code task} is then null
      */
     public record Settings(GlueTask task, Path glueDir, String model, int n, int k, double p, long seed,
             int spacing, int batchSize, int limit, int chunk, boolean neighbours, boolean skipBadRows, Path corpus) {
@@ -123,7 +124,7 @@ public final class Augmentation {
                     line[0]++;
                     String t = withoutByteOrderMark(line[0], text);
                     if (!t.isBlank()) {
-                        rows.add(new Example(rows.size(), t, null, Double.NaN, line[0]));
+                        rows.add(corpusRow(rows.size(), t, line[0]));
                     }
                 });
             } catch (IOException | UncheckedIOException e) {
@@ -175,7 +176,9 @@ public final class Augmentation {
         String model = s.model();
         Path local = Path.of(model);
         String modelId = Files.isDirectory(local) ? Sha256.of(local.resolve("model.safetensors")) : model;
-        return Sha256.of(String.join("|", "v" + VERSION, s.inputName(), Sha256.of(train.file()), modelId,
+        // A corpus's tabbed lines are read as pairs since v5's files: its own tag keeps tasks' caches valid.
+        String version = "v" + VERSION + (s.task() == null ? "-corpus-pairs" : "");
+        return Sha256.of(String.join("|", version, s.inputName(), Sha256.of(train.file()), modelId,
                 Integer.toString(s.tries()), Integer.toString(s.k()), Double.toString(s.p()), Long.toString(s.seed()),
                 Integer.toString(s.spacing()), Integer.toString(s.batchSize()), Integer.toString(s.limit()),
                 Integer.toString(s.chunk()), Boolean.toString(s.neighbours())));
@@ -357,6 +360,18 @@ public final class Augmentation {
         }
     }
 
+    /**
+     * A corpus line as a row to augment: a sentence pair for {@code A<TAB>B}, each side augmented on
+     * its own as in a pair task, else one text ({@link TextCorpus#segments}, how general distillation
+     * reads the line).
+     *
+     * @param line the line's number in the file, from 1
+     */
+    public static Example corpusRow(int index, String text, int line) {
+        String[] parts = TextCorpus.segments(text);
+        return new Example(index, parts[0], parts.length > 1 ? parts[1] : null, Double.NaN, line);
+    }
+
     /** The header line of a training file with one (BOM stripped), newline-terminated. */
     public static String header(List<String> rawLines) {
         return withoutByteOrderMark(1, rawLines.get(0)) + "\n";
@@ -482,14 +497,16 @@ public final class Augmentation {
             for (int r = 0; r < chunk.rows().size(); r++) {
                 Example e = chunk.rows().get(r);
                 String line = chunk.lines().get(r);
-                // A corpus line is one text, tabs and all.
-                String[] cols = layout.columns() == 1 ? new String[] {line} : line.split("\t", -1);
+                // A corpus line is one text, or a pair A<TAB>B whose copies keep the tab.
+                boolean corpus = layout.columns() == 1;
+                String[] cols = !corpus ? line.split("\t", -1)
+                        : e.textB() == null ? new String[] {line} : new String[] {e.textA(), e.textB()};
                 out.append(line).append('\n');
                 int sides = e.textB() == null ? 1 : 2;
                 for (int side = 0; side < sides; side++) {
                     Sentence sent = sentences.get(i);
                     Random random = new Random(settings.seed() * 1_000_003L + (long) e.line() * 2 + side);
-                    int column = side == 0 ? layout.textA() : layout.textB();
+                    int column = corpus ? side : side == 0 ? layout.textA() : layout.textB();
                     for (String v : Augmenter.variants(sent, candidates.get(i), settings.tries(), settings.p(),
                             random)) {
                         String[] copy = cols.clone();

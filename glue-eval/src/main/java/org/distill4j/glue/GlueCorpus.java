@@ -17,9 +17,10 @@ import org.distill4j.AtomicFile;
 
 /**
  * Unlabelled text for general distillation made from GLUE's training files: every text of every
- * training example (both sides of a pair), one per line, in file order, each distinct text once.
- * Dev and test texts are left out, so a student distilled on the corpus has not read what it is
- * scored on.
+ * training example (both sides of a pair), one per line, in file order, each distinct line once.
+ * With {@code pairs}, a pair task's example is one line {@code A<TAB>B}, which general distillation
+ * reads as a sentence pair ({@code TextCorpus}), as TinyBERT's reference reads its corpus. Dev and
+ * test texts are left out, so a student distilled on the corpus has not read what it is scored on.
  */
 public final class GlueCorpus {
 
@@ -30,8 +31,8 @@ public final class GlueCorpus {
     /**
      * What was written.
      *
-     * @param lines distinct texts written
-     * @param perTask texts each task contributed that no earlier task had
+     * @param lines distinct lines written (texts, or pairs with {@code pairs})
+     * @param perTask lines each task contributed that no earlier task had
      * @param missing tasks whose training file is not in the GLUE directory
      */
     public record Result(Path file, int lines, Map<GlueTask, Integer> perTask, List<GlueTask> missing) {}
@@ -42,6 +43,11 @@ public final class GlueCorpus {
      * rows fail the run unless {@code skipBadRows} (see {@link GlueReader#read}).
      */
     public static Result write(Path glueDir, List<GlueTask> tasks, Path out, boolean skipBadRows) {
+        return write(glueDir, tasks, out, skipBadRows, false);
+    }
+
+    /** @param pairs write a pair task's examples as {@code A<TAB>B} lines instead of a line a side */
+    public static Result write(Path glueDir, List<GlueTask> tasks, Path out, boolean skipBadRows, boolean pairs) {
         Set<String> seen = new HashSet<>();
         Map<GlueTask, Integer> perTask = new LinkedHashMap<>();
         List<GlueTask> missing = new ArrayList<>();
@@ -55,7 +61,10 @@ public final class GlueCorpus {
                         }
                         int added = 0;
                         for (Example e : GlueReader.read(glueDir, task, task.train(), skipBadRows).examples()) {
-                            added += add(e.textA(), seen, w) + add(e.textB(), seen, w);
+                            String a = oneLine(e.textA());
+                            String b = oneLine(e.textB());
+                            added += pairs && !a.isEmpty() && !b.isEmpty() ? add(a + "\t" + b, seen, w)
+                                    : add(a, seen, w) + add(b, seen, w);
                         }
                         perTask.put(task, added);
                     }
@@ -72,12 +81,13 @@ public final class GlueCorpus {
         return new Result(out, seen.size(), perTask, missing);
     }
 
-    /** Writes {@code text} as one line unless it is empty or already written; 1 if written. */
-    private static int add(String text, Set<String> seen, BufferedWriter w) throws IOException {
-        if (text == null) {
-            return 0;
-        }
-        String line = WHITESPACE.matcher(text).replaceAll(" ").strip(); // one text, one line
+    /** A text on one line, tabs included: its runs of white space as one space; "" for none. */
+    private static String oneLine(String text) {
+        return text == null ? "" : WHITESPACE.matcher(text).replaceAll(" ").strip();
+    }
+
+    /** Writes {@code line} unless it is empty or already written; 1 if written. */
+    private static int add(String line, Set<String> seen, BufferedWriter w) throws IOException {
         if (line.isEmpty() || !seen.add(line)) {
             return 0;
         }

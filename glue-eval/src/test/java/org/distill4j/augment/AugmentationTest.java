@@ -95,7 +95,8 @@ class AugmentationTest {
 
     /**
      * A text file (one text per line, the input of general distillation): each non-blank line is
-     * written as it was, then its copies, one per line; a tab inside a line is part of its one text.
+     * written as it was, then its copies, one per line; a line A<TAB>B is a pair, each side augmented
+     * on its own and the copies keeping the tab.
      */
     @Test
     void aTextFileIsAugmentedLineByLine() throws Exception {
@@ -105,7 +106,7 @@ class AugmentationTest {
                 .stream().map(l -> l.split("\t")[0]).toList();
         List<String> lines = new java.util.ArrayList<>(sst);
         lines.add(2, "");                                   // blank: skipped
-        lines.add("the film is long\tand the ending is weak"); // a tab inside a text
+        lines.add("the film is long\tand the ending is weak"); // a sentence pair
         Path corpus = tmp.resolve("corpus.txt");
         Files.write(corpus, lines, StandardCharsets.UTF_8);
         Augmentation.Settings s = new Augmentation.Settings(null, null, "builtin:bert-base-uncased", 5, 15, 0.4, 7, 3,
@@ -113,7 +114,7 @@ class AugmentationTest {
         Path out = tmp.resolve("corpus-aug.txt");
         Augmentation.Result r = Augmentation.run(s, out, tmp.resolve("cache"));
         assertEquals(7, r.examples());
-        assertEquals(7, r.texts());
+        assertEquals(8, r.texts(), "six texts and the pair's two sides");
         List<String> written = Files.readAllLines(out, StandardCharsets.UTF_8);
         List<String> texts = lines.stream().filter(l -> !l.isBlank()).toList();
         int next = 0;
@@ -128,12 +129,15 @@ class AugmentationTest {
             }
         }
         assertEquals(texts.size(), next, "every line, in order: " + written);
-        assertTrue(copies > 7 * 2 && copies <= 7 * 5, copies + " copies");
-        // The tabbed line is one text: its copies are its words re-spaced, one line each.
+        assertTrue(copies > 8 * 2 && copies <= 8 * 5, copies + " copies");
+        // The pair's copies change one side and keep the other, tab and all; both sides get copies.
         int tabbed = written.indexOf(texts.get(texts.size() - 1));
         List<String> tabCopies = written.subList(tabbed + 1, written.size());
-        assertFalse(tabCopies.isEmpty());
-        assertTrue(tabCopies.stream().allMatch(l -> !l.contains("\t") && l.startsWith("the ")), tabCopies.toString());
+        long firstChanged = tabCopies.stream().filter(l -> l.endsWith("\tand the ending is weak")).count();
+        long secondChanged = tabCopies.stream().filter(l -> l.startsWith("the film is long\t")).count();
+        assertTrue(firstChanged > 0 && secondChanged > 0, tabCopies.toString());
+        assertEquals(tabCopies.size(), firstChanged + secondChanged, tabCopies.toString());
+        assertTrue(tabCopies.stream().allMatch(l -> l.split("\t", -1).length == 2), tabCopies.toString());
         assertTrue(written.stream().noneMatch(l -> l.matches(".*\\[[A-Za-z0-9]+\\].*")),
                 "a special token ([UNK], [SEP], ...) is no candidate word: " + written);
         // Another cache, the same bytes; the original task-less settings name the file in the cache.

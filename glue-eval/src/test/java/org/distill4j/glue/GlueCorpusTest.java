@@ -49,6 +49,28 @@ class GlueCorpusTest {
     }
 
     @Test
+    void withPairsAPairTaskExampleIsOneTabbedLine() throws Exception {
+        Path out = tmp.resolve("pairs.txt");
+        GlueCorpus.Result r = GlueCorpus.write(GlueReaderTest.GLUE, List.of(GlueTask.RTE, GlueTask.COLA), out, false,
+                true);
+        List<String> lines = Files.readAllLines(out);
+        assertEquals(r.lines(), lines.size());
+        assertEquals("No Weapons of Mass Destruction Found in Iraq Yet.\tWeapons of Mass Destruction Found in Iraq.",
+                lines.get(0));
+        List<Example> rte = GlueReader.read(GlueReaderTest.GLUE, GlueTask.RTE, GlueTask.RTE.train(), false).examples();
+        int rteLines = r.perTask().get(GlueTask.RTE);
+        assertTrue(rteLines > 2400 && rteLines <= rte.size(), "one line a pair: " + rteLines + " of " + rte.size());
+        for (String line : lines.subList(0, rteLines)) {
+            assertEquals(2, line.split("\t", -1).length, line);
+        }
+        // A single-sentence task's texts stay a line each, without tabs.
+        for (String line : lines.subList(rteLines, lines.size())) {
+            assertFalse(line.contains("\t"), line);
+        }
+        assertTrue(r.perTask().get(GlueTask.COLA) > 8000, "CoLA's 8,551 sentences");
+    }
+
+    @Test
     void missingTasksAreListedAndNoneFoundIsAnError() throws Exception {
         Path glue = tmp.resolve("glue");
         Files.createDirectories(glue.resolve("RTE"));

@@ -70,13 +70,18 @@ final class GlueCommand implements Runnable {
                 description = "tasks to take texts from (default: all found)")
         List<String> tasks;
 
+        @Option(names = "--pairs", description = "write a pair task's example as one line, its two texts "
+                + "separated by a tab: general distillation then reads it as a sentence pair, and trains the "
+                + "second segment that pair tasks use (default: a line per text)")
+        boolean pairs;
+
         @Mixin
         GlueDataOptions data;
 
         @Override
         public void run() {
-            GlueCorpus.Result r = GlueCorpus.write(data.dir(), tasks(tasks), out, data.skipBadRows);
-            r.perTask().forEach((task, n) -> System.out.println(task + ": " + n + " texts"));
+            GlueCorpus.Result r = GlueCorpus.write(data.dir(), tasks(tasks), out, data.skipBadRows, pairs);
+            r.perTask().forEach((task, n) -> System.out.println(task + ": " + n + " lines"));
             if (!r.missing().isEmpty()) {
                 System.out.println("no training file in " + data.dir() + ": " + r.missing());
             }
