@@ -18,10 +18,10 @@ import org.distill4j.text.TokenBatch;
  * Unlabelled text for general distillation: a UTF-8 file with one sentence or paragraph per
  * line, blank lines skipped. A line {@code A<TAB>B} is a sentence pair, read as BERT reads one
  * (B as the second segment): without pairs a student never learns the second segment's
- * embedding, which every pair task uses ({@link #segments}). The text stays on disk: opening the file makes one streaming pass
- * that records where each line starts and how long it is (12 bytes a line: a 100-million-line
- * corpus costs 1.2 GB of index, none of text), and each batch reads its own lines back with
- * positional reads, which are safe from the prefetching thread.
+ * embedding, which every pair task uses ({@link #segments}). The text stays on disk: opening the
+ * file makes one streaming pass that records where each line starts and how long it is (12 bytes
+ * a line: a 100-million-line corpus costs 1.2 GB of index, none of text), and each batch reads its
+ * own lines back with positional reads, which are safe from the prefetching thread.
  */
 public final class TextCorpus implements TrainingData, AutoCloseable {
 

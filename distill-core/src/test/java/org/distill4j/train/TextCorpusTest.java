@@ -85,7 +85,8 @@ class TextCorpusTest {
             assertArrayEquals(direct.inputIds(), mixed.inputIds());
             assertArrayEquals(direct.tokenTypeIds(), mixed.tokenTypeIds());
             int seq = mixed.inputIds().length / 2;
-            long pairTypeOnes = java.util.stream.IntStream.range(0, seq).filter(j -> mixed.tokenTypeIds()[j] == 1).count();
+            long pairTypeOnes = java.util.stream.IntStream.range(0, seq)
+                    .filter(j -> mixed.tokenTypeIds()[j] == 1).count();
             assertEquals(5, pairTypeOnes, "'a dog ran .' and its [SEP] are segment B");
             for (int j = seq; j < 2 * seq; j++) {
                 assertEquals(0, mixed.tokenTypeIds()[j], "a single text is all segment A");

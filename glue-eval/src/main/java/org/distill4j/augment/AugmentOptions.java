@@ -15,8 +15,9 @@ public final class AugmentOptions {
             + "STS-B, RTE, ...)")
     String task;
 
-    @Option(names = "--corpus", paramLabel = "FILE", description = "instead of --task: a text file, one text (or pair A<TAB>B) per line "
-            + "(e.g. ./distill glue corpus), augmented into a text file of each line followed by its copies")
+    @Option(names = "--corpus", paramLabel = "FILE", description = "instead of --task: a text file, one text "
+            + "(or pair A<TAB>B) per line (e.g. ./distill glue corpus), augmented into a text file of each line "
+            + "followed by its copies")
     Path corpus;
 
     @Option(names = "--n", defaultValue = "0", description = "tries per text (default: the task's N, 30 for CoLA, "

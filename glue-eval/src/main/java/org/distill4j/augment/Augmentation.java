@@ -39,9 +39,9 @@ import org.distill4j.weights.Checkpoint;
  * training row, then its augmented copies, written in the task's own TSV layout with the labels
  * and other columns of the row they came from. A text file (one text per line, e.g. a corpus for
  * general distillation) is augmented the same way into a text file: each line, then its copies; a
- * line A<TAB>B is a pair. For a pair each side is augmented on its own, the other side kept as it was (the reference
- * augments the first side, then pairs the second side's copies with the first side's last copy;
- * that carry-over is not reproduced).
+ * line {@code A<TAB>B} is a pair. For a pair each side is augmented on its own, the other side kept
+ * as it was (the reference augments the first side, then pairs the second side's copies with the
+ * first side's last copy; that carry-over is not reproduced).
  *
  * <p>Deterministic for a seed: each text's draws come from a generator seeded by (seed, row,
  * side), and the masked-LM batches are formed within fixed chunks of rows. Resumable: finished
@@ -66,8 +66,9 @@ public final class Augmentation {
      * @param chunk rows per chunk: masked-LM batches form within a chunk, and a resume restarts at one
      * @param neighbours whether words of several pieces get neighbours in the teacher's embedding
      *     space (else they are kept: the ablation of that space)
-     * @param corpus instead of a task's training set: a text file, one text or pair A<TAB>B per line
-     *     (blank lines skipped), augmented into the same layout: each line, then its copies; {@code task} is then null
+     * @param corpus instead of a task's training set: a text file, one text or pair {@code A<TAB>B} per
+     *     line (blank lines skipped), augmented into the same layout: each line, then its copies;
+     *     {@code task} is then null
      */
     public record Settings(GlueTask task, Path glueDir, String model, int n, int k, double p, long seed,
             int spacing, int batchSize, int limit, int chunk, boolean neighbours, boolean skipBadRows, Path corpus) {
@@ -176,7 +177,8 @@ public final class Augmentation {
         String model = s.model();
         Path local = Path.of(model);
         String modelId = Files.isDirectory(local) ? Sha256.of(local.resolve("model.safetensors")) : model;
-        // A corpus's tabbed lines are read as pairs since v5's files: its own tag keeps tasks' caches valid.
+        // Version 5 read a corpus line with a tab as one text, later ones as a pair: the tag renews
+        // corpus caches and keeps the tasks' valid.
         String version = "v" + VERSION + (s.task() == null ? "-corpus-pairs" : "");
         return Sha256.of(String.join("|", version, s.inputName(), Sha256.of(train.file()), modelId,
                 Integer.toString(s.tries()), Integer.toString(s.k()), Double.toString(s.p()), Long.toString(s.seed()),

@@ -34,7 +34,8 @@ public record RecipeConfig(String name, String method, String task, Long seed, S
      * @param maxLength tokens per example, truncated longest-first
      * @param trainLimit use the first this many training examples (0 = all)
      * @param glueDir GLUE directory (else --glue-dir, $GLUE_DIR, ../shared/data/glue)
-     * @param corpus for general distillation: a text file, one sentence or paragraph per line, or a pair A<TAB>B
+     * @param corpus for general distillation: a text file, one sentence or paragraph per line, or a
+     *     pair {@code A<TAB>B}
      * @param trainFile for one-stage methods: a GLUE-layout TSV of the task to train on instead of its
      *     training set, e.g. TinyBERT's augmented set ({@code ./distill augment}); null = the training set
      */
