@@ -81,7 +81,7 @@ public final class GlueCorpus {
         return new Result(out, seen.size(), perTask, missing);
     }
 
-    /** A text on one line, tabs included: its runs of white space as one space; "" for none. */
+    /** A text on one line: each run of white space, tabs and line ends included, as one space; "" for none. */
     private static String oneLine(String text) {
         return text == null ? "" : WHITESPACE.matcher(text).replaceAll(" ").strip();
     }
