@@ -193,7 +193,7 @@ public final class TextCorpus implements TrainingData, AutoCloseable {
             first.add(parts[0]);
             second.add(parts.length > 1 ? parts[1] : null);
         }
-        return tokenizer.batch(first, second.stream().allMatch(java.util.Objects::isNull) ? null : second);
+        return tokenizer.batch(first, second); // a null second text: that row is one segment
     }
 
     /**
