@@ -148,11 +148,13 @@ class OnnxExportTest {
                 "minilm-layer-0");
         for (boolean perChannel : new boolean[] {false, true}) {
             // One layer: no rounding flip can spread, so the emulation must match ONNX Runtime almost
-            // exactly (measured mean 1e-5 against fp32's 0.04-0.12; the worst element 0.06-0.07, where an
-            // activation a float ulp from a step boundary rounds to the other int8 step).
+            // everywhere (measured mean 1e-5 against fp32's 0.04-0.12, and 0.03-0.06% of elements off by more
+            // than 0.01 against fp32's 82-94%). The few that are off are activations a float ulp from an int8
+            // step boundary that round to the other step; which ones depends on the CPU's summation order, so
+            // the size of the worst one (0.06 on one machine, 0.12 on another) is no test.
             Gaps one = gaps(oneLayer, perChannel);
             assertTrue(one.qatMean() < 0.01 * one.fp32Mean(), "one layer, per-channel " + perChannel + ": " + one);
-            assertTrue(one.qatMax() < 0.25 * one.fp32Max(), "one layer, per-channel " + perChannel + ": " + one);
+            assertTrue(one.qatOff() < 0.01 * one.fp32Off(), "one layer, per-channel " + perChannel + ": " + one);
             // All layers: such flips spread through the layers, so the mean difference has a floor that
             // exact implementations share: ONNX Runtime 1.23 and 1.30 and ONNX's reference evaluator
             // differ from each other by a mean 0.017-0.023 on these texts, close to the per-column int8
@@ -164,11 +166,12 @@ class OnnxExportTest {
     }
 
     /** How far ONNX Runtime's int8 export of a model is from the fp32 and from the int8-aware DJL encoder. */
-    private record Gaps(double fp32Max, double fp32Mean, double qatMax, double qatMean) {
+    private record Gaps(double fp32Max, double fp32Mean, double fp32Off, double qatMax, double qatMean, double qatOff) {
         @Override
         public String toString() {
-            return String.format("int8 export against the fp32 encoder: max %.4f, mean %.5f; against the int8-aware "
-                    + "encoder: max %.4f, mean %.5f", fp32Max, fp32Mean, qatMax, qatMean);
+            return String.format("int8 export against the fp32 encoder: max %.4f, mean %.5f, off by > %.2f %.4f%%; "
+                    + "against the int8-aware encoder: max %.4f, mean %.5f, off %.4f%%",
+                    fp32Max, fp32Mean, OFF, 100 * fp32Off, qatMax, qatMean, 100 * qatOff);
         }
     }
 
@@ -178,6 +181,9 @@ class OnnxExportTest {
         double fp32Mean = 0;
         double qatMax = 0;
         double qatMean = 0;
+        long fp32Off = 0;
+        long qatOff = 0;
+        long elements = 0;
         try (Ort ort = new Ort(onnx); NDManager m = NDManager.newBaseManager();
                 BertModel fp32 = c.toModel(m); BertModel aware = c.toModel(m)) {
             assertEquals(6 * c.config().numHiddenLayers(),
@@ -192,10 +198,13 @@ class OnnxExportTest {
                     fp32Mean += meanDiff(plain, int8) / batches.size();
                     qatMax = Math.max(qatMax, maxDiff(qat, int8));
                     qatMean += meanDiff(qat, int8) / batches.size();
+                    fp32Off += countOff(plain, int8);
+                    qatOff += countOff(qat, int8);
+                    elements += int8.length;
                 }
             }
         }
-        Gaps g = new Gaps(fp32Max, fp32Mean, qatMax, qatMean);
+        Gaps g = new Gaps(fp32Max, fp32Mean, (double) fp32Off / elements, qatMax, qatMean, (double) qatOff / elements);
         System.out.printf("%d layers, per-channel %s: %s%n", c.config().numHiddenLayers(), perChannel, g);
         return g;
     }
@@ -221,6 +230,16 @@ class OnnxExportTest {
             s += Math.abs(a[i] - b[i]);
         }
         return s / a.length;
+    }
+
+    private static final double OFF = 0.01;
+
+    private static long countOff(float[] a, float[] b) {
+        long n = 0;
+        for (int i = 0; i < a.length; i++) {
+            n += Math.abs(a[i] - b[i]) > OFF ? 1 : 0;
+        }
+        return n;
     }
 
     private static double maxDiff(float[] a, float[] b) {
