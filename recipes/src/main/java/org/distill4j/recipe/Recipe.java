@@ -185,13 +185,12 @@ public interface Recipe {
         }
 
         RecipeConfig.Student s = c.student();
-        if (s == null || (s.layers() != null && s.shape() != null)
-                || (s.layers() == null && s.shape() == null && s.init() == null)) {
+        if (s == null || (s.layers() == null && s.shape() == null && s.init() == null)) {
             p.add("student", "give student.layers (teacher layers to keep, e.g. [2, 4, 6]), student.shape (a new "
-                    + "random encoder), or student.init alone (a whole model, e.g. a general TinyBERT)");
-        } else if (s.layers() == null && s.shape() == null) {
-            // the whole of student.init
-        } else if (s.layers() != null) {
+                    + "random encoder, or with student.init or student.layers those layers narrowed to it), or "
+                    + "student.init alone (a whole model, e.g. a general TinyBERT)");
+        }
+        if (s != null && s.layers() != null) {
             if (s.layers().isEmpty()) {
                 p.add("student.layers", "needs at least one layer");
             }
@@ -209,7 +208,8 @@ public interface Recipe {
                             + " layers (1.." + depth + ")");
                 }
             }
-        } else {
+        }
+        if (s != null && s.shape() != null) {
             RecipeConfig.Shape sh = s.shape();
             range(p, "student.shape.layers", sh.layers(), 1, 48);
             range(p, "student.shape.hidden", sh.hidden(), 8, 8192);
@@ -218,9 +218,20 @@ public interface Recipe {
             if (sh.hidden() != null && sh.heads() != null && sh.heads() > 0 && sh.hidden() % sh.heads() != 0) {
                 p.add("student.shape.heads", sh.heads() + " heads do not divide hidden size " + sh.hidden());
             }
-        }
-        if (s != null && s.init() != null && s.shape() != null) {
-            p.add("student.init", "a new random shape starts from no model: give student.init or student.shape");
+            if (s.layers() != null && sh.layers() != null && s.layers().size() != sh.layers()) {
+                p.add("student.layers", "names " + s.layers().size() + " layers but student.shape.layers is "
+                        + sh.layers() + ": the narrowed student has one layer for each");
+            }
+            // Narrowing student.init without student.layers takes TinyBERT's uniform layers: shown resolved.
+            Integer depth = s.init() == null ? null : Checkpoint.layersOf(s.init());
+            if (s.init() != null && s.layers() == null && sh.layers() != null && depth != null) {
+                if (sh.layers() > depth) {
+                    p.add("student.shape.layers", sh.layers() + " layers narrowed from " + s.init() + ", which has "
+                            + depth + ": give at most " + depth);
+                } else if (sh.layers() >= 1) {
+                    s = new RecipeConfig.Student(s.init(), StudentInit.uniformLayers(sh.layers(), depth), sh);
+                }
+            }
         }
         if (s != null && s.init() == null && (t == null || t.model() == null) && s.shape() == null) {
             p.add("student.init", "required when there is no teacher: the model whose layers start the student");
@@ -245,7 +256,7 @@ public interface Recipe {
             if (recipe != null && !recipe.needsTask()) {
                 p.add("lora", "method " + recipe.method() + " trains the whole general student; put adapters on "
                         + "the task recipes that start from it");
-            } else if (s != null && s.shape() != null) {
+            } else if (s != null && s.shape() != null && s.init() == null && s.layers() == null) {
                 p.add("lora", "adapters on a new random student.shape would train on a frozen random backbone: "
                         + "give student.layers or student.init, or leave lora out");
             }

@@ -2,23 +2,43 @@ package org.distill4j.recipe;
 
 import java.util.List;
 import java.util.Map;
+import java.util.stream.IntStream;
 import org.distill4j.DistillException;
 import org.distill4j.model.BertConfig;
+import org.distill4j.prune.Narrowing;
 import org.distill4j.weights.Checkpoint;
 import org.distill4j.weights.StateDict;
 import org.distill4j.weights.Tensor;
 
-/** How a student's weights start: a subset of a model's layers, a whole model, or a new random shape. */
+/**
+ * How a student's weights start: a subset of a model's layers, a whole model, a new random shape, or
+ * a model's layers narrowed to a shape.
+ */
 final class StudentInit {
 
     private StudentInit() {}
 
-    /** The student's starting weights: chosen layers of {@code init}, all of it, or null for a new shape. */
+    /**
+     * The student's starting weights: chosen layers of {@code init}, all of it, those layers narrowed
+     * to {@code student.shape} (when the shape comes with {@code student.init} or {@code student.layers}),
+     * or null for a new random shape.
+     */
     static Checkpoint of(RecipeConfig.Student student, Checkpoint init) {
-        if (student.shape() != null) {
+        RecipeConfig.Shape s = student.shape();
+        if (s != null && student.init() == null && student.layers() == null) {
             return null;
         }
+        if (s != null) {
+            List<Integer> layers = student.layers() != null ? student.layers()
+                    : uniformLayers(s.layers(), init.config().numHiddenLayers());
+            return Narrowing.cut(init, layers, s.hidden(), s.heads(), s.intermediate());
+        }
         return student.layers() != null ? fromLayers(init, student.layers()) : init;
+    }
+
+    /** TinyBERT's uniform mapping: student layer m takes the source's layer m·N/M (1-based). */
+    static List<Integer> uniformLayers(int studentLayers, int sourceLayers) {
+        return IntStream.rangeClosed(1, studentLayers).map(m -> m * sourceLayers / studentLayers).boxed().toList();
     }
 
     /** Refuses a student that would read token ids the teacher does not: they must share a vocabulary. */

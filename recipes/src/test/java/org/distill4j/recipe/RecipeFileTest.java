@@ -113,6 +113,27 @@ class RecipeFileTest {
     }
 
     @Test
+    void aShapeWithLayersOrAnInitNarrowsThemAndMustCountTheSameLayers() throws IOException {
+        String narrowed = GOOD.replace("  layers: [1, 2, 3]", "  layers: [1, 2, 3]\n  shape: {layers: 3, hidden: 312, "
+                + "heads: 12, intermediate: 1200}");
+        RecipeConfig.Student s = RecipeFile.read(file(narrowed), List.of()).config().student();
+        assertEquals(List.of(1, 2, 3), s.layers());
+        assertEquals(312, s.shape().hidden());
+        List<String> p = problems(narrowed.replace("shape: {layers: 3", "shape: {layers: 2"));
+        assertEquals(1, p.size(), p.toString());
+        assertTrue(p.get(0).contains("student.layers: names 3 layers but student.shape.layers is 2"), p.toString());
+        String withInit = GOOD.replace("  layers: [1, 2, 3]", "  init: builtin:all-minilm-l6-v2\n  shape: {layers: 3, "
+                + "hidden: 312, heads: 12, intermediate: 1200}");
+        assertEquals(List.of(2, 4, 6), RecipeFile.read(file(withInit), List.of()).config().student().layers(),
+                "TinyBERT's uniform layers, resolved");
+        List<String> deep = problems(withInit.replace("shape: {layers: 3", "shape: {layers: 8"));
+        assertTrue(deep.stream().anyMatch(x -> x.contains("student.shape.layers: 8 layers narrowed from "
+                + "builtin:all-minilm-l6-v2, which has 6")), deep.toString());
+        assertEquals(List.of(2, 4, 6), StudentInit.uniformLayers(3, 6));
+        assertEquals(List.of(3, 6, 9, 12), StudentInit.uniformLayers(4, 12));
+    }
+
+    @Test
     void qatSectionGetsItsDefaultIsCheckedAndLeavesOtherHashesAlone() throws IOException {
         Recipe.Resolved plain = RecipeFile.read(file(GOOD), List.of());
         assertFalse(RecipeFile.write(plain.config()).contains("qat"), "a recipe without qat writes no qat key");

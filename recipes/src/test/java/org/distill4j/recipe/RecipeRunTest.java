@@ -482,6 +482,25 @@ class RecipeRunTest {
         RecipeConfig.Student init = new RecipeConfig.Student(out.resolve("best").toString(), null, null);
         Checkpoint start = StudentInit.of(init, general);
         assertEquals(general.weights().tensors().keySet(), start.weights().tensors().keySet());
+
+        // The same shape cut from the teacher's own layers 3 and 6 (student.init with student.shape)
+        // starts far closer to it than the random student: its held-out loss after 25 updates is lower.
+        Path narrowOut = tmp.resolve("general-narrowed");
+        Path narrowFile = tmp.resolve("general-narrowed.yaml");
+        Files.writeString(narrowFile, yaml.replace("student:\n", "student:\n  init: builtin:all-minilm-l6-v2\n")
+                .replace("epochs: 2", "epochs: 1").replace(out.toString(), narrowOut.toString()));
+        Recipe.Resolved narrowed = RecipeFile.read(narrowFile, List.of());
+        assertEquals(List.of(3, 6), narrowed.config().student().layers());
+        RecipeRunner.run(narrowed, null, false);
+        double narrowedAt25 = Double.NaN;
+        for (String line : Files.readAllLines(narrowOut.resolve("metrics.jsonl"))) {
+            JsonNode n = json.readTree(line);
+            if (n.has("eval")) {
+                narrowedAt25 = n.path("loss").asDouble();
+                break;
+            }
+        }
+        assertTrue(narrowedAt25 < heldOutCurve.get(0), "narrowed " + narrowedAt25 + ", random " + heldOutCurve);
     }
 
     /**
