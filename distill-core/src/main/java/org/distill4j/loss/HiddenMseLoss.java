@@ -8,6 +8,8 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import org.distill4j.mapping.LayerMapping;
 import org.distill4j.model.Dense;
+import org.distill4j.weights.StateDict;
+import org.distill4j.weights.Tensor;
 
 /**
  * Mean squared error between student and teacher hidden states of mapped layers, summed over the
@@ -28,6 +30,34 @@ public final class HiddenMseLoss implements LossTerm {
      */
     public HiddenMseLoss(String name, LayerMapping mapping, int studentWidth, int teacherWidth, NDManager owner) {
         this(name, mapping, studentWidth, teacherWidth, owner, false);
+    }
+
+    /**
+     * As above, the projection starting as a placement instead of at random: student dimension j goes
+     * to teacher dimension {@code placement[j]}, for a student narrowed from the teacher's own weights
+     * (whose dimension j is the teacher's {@code placement[j]}), so that the term starts from what
+     * the narrowed student already shares with the teacher instead of a random map it must first undo.
+     */
+    public HiddenMseLoss(String name, LayerMapping mapping, int studentWidth, int teacherWidth, NDManager owner,
+            int[] placement) {
+        this(name, mapping, studentWidth, teacherWidth, owner, false);
+        if (projection == null || placement == null) {
+            return;
+        }
+        if (placement.length != studentWidth) {
+            throw new IllegalArgumentException("placement has " + placement.length + " dimensions for a student of "
+                    + studentWidth);
+        }
+        float[] w = new float[teacherWidth * studentWidth];
+        for (int j = 0; j < studentWidth; j++) {
+            if (placement[j] < 0 || placement[j] >= teacherWidth) {
+                throw new IllegalArgumentException("placement[" + j + "] = " + placement[j] + " is not a teacher "
+                        + "dimension (0.." + (teacherWidth - 1) + ")");
+            }
+            w[placement[j] * studentWidth + j] = 1f;
+        }
+        StateDict.assign(projection.weight().getArray(), new Tensor(new long[] {teacherWidth, studentWidth}, w));
+        StateDict.assign(projection.bias().getArray(), new Tensor(new long[] {teacherWidth}, new float[teacherWidth]));
     }
 
     /**

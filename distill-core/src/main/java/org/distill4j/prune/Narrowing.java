@@ -113,10 +113,10 @@ public final class Narrowing {
     }
 
     /**
-     * The {@code hidden} dimensions of the residual stream that the embeddings and layers use most,
-     * in source order.
+     * The {@code hidden} dimensions of the residual stream that the layers read most, in source
+     * order: the dimensions {@link #cut} keeps, student dimension j being source dimension [j].
      */
-    static int[] hiddenDims(Checkpoint source, int hidden) {
+    public static int[] hiddenDims(Checkpoint source, int hidden) {
         BertConfig c = source.config();
         int h = c.hiddenSize();
         double[] score = new double[h];

@@ -1,6 +1,8 @@
 package org.distill4j.loss;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
@@ -128,6 +130,20 @@ class TinyBertTermsTest {
         set(term, "projection.hidden.weight", 2, 0, 0, 2, 0, 0);
         set(term, "projection.hidden.bias", 0, 0, 0);
         assertEquals(4 / 6.0, term.compute(step(null, null)).getFloat(), TOL);
+    }
+
+    @Test
+    void aPlacedProjectionPutsEachStudentDimensionWhereItCameFrom() {
+        // Student dimensions 0 and 1 taken from the teacher's 2 and 0: W_h places (a, b) at (b, 0, a).
+        HiddenMseLoss term = new HiddenMseLoss("hidden", LayerMapping.explicit(new int[] {1}, new int[] {2}), 2, 3, m,
+                new int[] {2, 0});
+        assertArrayEquals(new float[] {0, 1, 0, 0, 1, 0},
+                term.parameters().get("projection.hidden.weight").getArray().toFloatArray());
+        assertArrayEquals(new float[3], term.parameters().get("projection.hidden.bias").getArray().toFloatArray());
+        // (1, 0) → (0, 0, 1) against (2, 0, 0): 4 + 1; (0, 1) → (1, 0, 0) against (0, 0, 0): 1; mean 6 / 6.
+        assertEquals(1.0, term.compute(step(null, null)).getFloat(), TOL);
+        assertThrows(IllegalArgumentException.class, () -> new HiddenMseLoss("h", LayerMapping.explicit(
+                new int[] {1}, new int[] {2}), 2, 3, m, new int[] {0, 3}));
     }
 
     @Test

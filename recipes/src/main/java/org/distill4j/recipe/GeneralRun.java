@@ -65,7 +65,8 @@ final class GeneralRun {
                                 BertModel.Heads.NONE, root);
                 BertTokenizer tok = teacherCkpt.tokenizer(cfg.data().maxLength())) {
             TextCorpus[] parts = corpus.holdOut(HOLD_OUT_EVERY, HOLD_OUT_MAX);
-            Recipe.Plan plan = r.recipe().plan(new Recipe.Context(student, teacher, tok, null, cfg.distill(), root));
+            Recipe.Plan plan = r.recipe().plan(new Recipe.Context(student, teacher, tok, null, cfg.distill(), root,
+                    StudentInit.placement(cfg.student(), init, teacherCkpt)));
             List<Stage> stages = RecipeRunner.configured(plan.stages(), cfg, name -> parts[0]);
             System.err.printf("%s: %s on %s (%,d lines, %,d held out), student %d layers × %d (%,d parameters), "
                     + "teacher %s %d layers × %d; loss %s%n", cfg.name(), r.recipe().method(), corpusFile,

@@ -74,8 +74,17 @@ public interface Recipe {
     Plan plan(Context context);
 
     /** What a recipe builds its terms from. */
+    /**
+     * @param placement for a student narrowed from a model of the teacher's width (student.init with
+     *     student.shape), the source dimension each student dimension was taken from; else null
+     */
     record Context(BertModel student, BertModel teacher, BertTokenizer tokenizer, GlueTask task,
-            Map<String, Object> settings, NDManager owner) {
+            Map<String, Object> settings, NDManager owner, int[] placement) {
+
+        Context(BertModel student, BertModel teacher, BertTokenizer tokenizer, GlueTask task,
+                Map<String, Object> settings, NDManager owner) {
+            this(student, teacher, tokenizer, task, settings, owner, null);
+        }
 
         double number(String key) {
             return ((Number) settings.get(key)).doubleValue();

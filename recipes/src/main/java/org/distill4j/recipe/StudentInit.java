@@ -36,6 +36,19 @@ final class StudentInit {
         return student.layers() != null ? fromLayers(init, student.layers()) : init;
     }
 
+    /**
+     * For a student narrowed from {@code init} (see {@link #of}) whose teacher has init's width, the
+     * init dimension each student dimension was taken from; else null.
+     */
+    static int[] placement(RecipeConfig.Student student, Checkpoint init, Checkpoint teacher) {
+        boolean narrowed = student.shape() != null && (student.init() != null || student.layers() != null);
+        if (!narrowed || init == null || teacher == null
+                || init.config().hiddenSize() != teacher.config().hiddenSize()) {
+            return null;
+        }
+        return Narrowing.hiddenDims(init, student.shape().hidden());
+    }
+
     /** TinyBERT's uniform mapping: student layer m takes the source's layer m·N/M (1-based). */
     static List<Integer> uniformLayers(int studentLayers, int sourceLayers) {
         return IntStream.rangeClosed(1, studentLayers).map(m -> m * sourceLayers / studentLayers).boxed().toList();

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.IntStream;
 import org.distill4j.DistillException;
 import org.distill4j.glue.GlueTask;
 import org.distill4j.loss.AttentionLoss;
@@ -125,9 +126,14 @@ public final class TinyBertRecipe implements Recipe {
         }
         layers.validate(m, n);
         List<WeightedTerm> terms = new ArrayList<>();
+        // A student narrowed from a model of the teacher's width starts W_e and W_h as the placement of
+        // its dimensions in that model's, which the teacher's share.
+        int[] placement = c.placement() != null && c.placement().length == s.hiddenSize()
+                && IntStream.of(c.placement()).allMatch(d -> d < t.hiddenSize()) ? c.placement() : null;
         if (c.number("embedding") > 0) {
             terms.add(WeightedTerm.of(new HiddenMseLoss("embedding", LayerMapping.explicit(new int[] {0},
-                    new int[] {0}), s.hiddenSize(), t.hiddenSize(), c.owner()), (float) c.number("embedding")));
+                    new int[] {0}), s.hiddenSize(), t.hiddenSize(), c.owner(), placement),
+                    (float) c.number("embedding")));
         }
         if (c.number("attention") > 0) {
             if (s.numAttentionHeads() != t.numAttentionHeads()) {
@@ -140,8 +146,8 @@ public final class TinyBertRecipe implements Recipe {
                     (float) c.number("attention")));
         }
         if (c.number("hidden") > 0) {
-            terms.add(WeightedTerm.of(new HiddenMseLoss("hidden", layers, s.hiddenSize(), t.hiddenSize(), c.owner()),
-                    (float) c.number("hidden")));
+            terms.add(WeightedTerm.of(new HiddenMseLoss("hidden", layers, s.hiddenSize(), t.hiddenSize(), c.owner(),
+                    placement), (float) c.number("hidden")));
         }
         if (terms.isEmpty()) {
             throw new DistillException("distill.embedding, attention and hidden are all 0: the intermediate stage would "
@@ -149,7 +155,8 @@ public final class TinyBertRecipe implements Recipe {
         }
         notes.add("layer mapping (student->teacher): 0->0 (embeddings), " + layers
                 + (s.hiddenSize() != t.hiddenSize() ? "; learned projections W_e, W_h: " + s.hiddenSize() + " -> "
-                        + t.hiddenSize() + " (not exported)" : ""));
+                        + t.hiddenSize() + (placement != null ? ", starting as the narrowed student's placement" : "")
+                        + " (not exported)" : ""));
         return terms;
     }
 }
