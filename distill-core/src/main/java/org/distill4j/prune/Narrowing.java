@@ -61,7 +61,6 @@ public final class Narrowing {
                         + " has layers 1 to " + c.numHiddenLayers());
             }
         }
-        StateDict w = source.weights();
         int[] dims = hiddenDims(source, hidden);
         StateDict out = new StateDict(source.name() + " narrowed");
         for (String p : List.of("word_embeddings", "position_embeddings", "token_type_embeddings")) {

@@ -73,8 +73,9 @@ public interface Recipe {
     /** The stages with their weighted loss terms, and notes for the log (e.g. a term left out and why). */
     Plan plan(Context context);
 
-    /** What a recipe builds its terms from. */
     /**
+     * What a recipe builds its terms from.
+     *
      * @param placement for a student narrowed from a model of the teacher's width (student.init with
      *     student.shape), the source dimension each student dimension was taken from; else null
      */
@@ -242,7 +243,8 @@ public interface Recipe {
                 }
             }
         }
-        if (s != null && s.init() == null && (t == null || t.model() == null) && s.shape() == null) {
+        if (s != null && s.init() == null && (t == null || t.model() == null)
+                && (s.shape() == null || s.layers() != null)) {
             p.add("student.init", "required when there is no teacher: the model whose layers start the student");
         }
 
