@@ -57,7 +57,6 @@ public final class HiddenMseLoss implements LossTerm {
             w[placement[j] * studentWidth + j] = 1f;
         }
         StateDict.assign(projection.weight().getArray(), new Tensor(new long[] {teacherWidth, studentWidth}, w));
-        StateDict.assign(projection.bias().getArray(), new Tensor(new long[] {teacherWidth}, new float[teacherWidth]));
     }
 
     /**

@@ -100,7 +100,7 @@ public final class Extraction {
         }
     }
 
-    private static Tensor require(Checkpoint c, String name) {
+    static Tensor require(Checkpoint c, String name) {
         Tensor t = c.weights().get(name);
         if (t == null) {
             throw new DistillException(c.name() + " has no tensor " + name);

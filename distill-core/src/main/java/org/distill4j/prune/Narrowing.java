@@ -3,7 +3,6 @@ package org.distill4j.prune;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Map;
 import java.util.stream.IntStream;
 import org.distill4j.DistillException;
 import org.distill4j.model.BertConfig;
@@ -25,9 +24,9 @@ import org.distill4j.weights.Tensor;
  * dimension that a LayerNorm makes large is read with small weights.) Within each head, the
  * query/key dimensions by the product of their query and key row norms and the value dimensions by
  * the product of their value row and output column norms; a feed-forward neuron by the product of
- * its input row and output column norms. Kept dimensions stay in their source order. The query is scaled by
- * √(new head size / source head size) so that its scores, divided by the narrower head's √d, keep the
- * source's scale. The pooler and heads are left out: a task student gets a new head.
+ * its input row and output column norms. Kept dimensions stay in their source order. The query is
+ * scaled by √(new head size / source head size) so that its scores, divided by the narrower head's
+ * √d, keep the source's scale. The pooler and heads are left out: a task student gets a new head.
  */
 public final class Narrowing {
 
@@ -65,43 +64,43 @@ public final class Narrowing {
         StateDict out = new StateDict(source.name() + " narrowed");
         for (String p : List.of("word_embeddings", "position_embeddings", "token_type_embeddings")) {
             String name = "embeddings." + p + ".weight";
-            out.put(name, Extraction.columns(require(source, name), dims));
+            out.put(name, Extraction.columns(Extraction.require(source, name), dims));
         }
         for (String p : List.of("weight", "bias")) {
-            out.put("embeddings.LayerNorm." + p, Extraction.rows(require(source, "embeddings.LayerNorm." + p), dims));
+            out.put("embeddings.LayerNorm." + p, Extraction.rows(Extraction.require(source, "embeddings.LayerNorm." + p), dims));
         }
         float queryScale = (float) Math.sqrt((double) headSize / sourceHead);
         for (int i = 0; i < layers.size(); i++) {
             String from = "encoder.layer." + (layers.get(i) - 1) + ".";
             String to = "encoder.layer." + i + ".";
-            Tensor q = require(source, from + "attention.self.query.weight");
-            Tensor k = require(source, from + "attention.self.key.weight");
-            Tensor v = require(source, from + "attention.self.value.weight");
-            Tensor o = require(source, from + "attention.output.dense.weight");
+            Tensor q = Extraction.require(source, from + "attention.self.query.weight");
+            Tensor k = Extraction.require(source, from + "attention.self.key.weight");
+            Tensor v = Extraction.require(source, from + "attention.self.value.weight");
+            Tensor o = Extraction.require(source, from + "attention.output.dense.weight");
             int[] qk = perHead(rowNorms(q), rowNorms(k), heads, sourceHead, headSize);
             int[] vo = perHead(rowNorms(v), columnNorms(o), heads, sourceHead, headSize);
             out.put(to + "attention.self.query.weight",
                     scaled(Extraction.columns(Extraction.rows(q, qk), dims), queryScale));
             out.put(to + "attention.self.query.bias",
-                    scaled(Extraction.rows(require(source, from + "attention.self.query.bias"), qk), queryScale));
+                    scaled(Extraction.rows(Extraction.require(source, from + "attention.self.query.bias"), qk), queryScale));
             out.put(to + "attention.self.key.weight", Extraction.columns(Extraction.rows(k, qk), dims));
-            out.put(to + "attention.self.key.bias", Extraction.rows(require(source, from + "attention.self.key.bias"),
+            out.put(to + "attention.self.key.bias", Extraction.rows(Extraction.require(source, from + "attention.self.key.bias"),
                     qk));
             out.put(to + "attention.self.value.weight", Extraction.columns(Extraction.rows(v, vo), dims));
             out.put(to + "attention.self.value.bias",
-                    Extraction.rows(require(source, from + "attention.self.value.bias"), vo));
+                    Extraction.rows(Extraction.require(source, from + "attention.self.value.bias"), vo));
             out.put(to + "attention.output.dense.weight", Extraction.columns(Extraction.rows(o, dims), vo));
-            Tensor in = require(source, from + "intermediate.dense.weight");
-            Tensor down = require(source, from + "output.dense.weight");
+            Tensor in = Extraction.require(source, from + "intermediate.dense.weight");
+            Tensor down = Extraction.require(source, from + "output.dense.weight");
             int[] neurons = top(product(rowNorms(in), columnNorms(down)), intermediate);
             out.put(to + "intermediate.dense.weight", Extraction.columns(Extraction.rows(in, neurons), dims));
             out.put(to + "intermediate.dense.bias",
-                    Extraction.rows(require(source, from + "intermediate.dense.bias"), neurons));
+                    Extraction.rows(Extraction.require(source, from + "intermediate.dense.bias"), neurons));
             out.put(to + "output.dense.weight", Extraction.columns(Extraction.rows(down, dims), neurons));
             for (String p : List.of("attention.output.dense.bias", "attention.output.LayerNorm.weight",
                     "attention.output.LayerNorm.bias", "output.dense.bias", "output.LayerNorm.weight",
                     "output.LayerNorm.bias")) {
-                out.put(to + p, Extraction.rows(require(source, from + p), dims));
+                out.put(to + p, Extraction.rows(Extraction.require(source, from + p), dims));
             }
         }
         BertConfig narrow = new BertConfig(c.vocabSize(), hidden, layers.size(), heads, headSize, intermediate,
@@ -124,9 +123,9 @@ public final class Narrowing {
             String layer = "encoder.layer." + l + ".";
             double[] scale = lnScale(source, in);
             for (String p : List.of("attention.self.query", "attention.self.key", "attention.self.value")) {
-                add(score, columnNorms(require(source, layer + p + ".weight")), scale);
+                add(score, columnNorms(Extraction.require(source, layer + p + ".weight")), scale);
             }
-            add(score, columnNorms(require(source, layer + "intermediate.dense.weight")),
+            add(score, columnNorms(Extraction.require(source, layer + "intermediate.dense.weight")),
                     lnScale(source, layer + "attention.output.LayerNorm."));
         }
         return top(score, hidden);
@@ -134,8 +133,8 @@ public final class Narrowing {
 
     /** The typical size of a LayerNorm's output in each dimension: √(γ² + β²) for a unit-variance input. */
     private static double[] lnScale(Checkpoint source, String ln) {
-        float[] g = require(source, ln + "weight").data();
-        float[] b = require(source, ln + "bias").data();
+        float[] g = Extraction.require(source, ln + "weight").data();
+        float[] b = Extraction.require(source, ln + "bias").data();
         double[] s = new double[g.length];
         for (int i = 0; i < g.length; i++) {
             s[i] = Math.sqrt((double) g[i] * g[i] + (double) b[i] * b[i]);
@@ -187,10 +186,6 @@ public final class Narrowing {
         return p;
     }
 
-    private static double[] squares(double[] a) {
-        return Arrays.stream(a).map(x -> x * x).toArray();
-    }
-
     /** L2 norm of each row of a [rows, cols] matrix. */
     static double[] rowNorms(Tensor t) {
         int r = (int) t.shape()[0];
@@ -227,13 +222,5 @@ public final class Narrowing {
             d[i] *= f;
         }
         return new Tensor(t.shape(), d);
-    }
-
-    private static Tensor require(Checkpoint c, String name) {
-        Tensor t = c.weights().get(name);
-        if (t == null) {
-            throw new DistillException(c.name() + " has no tensor " + name);
-        }
-        return t;
     }
 }
