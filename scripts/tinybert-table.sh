@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The TinyBERT results of docs/results/tinybert.md for one teacher, one run at a time (2 cores), each
 # resuming where it stopped: fine-tuned teachers, the GLUE corpus with its pairs, the general student
-# (configs/tinybert/general-KEY-4x312-pairs.yaml), then per task every recipe configs/tinybert/KEY/ has:
+# (configs/tinybert/general-KEY-4x312-narrowed.yaml), then per task every recipe configs/tinybert/KEY/ has:
 # TinyBERT4/6 without augmentation, then the augmented set and the recipes on it. The augmented sets
 # are shared by both teachers: BERT-base's masked-LM head proposes the words for each. The log's stamps
 # time each step (the RTE pipeline: augment + two stages).
@@ -20,7 +20,7 @@ fi
 stamp() { echo "== $(date -u +%FT%TZ) $*" >&2; }
 scripts/finetune-teachers.sh "$key" "${tasks[@]}"   # a finished teacher resumes into nothing to do
 [ -f runs/glue-corpus-pairs.txt ] || { stamp corpus; ./distill glue corpus --pairs --out runs/glue-corpus-pairs.txt; }
-stamp general; ./distill run "configs/tinybert/general-$key-4x312-pairs.yaml" --resume
+stamp general; ./distill run "configs/tinybert/general-$key-4x312-narrowed.yaml" --resume
 for t in "${tasks[@]}"; do
   k=$(echo "$t" | tr 'A-Z' 'a-z' | tr -d '-')
   for s in 4 6; do

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Parameter;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.distill4j.mapping.LayerMapping;
@@ -57,6 +58,29 @@ public final class HiddenMseLoss implements LossTerm {
             w[placement[j] * studentWidth + j] = 1f;
         }
         StateDict.assign(projection.weight().getArray(), new Tensor(new long[] {teacherWidth, studentWidth}, w));
+    }
+
+    /**
+     * Starts the projection from one saved by an earlier run under this term's name (see
+     * {@link #parameters()}): TinyBERT's task distillation carries W_e and W_h on from general
+     * distillation rather than learning them again from random. Nothing changes, and false is
+     * returned, when the term has no projection or {@code saved} holds none of this shape (a general
+     * student distilled from a teacher of another width).
+     */
+    public boolean startFrom(StateDict saved) {
+        if (projection == null || saved == null) {
+            return false;
+        }
+        Tensor w = saved.tensors().get("projection." + name + ".weight");
+        Tensor b = saved.tensors().get("projection." + name + ".bias");
+        if (w == null || b == null
+                || !Arrays.equals(w.shape(), projection.weight().getArray().getShape().getShape())
+                || !Arrays.equals(b.shape(), projection.bias().getArray().getShape().getShape())) {
+            return false;
+        }
+        StateDict.assign(projection.weight().getArray(), w);
+        StateDict.assign(projection.bias().getArray(), b);
+        return true;
     }
 
     /**

@@ -20,6 +20,7 @@ import org.distill4j.train.Trainer;
 import org.distill4j.train.TrainerOptions;
 import org.distill4j.weights.Checkpoint;
 import org.distill4j.weights.HfModelDirectory;
+import org.distill4j.weights.Safetensors;
 import org.distill4j.weights.StateDict;
 
 /** What the generic {@link Trainer} needs from GLUE: training examples, dev scoring, model directories. */
@@ -113,6 +114,21 @@ public final class GlueTraining {
      * kept, unchanged, so that later recipes can still use them.
      */
     public static void writeModel(Path dir, String name, BertModel model, Checkpoint source, ObjectNode info) {
+        writeModel(dir, name, model, source, info, null);
+    }
+
+    /**
+     * The file beside a general TinyBERT student's weights that holds its run's learned projections
+     * W_e and W_h, which task distillation from it starts from; not part of the student.
+     */
+    public static final String PROJECTIONS_FILE = "projections.safetensors";
+
+    /**
+     * As above, with {@code projections} (when not null) written beside the model as
+     * {@value #PROJECTIONS_FILE}, in the same replacement of the directory.
+     */
+    public static void writeModel(Path dir, String name, BertModel model, Checkpoint source, ObjectNode info,
+            StateDict projections) {
         StateDict weights = StateDict.of(model, name);
         source.weights().tensors().forEach((k, v) -> {
             if (k.startsWith("cls.") && !weights.contains(k)) {
@@ -123,6 +139,9 @@ public final class GlueTraining {
             HfModelDirectory.write(new Checkpoint(name, model.config(), weights, source.tokenizerJson()), tmp,
                     HfModelDirectory.TaskHead.fromInfo(info));
             Json.PRETTY.writeValue(tmp.resolve("distill.json").toFile(), info);
+            if (projections != null) {
+                Safetensors.write(projections, tmp.resolve(PROJECTIONS_FILE), Map.of());
+            }
         });
     }
 

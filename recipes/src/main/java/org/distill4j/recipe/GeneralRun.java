@@ -66,7 +66,7 @@ final class GeneralRun {
                 BertTokenizer tok = teacherCkpt.tokenizer(cfg.data().maxLength())) {
             TextCorpus[] parts = corpus.holdOut(HOLD_OUT_EVERY, HOLD_OUT_MAX);
             Recipe.Plan plan = r.recipe().plan(new Recipe.Context(student, teacher, tok, null, cfg.distill(), root,
-                    StudentInit.placement(cfg.student(), init, teacherCkpt)));
+                    StudentInit.placement(cfg.student(), init, teacherCkpt), StudentInit.projections(cfg.student())));
             List<Stage> stages = RecipeRunner.configured(plan.stages(), cfg, name -> parts[0]);
             System.err.printf("%s: %s on %s (%,d lines, %,d held out), student %d layers × %d (%,d parameters), "
                     + "teacher %s %d layers × %d; loss %s%n", cfg.name(), r.recipe().method(), corpusFile,
@@ -89,7 +89,8 @@ final class GeneralRun {
                         ObjectNode m2 = info.putObject("held_out");
                         e.score().metrics().forEach(m2::put);
                         info.putPOJO("provenance", provenance);
-                        GlueTraining.writeModel(best, cfg.name(), m, source, info);
+                        // W_e and W_h go beside the student, for task distillation to start from.
+                        GlueTraining.writeModel(best, cfg.name(), m, source, info, StudentInit.termParameters(stages));
                     });
             Trainer.Result result = trainer.run(resume);
             System.err.printf("%s: %s after %d steps, %.0f s%n", cfg.name(), result.best().score().summary(),

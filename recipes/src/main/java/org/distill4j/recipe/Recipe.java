@@ -20,6 +20,7 @@ import org.distill4j.train.Stage;
 import org.distill4j.train.SubNetwork;
 import org.distill4j.train.TrainerOptions;
 import org.distill4j.weights.Checkpoint;
+import org.distill4j.weights.StateDict;
 
 /**
  * A distillation method, as configuration: its settings (the {@code distill:} section of a
@@ -78,13 +79,15 @@ public interface Recipe {
      *
      * @param placement for a student narrowed from a model of the teacher's width (student.init with
      *     student.shape), the source dimension each student dimension was taken from; else null
+     * @param projections for a student that starts from a general TinyBERT student, the learned
+     *     projections saved beside it ({@link StudentInit#projections}); else null
      */
     record Context(BertModel student, BertModel teacher, BertTokenizer tokenizer, GlueTask task,
-            Map<String, Object> settings, NDManager owner, int[] placement) {
+            Map<String, Object> settings, NDManager owner, int[] placement, StateDict projections) {
 
         Context(BertModel student, BertModel teacher, BertTokenizer tokenizer, GlueTask task,
                 Map<String, Object> settings, NDManager owner) {
-            this(student, teacher, tokenizer, task, settings, owner, null);
+            this(student, teacher, tokenizer, task, settings, owner, null, null);
         }
 
         double number(String key) {

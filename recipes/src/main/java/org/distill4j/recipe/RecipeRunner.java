@@ -239,7 +239,8 @@ public final class RecipeRunner {
             int int8Aware = cfg.qat() == null ? 0 : QuantizationAware.attach(student, cfg.qat().perTensor());
             String adapterBase = adapters == null ? null : adapterBase(cfg, start, studentCkpt, out, probe == null);
             Recipe.Plan plan = r.recipe().plan(new Recipe.Context(student, teacher, tok, task, cfg.distill(), root,
-                    distils ? StudentInit.placement(cfg.student(), init, teacherCkpt) : null));
+                    distils ? StudentInit.placement(cfg.student(), init, teacherCkpt) : null,
+                    distils ? StudentInit.projections(cfg.student()) : null));
             List<Stage> stages = configured(plan.stages(), cfg, name -> GlueTraining.examples(stageData.get(name),
                     cfg.data().trainLimit()));
             if (adapters != null) {

@@ -1,12 +1,17 @@
 package org.distill4j.recipe;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.IntStream;
 import org.distill4j.DistillException;
+import org.distill4j.glue.GlueTraining;
 import org.distill4j.model.BertConfig;
 import org.distill4j.prune.Narrowing;
+import org.distill4j.train.Stage;
 import org.distill4j.weights.Checkpoint;
+import org.distill4j.weights.Safetensors;
 import org.distill4j.weights.StateDict;
 import org.distill4j.weights.Tensor;
 
@@ -47,6 +52,28 @@ final class StudentInit {
             return null;
         }
         return Narrowing.hiddenDims(init, student.shape().hidden());
+    }
+
+    /**
+     * The learned projections W_e and W_h saved beside a general TinyBERT student
+     * ({@link GlueTraining#PROJECTIONS_FILE}) when the student starts from that whole directory, as the
+     * reference's task distillation carries them on; else null. A term takes them only when their
+     * shape is its own (the same student and teacher widths).
+     */
+    static StateDict projections(RecipeConfig.Student student) {
+        if (student.init() == null || student.shape() != null || student.layers() != null) {
+            return null;
+        }
+        Path file = Path.of(student.init()).resolve(GlueTraining.PROJECTIONS_FILE);
+        return Files.isRegularFile(file) ? Safetensors.read(file) : null;
+    }
+
+    /** The parameters of the stages' loss terms (TinyBERT's projections), or null when they have none. */
+    static StateDict termParameters(List<Stage> stages) {
+        StateDict d = new StateDict("loss terms");
+        stages.stream().flatMap(st -> st.terms().stream()).forEach(w -> w.term().parameters()
+                .forEach((k, p) -> d.put(k, Tensor.of(p.getArray()))));
+        return d.tensors().isEmpty() ? null : d;
     }
 
     /** TinyBERT's uniform mapping: student layer m takes the source's layer m·N/M (1-based). */

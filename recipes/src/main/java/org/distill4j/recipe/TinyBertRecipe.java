@@ -130,10 +130,13 @@ public final class TinyBertRecipe implements Recipe {
         // its dimensions in that model's, which the teacher's share.
         int[] placement = c.placement() != null && c.placement().length == s.hiddenSize()
                 && IntStream.of(c.placement()).allMatch(d -> d < t.hiddenSize()) ? c.placement() : null;
+        // A student that starts from a general student carries on its run's W_e and W_h, as the reference does.
+        List<HiddenMseLoss> projected = new ArrayList<>();
         if (c.number("embedding") > 0) {
-            terms.add(WeightedTerm.of(new HiddenMseLoss("embedding", LayerMapping.explicit(new int[] {0},
-                    new int[] {0}), s.hiddenSize(), t.hiddenSize(), c.owner(), placement),
-                    (float) c.number("embedding")));
+            HiddenMseLoss embedding = new HiddenMseLoss("embedding", LayerMapping.explicit(new int[] {0},
+                    new int[] {0}), s.hiddenSize(), t.hiddenSize(), c.owner(), placement);
+            projected.add(embedding);
+            terms.add(WeightedTerm.of(embedding, (float) c.number("embedding")));
         }
         if (c.number("attention") > 0) {
             if (s.numAttentionHeads() != t.numAttentionHeads()) {
@@ -146,17 +149,27 @@ public final class TinyBertRecipe implements Recipe {
                     (float) c.number("attention")));
         }
         if (c.number("hidden") > 0) {
-            terms.add(WeightedTerm.of(new HiddenMseLoss("hidden", layers, s.hiddenSize(), t.hiddenSize(), c.owner(),
-                    placement), (float) c.number("hidden")));
+            HiddenMseLoss hidden = new HiddenMseLoss("hidden", layers, s.hiddenSize(), t.hiddenSize(), c.owner(),
+                    placement);
+            projected.add(hidden);
+            terms.add(WeightedTerm.of(hidden, (float) c.number("hidden")));
         }
         if (terms.isEmpty()) {
             throw new DistillException("distill.embedding, attention and hidden are all 0: the intermediate stage would "
                     + "learn nothing");
         }
+        List<String> carried = new ArrayList<>();
+        for (HiddenMseLoss h : projected) {
+            if (h.startFrom(c.projections())) {
+                carried.add(h.name());
+            }
+        }
+        String start = !carried.isEmpty() ? ", " + String.join(" and ", carried) + " starting from "
+                + c.projections().source()
+                : placement != null ? ", starting as the narrowed student's placement" : "";
         notes.add("layer mapping (student->teacher): 0->0 (embeddings), " + layers
                 + (s.hiddenSize() != t.hiddenSize() ? "; learned projections W_e, W_h: " + s.hiddenSize() + " -> "
-                        + t.hiddenSize() + (placement != null ? ", starting as the narrowed student's placement" : "")
-                        + " (not exported)" : ""));
+                        + t.hiddenSize() + start + " (not exported)" : ""));
         return terms;
     }
 }

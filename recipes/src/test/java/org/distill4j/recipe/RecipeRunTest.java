@@ -1,5 +1,6 @@
 package org.distill4j.recipe;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -12,9 +13,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.distill4j.DistillException;
 import org.distill4j.glue.Example;
 import org.distill4j.glue.GlueReader;
@@ -25,6 +28,8 @@ import org.distill4j.model.FillMask;
 import org.distill4j.text.BertTokenizer;
 import org.distill4j.weights.Checkpoint;
 import org.distill4j.weights.HfModelDirectory;
+import org.distill4j.weights.StateDict;
+import org.distill4j.weights.Tensor;
 import org.distill4j.weights.TfBertBaseUncased;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -482,6 +487,31 @@ class RecipeRunTest {
         RecipeConfig.Student init = new RecipeConfig.Student(out.resolve("best").toString(), null, null);
         Checkpoint start = StudentInit.of(init, general);
         assertEquals(general.weights().tensors().keySet(), start.weights().tensors().keySet());
+        // W_e and W_h lie beside it, and a task recipe from it starts its projections from them.
+        StateDict saved = StudentInit.projections(init);
+        assertEquals(Set.of("projection.embedding.weight", "projection.embedding.bias", "projection.hidden.weight",
+                "projection.hidden.bias"), saved.tensors().keySet());
+        assertArrayEquals(new long[] {384, 192}, saved.get("projection.hidden.weight").shape());
+        try (NDManager m = NDManager.newBaseManager()) {
+            Checkpoint minilm = Checkpoint.load("builtin:all-minilm-l6-v2");
+            BertModel teacher = minilm.toModel(m, new BertModel.Heads(false, false, 2));
+            BertModel student = start.toModel(m, new BertModel.Heads(false, false, 2));
+            TinyBertRecipe tinyBert = new TinyBertRecipe();
+            Map<String, Object> settings = new LinkedHashMap<>(tinyBert.defaults());
+            List<WeightedTerm> terms = tinyBert.plan(new Recipe.Context(student, teacher, null, GlueTask.SST2,
+                    settings, m, null, saved)).stages().get(0).terms();
+            Map<String, Tensor> carried = new LinkedHashMap<>();
+            terms.forEach(w -> w.term().parameters().forEach((k, p) -> carried.put(k, Tensor.of(p.getArray()))));
+            assertEquals(saved.tensors().keySet(), carried.keySet());
+            saved.tensors().forEach((k, t) -> assertArrayEquals(t.data(), carried.get(k).data(), 0f, k));
+            // Without them the projections start at random.
+            List<WeightedTerm> fresh = tinyBert.plan(new Recipe.Context(student, teacher, null, GlueTask.SST2,
+                    settings, m, null, null)).stages().get(0).terms();
+            float[] random = fresh.stream().flatMap(w -> w.term().parameters().entrySet().stream())
+                    .filter(e -> e.getKey().equals("projection.hidden.weight")).findFirst().orElseThrow()
+                    .getValue().getArray().toFloatArray();
+            assertTrue(!Arrays.equals(saved.get("projection.hidden.weight").data(), random));
+        }
 
         // The same shape cut from the teacher's own layers 3 and 6 (student.init with student.shape)
         // starts far closer to it than the random student: its held-out loss after 25 updates is lower.
