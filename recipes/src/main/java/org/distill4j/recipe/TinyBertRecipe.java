@@ -56,6 +56,9 @@ public final class TinyBertRecipe implements Recipe {
         d.put("attention", 1.0);
         d.put("hidden", 1.0);
         d.put("teacher_layers", List.of()); // explicit teacher layers for student layers 1..M
+        // How W_e and W_h start: carried on from the general student's run (or, for a student narrowed
+        // from the teacher's width, as its placement), else at random; "random" always at random.
+        d.put("projections", "carry");
         return d;
     }
 
@@ -70,6 +73,9 @@ public final class TinyBertRecipe implements Recipe {
         Recipe.checkRange(s, "attention", 0, 1000, false, p);
         Recipe.checkRange(s, "hidden", 0, 1000, false, p);
         Recipe.checkTeacherLayers(s, p);
+        if (!Recipe.oneOf(s.get("projections"), "carry", "random")) {
+            p.add("distill.projections", "carry or random, got '" + s.get("projections") + "'");
+        }
     }
 
     @Override
@@ -128,7 +134,8 @@ public final class TinyBertRecipe implements Recipe {
         List<WeightedTerm> terms = new ArrayList<>();
         // A student narrowed from a model of the teacher's width starts W_e and W_h as the placement of
         // its dimensions in that model's, which the teacher's share.
-        int[] placement = c.placement() != null && c.placement().length == s.hiddenSize()
+        boolean carry = c.word("projections").equals("carry");
+        int[] placement = carry && c.placement() != null && c.placement().length == s.hiddenSize()
                 && IntStream.of(c.placement()).allMatch(d -> d < t.hiddenSize()) ? c.placement() : null;
         // A student that starts from a general student carries on its run's W_e and W_h, as the reference does.
         List<HiddenMseLoss> projected = new ArrayList<>();
@@ -160,7 +167,7 @@ public final class TinyBertRecipe implements Recipe {
         }
         List<String> carried = new ArrayList<>();
         for (HiddenMseLoss h : projected) {
-            if (h.startFrom(c.projections())) {
+            if (carry && h.startFrom(c.projections())) {
                 carried.add(h.name());
             }
         }

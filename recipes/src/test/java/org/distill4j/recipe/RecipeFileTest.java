@@ -291,6 +291,9 @@ class RecipeFileTest {
         assertEquals("runs/aug/RTE.tsv", rte.config().stages().get("intermediate").data());
         assertEquals(96, rte.config().data().maxLength(), "a given value wins over the task default");
         assertNotEquals(RecipeFile.hash(cola.config()), RecipeFile.hash(rte.config()));
+        assertEquals("carry", cola.config().distill().get("projections"));
+        List<String> p = problems(TINYBERT, "distill.projections=fresh");
+        assertTrue(p.stream().anyMatch(x -> x.contains("distill.projections: carry or random, got 'fresh'")), p.toString());
     }
 
     @Test

@@ -504,9 +504,10 @@ class RecipeRunTest {
             terms.forEach(w -> w.term().parameters().forEach((k, p) -> carried.put(k, Tensor.of(p.getArray()))));
             assertEquals(saved.tensors().keySet(), carried.keySet());
             saved.tensors().forEach((k, t) -> assertArrayEquals(t.data(), carried.get(k).data(), 0f, k));
-            // Without them the projections start at random.
+            // With distill.projections: random they start at random all the same.
+            settings.put("projections", "random");
             List<WeightedTerm> fresh = tinyBert.plan(new Recipe.Context(student, teacher, null, GlueTask.SST2,
-                    settings, m, null, null)).stages().get(0).terms();
+                    settings, m, null, saved)).stages().get(0).terms();
             float[] random = fresh.stream().flatMap(w -> w.term().parameters().entrySet().stream())
                     .filter(e -> e.getKey().equals("projection.hidden.weight")).findFirst().orElseThrow()
                     .getValue().getArray().toFloatArray();
