@@ -4,7 +4,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.IntStream;
 import org.distill4j.DistillException;
 import org.distill4j.glue.GlueTask;
 import org.distill4j.loss.AttentionLoss;
@@ -133,10 +132,10 @@ public final class TinyBertRecipe implements Recipe {
         layers.validate(m, n);
         List<WeightedTerm> terms = new ArrayList<>();
         // A student narrowed from a model of the teacher's width starts W_e and W_h as the placement of
-        // its dimensions in that model's, which the teacher's share.
+        // its dimensions in that model's, which the teacher's share (StudentInit.placement gives one
+        // only then; HiddenMseLoss checks it against both widths).
         boolean carry = c.word("projections").equals("carry");
-        int[] placement = carry && c.placement() != null && c.placement().length == s.hiddenSize()
-                && IntStream.of(c.placement()).allMatch(d -> d < t.hiddenSize()) ? c.placement() : null;
+        int[] placement = carry ? c.placement() : null;
         // A student that starts from a general student carries on its run's W_e and W_h, as the reference does.
         List<HiddenMseLoss> projected = new ArrayList<>();
         if (c.number("embedding") > 0) {
